@@ -1,0 +1,14 @@
+"""Rule ingest: the raw data set table -> molecules.parquet, rejected.tsv and summary.json."""
+
+from redoxscreen.ingest import run_ingestion
+from redoxscreen.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    run_ingestion(
+        table_path=snakemake.input.table,
+        dataset=snakemake.params.dataset,
+        ingest_options=snakemake.params.ingest,
+        molecules_path=snakemake.output.molecules,
+        rejected_path=snakemake.output.rejected,
+        summary_path=snakemake.output.summary,
+    )

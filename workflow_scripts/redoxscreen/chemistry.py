@@ -1,0 +1,114 @@
+"""Parsing and standardizing molecules from SMILES with RDKit.
+
+``standardize`` turns an input SMILES into the canonical form every later stage uses, or raises
+``MoleculeRejected`` with a machine-readable reason and a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+DEFAULT_ALLOWED_ELEMENTS = ("H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I")
+
+# Reasons a whole molecule (input row) is rejected.
+MISSING_SMILES = "missing_smiles"
+INVALID_SMILES = "invalid_smiles"
+MULTIPLE_FRAGMENTS = "multiple_fragments"
+CHARGED = "charged"
+DISALLOWED_ELEMENT = "disallowed_element"
+NO_INCHIKEY = "no_inchikey"
+
+RDLogger.DisableLog("rdApp.*")  # failures are reported per row with a reason instead
+
+
+class MoleculeRejected(ValueError):
+    """A SMILES that cannot enter the data set, with the reason code and a readable detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class StandardizedMolecule:
+    """The canonical identity of one molecule."""
+
+    smiles: str
+    inchikey: str
+    heavy_atoms: int
+    formal_charge: int
+
+
+@dataclass(frozen=True)
+class StandardizeOptions:
+    """What counts as an acceptable molecule."""
+
+    allowed_elements: tuple[str, ...] = DEFAULT_ALLOWED_ELEMENTS
+    neutral_only: bool = True
+    largest_fragment: bool = False
+
+
+def parse_smiles(smiles: str) -> Chem.Mol:
+    """Parse and sanitize a SMILES string, raising ``MoleculeRejected`` with RDKit's reason."""
+    text = "" if smiles is None else str(smiles).strip()
+    if not text or text.lower() in {"nan", "none", "null"}:
+        raise MoleculeRejected(MISSING_SMILES, "the SMILES cell is empty")
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None:
+        raise MoleculeRejected(INVALID_SMILES, f"RDKit cannot parse {text!r}")
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as error:  # RDKit raises several sanitization exception types
+        raise MoleculeRejected(
+            INVALID_SMILES, f"RDKit cannot sanitize {text!r}: {error}"
+        ) from error
+    return mol
+
+
+def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol:
+    """Return the molecule, or its largest fragment when allowed; reject salts and mixtures."""
+    fragments = Chem.GetMolFrags(mol, asMols=True)
+    if len(fragments) == 1:
+        return mol
+    if not allowed:
+        raise MoleculeRejected(
+            MULTIPLE_FRAGMENTS,
+            f"{smiles!r} has {len(fragments)} fragments (turn on ingest.largest_fragment "
+            "to keep the largest one)",
+        )
+    return rdMolStandardize.LargestFragmentChooser().choose(mol)
+
+
+def check_elements(mol: Chem.Mol, smiles: str, allowed_elements: Iterable[str]) -> None:
+    present = {atom.GetSymbol() for atom in mol.GetAtoms()}
+    outside = sorted(present - set(allowed_elements))
+    if outside:
+        raise MoleculeRejected(
+            DISALLOWED_ELEMENT,
+            f"{smiles!r} contains {', '.join(outside)} (not in allowed_elements)",
+        )
+
+
+def standardize(smiles: str, options: StandardizeOptions | None = None) -> StandardizedMolecule:
+    """Canonical SMILES, InChIKey and heavy-atom count of an input SMILES, or a rejection."""
+    options = options or StandardizeOptions()
+    mol = parse_smiles(smiles)
+    mol = keep_largest_fragment(mol, smiles, options.largest_fragment)
+    charge = Chem.GetFormalCharge(mol)
+    if options.neutral_only and charge != 0:
+        raise MoleculeRejected(CHARGED, f"{smiles!r} has net charge {charge:+d} (neutral_only)")
+    check_elements(mol, smiles, options.allowed_elements)
+    inchikey = Chem.MolToInchiKey(mol)
+    if not inchikey:
+        raise MoleculeRejected(NO_INCHIKEY, f"RDKit could not compute an InChIKey for {smiles!r}")
+    return StandardizedMolecule(
+        smiles=Chem.MolToSmiles(mol),
+        inchikey=inchikey,
+        heavy_atoms=mol.GetNumHeavyAtoms(),
+        formal_charge=charge,
+    )

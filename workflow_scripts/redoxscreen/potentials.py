@@ -1,0 +1,44 @@
+"""Converting labels to electrode potentials vs Li/Li+.
+
+Each target declares the unit its labels come in and how that maps to a potential vs Li/Li+.
+The reference offsets are configuration (``potentials`` in the config), not constants here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+HARTREE_EV = 27.211386  # CODATA 2018, eV per Hartree
+
+DEFAULT_REFERENCES = {
+    # absolute (vacuum-referenced, solvated) energy in eV of Li+/Li: V vs Li = E(eV) - 1.40
+    "li_absolute_ev": 1.40,
+    # SHE on the Li/Li+ scale: V vs Li = V vs SHE + 3.04
+    "she_vs_li_v": 3.04,
+}
+
+Conversion = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
+
+CONVERSIONS: dict[str, Conversion] = {
+    # an absolute IE or EA in eV: the study's convention
+    "eV_absolute": lambda value, ref: value - ref["li_absolute_ev"],
+    # a potential vs the standard hydrogen electrode
+    "V_vs_SHE": lambda value, ref: value + ref["she_vs_li_v"],
+    # already vs Li/Li+
+    "V_vs_Li": lambda value, ref: value,
+    # a Koopmans-type orbital energy in Hartree: IE ~ -HOMO, EA ~ -LUMO
+    "hartree_orbital": lambda value, ref: -value * HARTREE_EV - ref["li_absolute_ev"],
+}
+
+
+def to_volts_vs_li(
+    values: np.ndarray | float, conversion: str, references: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """Convert labels or predictions in a target's unit to V vs Li/Li+."""
+    if conversion not in CONVERSIONS:
+        known = ", ".join(sorted(CONVERSIONS))
+        raise KeyError(f"unknown conversion {conversion!r}; use one of {known}")
+    merged = DEFAULT_REFERENCES | dict(references or {})
+    return CONVERSIONS[conversion](np.asarray(values, dtype=float), merged)

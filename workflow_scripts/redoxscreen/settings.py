@@ -1,0 +1,47 @@
+"""Checks on the configuration that a JSON schema cannot express, with errors naming the key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+MATERIALS_PROJECT = "materials_project"
+
+
+class ConfigError(ValueError):
+    """The configuration is inconsistent; the message names the key to fix."""
+
+
+def selected_dataset(config: Mapping) -> dict:
+    """The entry of ``datasets`` that ``dataset`` names."""
+    name = config["dataset"]
+    datasets = config["datasets"]
+    if name not in datasets:
+        known = ", ".join(sorted(datasets))
+        raise ConfigError(f"dataset: {name!r} is not declared under datasets (declared: {known})")
+    return datasets[name]
+
+
+def check_config(config: Mapping, workdir: str | Path = ".") -> None:
+    """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
+    name = config["dataset"]
+    dataset = selected_dataset(config)
+    for target, entry in dataset["targets"].items():
+        low, high = entry.get("valid_range", (float("-inf"), float("inf")))
+        if low >= high:
+            raise ConfigError(
+                f"datasets.{name}.targets.{target}.valid_range: min {low} is not below max {high}"
+            )
+    source = dataset["source"]
+    if source == MATERIALS_PROJECT:
+        if dataset.get("label_with_xtb"):
+            raise ConfigError(
+                f"datasets.{name}: label_with_xtb needs a SMILES file as source, "
+                "not materials_project"
+            )
+        return
+    if not (Path(workdir) / source).exists():
+        raise ConfigError(
+            f"datasets.{name}.source: {source!r} does not exist "
+            f"(relative paths are read from the working directory {Path(workdir).resolve()})"
+        )

@@ -1,0 +1,131 @@
+"""Reading and writing tables: every format a lab exports, and atomic writes.
+
+A file is written under a temporary name in the same folder and renamed into place at the end,
+so a killed job never leaves a half-written file that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+READERS = {
+    ".csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
+    ".tsv": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
+    ".txt": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
+    ".xlsx": lambda path: pd.read_excel(path, dtype=str, keep_default_na=False),
+    ".parquet": lambda path: pd.read_parquet(path),
+    ".json": lambda path: read_json_records(path),
+}
+
+
+class TableFormatError(ValueError):
+    """A table cannot be read: unknown format, or a JSON file that holds no records."""
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read CSV, TSV, XLSX, Parquet or JSON records into a DataFrame.
+
+    Text formats are read as strings, so that a bad label ("n/a", "1.2.3") reaches the
+    ingestion checks as it was written instead of being coerced silently.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input table not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        known = ", ".join(sorted(READERS))
+        raise TableFormatError(f"{path}: unknown table format {suffix!r}; use one of {known}")
+    return READERS[suffix](path)
+
+
+def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a JSON list of records, or an object holding one under ``data`` / ``docs``.
+
+    This covers the Materials Project molecules export (records with ``task_id``, ``smiles``,
+    ``charge``, ``ionization_energy``, ``electron_affinity``, many of them null).
+    """
+    with open(path) as handle:
+        payload = json.load(handle)
+    if isinstance(payload, dict):
+        for key in ("data", "docs", "records"):
+            if isinstance(payload.get(key), list):
+                payload = payload[key]
+                break
+    if not isinstance(payload, list) or not all(isinstance(row, dict) for row in payload):
+        raise TableFormatError(
+            f"{path}: expected a JSON list of records (or an object with a 'data' list)"
+        )
+    return pd.DataFrame.from_records(payload)
+
+
+@contextmanager
+def atomic_path(final_path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``final_path``; move it into place only on success."""
+    final_path = Path(final_path)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{final_path.name}.", suffix=".part", dir=final_path.parent
+    )
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        yield temporary
+        os.replace(temporary, final_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write Parquet, CSV or TSV (chosen by suffix) atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with atomic_path(path) as temporary:
+        if suffix == ".parquet":
+            frame.to_parquet(temporary, index=False)
+        elif suffix == ".csv":
+            frame.to_csv(temporary, index=False)
+        elif suffix == ".tsv":
+            frame.to_csv(temporary, sep="\t", index=False)
+        else:
+            raise TableFormatError(f"{path}: cannot write format {suffix!r}")
+
+
+def write_json(payload: object, path: str | os.PathLike) -> None:
+    """Write JSON atomically, indented for people."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+@dataclass(frozen=True)
+class SmilesLine:
+    """One molecule line of a SMILES file: its 1-based line number, SMILES and id."""
+
+    line: int
+    smiles: str
+    id: str
+
+
+def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
+    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line.
+
+    Blank lines and lines starting with ``#`` are skipped. A line without an id gets
+    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped.
+    """
+    with open(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.strip()
+            if not text or text.startswith("#"):
+                continue
+            fields = text.split(maxsplit=1)
+            if number == 1 and fields[0].lower() == "smiles":
+                continue
+            molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
+            yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
