@@ -76,6 +76,9 @@ def atomic_path(final_path: str | os.PathLike) -> Iterator[Path]:
     )
     os.close(handle)
     temporary = Path(temporary)
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
     try:
         yield temporary
         os.replace(temporary, final_path)

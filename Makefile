@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+SNAKEMAKE := $(BIN)/snakemake
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint dry-run report demo-data clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "redoxscreen needs Python >= 3.11; set PYTHON=python3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $(STAMP)
+
+## run: set up .venv and run the whole workflow on the default config
+run: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES)
+
+## test: set up .venv, lint, and run the test suite
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check workflow_scripts tests bench
+	$(BIN)/ruff format --check workflow_scripts tests bench
+	$(SNAKEMAKE) --lint --cores 1 > /dev/null
+
+dry-run: $(STAMP)
+	$(SNAKEMAKE) -n --cores $(CORES)
+
+## demo-data: enumerate the demo library and label it with xTB (resources/demo_molecules.csv)
+demo-data: $(STAMP)
+	PYTHONPATH=workflow_scripts $(BIN)/python -m redoxscreen.demo_library resources/demo_library.smi
+	$(SNAKEMAKE) --cores $(CORES) --config dataset=demo_xtb -- results/label/demo_library.csv
+	cp results/label/demo_library.csv resources/demo_molecules.csv
+	cp results/label/demo_library_failures.tsv resources/demo_molecules_failures.tsv
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,31 @@
+# redoxscreen: learn ionization energy and electron affinity from structure and screen
+# candidate electrode and redox-flow-battery materials. See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+wildcard_constraints:
+    library=r"[A-Za-z0-9_.-]+",
+    target=r"[A-Za-z][A-Za-z0-9_]*",
+    model=r"\d+",
+    fold=r"\d+",
+    k=r"\d+",
+    radius=r"\d+",
+    n_bits=r"\d+",
+    kind=r"bit|count",
+
+
+include: "rules/common.smk"  # config validation, input functions, wildcard constraints
+include: "rules/data.smk"  # download_materials_project, label_xtb, ingest
+include: "rules/features.smk"  # featurize, make_folds
+include: "rules/grid.smk"  # train_grid_fold, gather_grid
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

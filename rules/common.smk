@@ -1,0 +1,102 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+validate(config, schema="../config/schema.yaml")
+
+sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
+from redoxscreen.grid import read_grid  # noqa: E402
+from redoxscreen.settings import MATERIALS_PROJECT, check_config, selected_dataset  # noqa: E402
+
+check_config(config)
+DATASET = selected_dataset(config)
+TARGETS = list(DATASET["targets"])
+
+
+def workflow_file(path):
+    """A configured file: in the working directory if there, else the workflow's own copy."""
+    local = Path(path)
+    return str(local if local.is_absolute() or local.exists() else Path(workflow.basedir) / path)
+
+
+GRID_ALL = read_grid(workflow_file(config["grid"]["architectures"]))
+GRID_MODELS = (
+    sorted(GRID_ALL) if config["grid"]["models"] == "all" else list(config["grid"]["models"])
+)
+_unknown_models = sorted(set(GRID_MODELS) - set(GRID_ALL))
+if _unknown_models:
+    raise ValueError(f"grid.models: ids {_unknown_models} are not in {config['grid']['architectures']}")
+GRID = {model: GRID_ALL[model] for model in GRID_MODELS}
+FINGERPRINT = config["training"]["fingerprint"]
+
+
+def package_files(*modules):
+    """The package modules that a job runs, as inputs, so that editing one reruns its jobs."""
+    package = Path(workflow.basedir) / "workflow_scripts" / "redoxscreen"
+    return [str(package / f"{module}.py") for module in ("__init__", *modules)]
+
+
+def dataset_table(wildcards=None):
+    """The raw table ingestion reads: a local file, the MP download, or xTB labels."""
+    source = DATASET["source"]
+    if source == MATERIALS_PROJECT:
+        return config["materials_project"]["download_path"]
+    if DATASET["label_with_xtb"]:
+        return f"results/label/{Path(source).stem}.csv"
+    return source
+
+
+def xtb_library(wildcards):
+    """The SMILES file that rule label_xtb labels for results/label/{library}.csv."""
+    source = DATASET["source"]
+    if not DATASET["label_with_xtb"] or Path(source).stem != wildcards.library:
+        raise ValueError(
+            f"results/label/{wildcards.library}.csv is made only for the selected data set's "
+            f"SMILES file when label_with_xtb is true (dataset={config['dataset']!r})"
+        )
+    return source
+
+
+def fingerprint_store(radius, n_bits):
+    return f"results/features/morgan_r{radius}_n{n_bits}_{FINGERPRINT}.npz"
+
+
+def grid_features(wildcards):
+    """The fingerprint store that the grid model in the wildcards reads."""
+    architecture = GRID[int(wildcards.model)]
+    return fingerprint_store(architecture.radius, architecture.n_bits)
+
+
+def grid_fold_metrics(wildcards):
+    return expand(
+        "results/grid/{target}/m{model}/fold{fold}/metrics.json",
+        target=wildcards.target,
+        model=GRID_MODELS,
+        fold=range(config["grid"]["k"]),
+    )
+
+
+def grid_outputs():
+    return expand(
+        "results/grid/{target}/{name}",
+        target=TARGETS,
+        name=["mae_table.tsv", "mae_heatmap.png", "selected.yaml"],
+    )
+
+
+def final_outputs():
+    return [
+        "results/data/molecules.parquet",
+        "results/data/rejected.tsv",
+        "results/data/summary.json",
+        *grid_outputs(),
+    ]
+
+
+def grid_hidden_layers(wildcards):
+    return GRID[int(wildcards.model)].hidden_layers
+
+
+def target_unit(wildcards):
+    return DATASET["targets"][wildcards.target]["unit"]

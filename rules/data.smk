@@ -1,0 +1,63 @@
+rule download_materials_project:
+    input:
+        code=package_files("materials_project", "tables", "rulelog"),
+    output:
+        json=config["materials_project"]["download_path"],
+    log:
+        "logs/download_materials_project/download.log",
+    params:
+        api_key_env=config["materials_project"]["api_key_env"],
+        chunk_size=config["materials_project"]["chunk_size"],
+    resources:
+        runtime=60,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/download_materials_project.py"
+
+
+rule label_xtb:
+    input:
+        smiles=xtb_library,
+        code=package_files("xtb", "tables", "rulelog"),
+    output:
+        labels="results/label/{library}.csv",
+        failures="results/label/{library}_failures.tsv",
+    log:
+        "logs/label_xtb/{library}.log",
+    benchmark:
+        "benchmarks/label_xtb/{library}.tsv"
+    params:
+        xtb=config["xtb"],
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/label_xtb.py"
+
+
+rule ingest:
+    input:
+        table=dataset_table(),
+        code=package_files("ingest", "chemistry", "tables", "rulelog"),
+    output:
+        molecules="results/data/molecules.parquet",
+        rejected="results/data/rejected.tsv",
+        summary="results/data/summary.json",
+    log:
+        "logs/ingest/ingest.log",
+    benchmark:
+        "benchmarks/ingest/ingest.tsv"
+    params:
+        dataset=DATASET,
+        ingest=config["ingest"],
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/ingest.py"

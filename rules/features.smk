@@ -1,0 +1,35 @@
+rule featurize:
+    input:
+        molecules="results/data/molecules.parquet",
+        code=package_files("features", "tables", "rulelog"),
+    output:
+        store="results/features/morgan_r{radius}_n{n_bits}_{kind}.npz",
+    log:
+        "logs/featurize/morgan_r{radius}_n{n_bits}_{kind}.log",
+    benchmark:
+        "benchmarks/featurize/morgan_r{radius}_n{n_bits}_{kind}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/featurize.py"
+
+
+rule make_folds:
+    input:
+        molecules="results/data/molecules.parquet",
+        code=package_files("folds", "tables", "rulelog"),
+    output:
+        folds="results/folds/{target}/k{k}.parquet",
+    log:
+        "logs/make_folds/{target}_k{k}.log",
+    params:
+        seed=config["seed"],
+        split=config["grid"]["split"],
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/make_folds.py"

@@ -1,0 +1,50 @@
+rule train_grid_fold:
+    input:
+        molecules="results/data/molecules.parquet",
+        features=grid_features,
+        folds=f"results/folds/{{target}}/k{config['grid']['k']}.parquet",
+        code=package_files("training", "model", "features", "metrics", "tables", "rulelog"),
+    output:
+        metrics="results/grid/{target}/m{model}/fold{fold}/metrics.json",
+        history="results/grid/{target}/m{model}/fold{fold}/history.parquet",
+        predictions="results/grid/{target}/m{model}/fold{fold}/predictions.parquet",
+    log:
+        "logs/train_grid_fold/{target}/m{model}/fold{fold}.log",
+    benchmark:
+        "benchmarks/train_grid_fold/{target}/m{model}/fold{fold}.tsv"
+    params:
+        hidden_layers=grid_hidden_layers,
+        training=config["training"],
+        seed=config["seed"],
+    threads: config["grid"]["resources"]["threads"]
+    resources:
+        gpu=config["grid"]["resources"]["gpu"],
+        mem_mb=config["grid"]["resources"]["mem_mb"],
+        runtime=config["grid"]["resources"]["runtime"],
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/train_grid_fold.py"
+
+
+rule gather_grid:
+    input:
+        metrics=grid_fold_metrics,
+        code=package_files("grid", "plots", "tables", "rulelog"),
+    output:
+        table="results/grid/{target}/mae_table.tsv",
+        heatmap=report(
+            "results/grid/{target}/mae_heatmap.png",
+            caption="report/mae_heatmap.rst",
+            category="Model search",
+            labels={"target": "{target}"},
+        ),
+        selected="results/grid/{target}/selected.yaml",
+    log:
+        "logs/gather_grid/{target}.log",
+    params:
+        unit=target_unit,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/gather_grid.py"

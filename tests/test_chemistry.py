@@ -1,0 +1,63 @@
+import pytest
+
+from redoxscreen.chemistry import (
+    CHARGED,
+    DISALLOWED_ELEMENT,
+    INVALID_SMILES,
+    MISSING_SMILES,
+    MULTIPLE_FRAGMENTS,
+    MoleculeRejected,
+    StandardizeOptions,
+    standardize,
+)
+
+
+def test_kekule_and_aromatic_forms_share_one_identity():
+    aromatic = standardize("c1ccccc1")
+    kekule = standardize("C1=CC=CC=C1")
+    assert aromatic == kekule
+    assert aromatic.smiles == "c1ccccc1"
+    assert aromatic.inchikey == "UHOVQNZJYSORNB-UHFFFAOYSA-N"
+    assert aromatic.heavy_atoms == 6
+
+
+@pytest.mark.parametrize(
+    ("smiles", "reason"),
+    [
+        ("", MISSING_SMILES),
+        (None, MISSING_SMILES),
+        ("C1CC", INVALID_SMILES),  # unclosed ring
+        ("C(C)(C)(C)(C)C", INVALID_SMILES),  # pentavalent carbon fails sanitization
+        ("[Na+].[Cl-]", MULTIPLE_FRAGMENTS),
+        ("C[N+](C)(C)C", CHARGED),
+        ("CC[Se]CC", DISALLOWED_ELEMENT),
+    ],
+)
+def test_rejections_name_their_reason(smiles, reason):
+    with pytest.raises(MoleculeRejected) as caught:
+        standardize(smiles)
+    assert caught.value.reason == reason
+    assert caught.value.detail
+
+
+def test_sanitization_message_comes_from_rdkit():
+    with pytest.raises(MoleculeRejected, match="valence"):
+        standardize("C(C)(C)(C)(C)C")
+
+
+def test_largest_fragment_option_keeps_the_organic_part():
+    options = StandardizeOptions(largest_fragment=True)
+    molecule = standardize("O=C1C=CC(=O)C=C1.O", options)
+    assert molecule.smiles == "O=C1C=CC(=O)C=C1"
+
+
+def test_charged_molecules_pass_when_neutral_only_is_off():
+    molecule = standardize("C[N+](C)(C)C", StandardizeOptions(neutral_only=False))
+    assert molecule.formal_charge == 1
+
+
+def test_allowed_elements_are_configurable():
+    options = StandardizeOptions(allowed_elements=("C", "H", "O"))
+    with pytest.raises(MoleculeRejected, match="N"):
+        standardize("CCN", options)
+    assert standardize("CCO", options).heavy_atoms == 3

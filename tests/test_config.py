@@ -1,0 +1,75 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from redoxscreen.settings import ConfigError, check_config
+
+from workflow_runner import REPO
+
+SCHEMA = str(REPO / "config" / "schema.yaml")
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_complete(config):
+    validate(config, SCHEMA)
+    check_config(config, REPO)
+    assert config["datasets"][config["dataset"]]["targets"].keys() == {"IE", "EA"}
+
+
+def test_defaults_are_filled_in(config):
+    del config["xtb"]
+    del config["datasets"]["demo"]["targets"]["IE"]["valid_range"]
+    validate(config, SCHEMA)
+    assert config["xtb"]["ipea_shift_ev"] == pytest.approx(4.8455)
+    assert config["datasets"]["demo"]["targets"]["IE"]["duplicate_tolerance"] == 0.05
+    assert config["datasets"]["demo"]["label_with_xtb"] is False
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda c: c["ingest"].update(neutral_onyl=True), "neutral_onyl"),
+        (
+            lambda c: c["datasets"]["demo"]["targets"]["IE"].update(conversion="V_vs_Mars"),
+            "conversion",
+        ),
+        (lambda c: c["datasets"]["demo"].pop("smiles_column"), "smiles_column"),
+        (lambda c: c["datasets"]["demo"]["targets"]["EA"].update(valid_range=[1]), "valid_range"),
+        (lambda c: c.update(seed="forty-two"), "seed"),
+    ],
+)
+def test_schema_errors_name_the_key(config, edit, named):
+    broken = copy.deepcopy(config)
+    edit(broken)
+    with pytest.raises(WorkflowError, match=named):
+        validate(broken, SCHEMA)
+
+
+def test_unknown_dataset_is_named(config):
+    config["dataset"] = "qm10"
+    with pytest.raises(ConfigError, match="'qm10' is not declared under datasets"):
+        check_config(config, REPO)
+
+
+def test_missing_source_file_is_named(config, tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source"):
+        check_config(config, tmp_path)
+
+
+def test_reversed_valid_range_is_named(config):
+    config["datasets"]["demo"]["targets"]["IE"]["valid_range"] = [15, 3]
+    with pytest.raises(ConfigError, match=r"targets\.IE\.valid_range"):
+        check_config(config, REPO)
+
+
+def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):
+    config["dataset"] = "materials_project"
+    check_config(config, tmp_path)

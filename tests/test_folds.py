@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from redoxscreen.folds import assign_folds, scaffold_of, write_target_folds
+
+from molecule_fixtures import labelled_molecules
+
+
+@pytest.fixture(scope="module")
+def smiles():
+    return labelled_molecules()["smiles"].tolist()
+
+
+@pytest.mark.parametrize("split", ["random", "scaffold"])
+def test_same_seed_same_folds_other_seed_other_folds(smiles, split):
+    first = assign_folds(smiles, k=4, seed=7, split=split)
+    assert np.array_equal(first, assign_folds(smiles, k=4, seed=7, split=split))
+    assert not np.array_equal(first, assign_folds(smiles, k=4, seed=8, split=split))
+    assert set(first) == {0, 1, 2, 3}
+
+
+def test_random_folds_are_balanced(smiles):
+    sizes = np.bincount(assign_folds(smiles, k=8, seed=1))
+    assert sizes.max() - sizes.min() <= 1
+
+
+def test_no_scaffold_straddles_two_folds(smiles):
+    folds = assign_folds(smiles, k=4, seed=3, split="scaffold")
+    frame = pd.DataFrame({"scaffold": [scaffold_of(s) for s in smiles], "fold": folds})
+    assert frame.groupby("scaffold")["fold"].nunique().max() == 1
+    assert frame["scaffold"].nunique() > 10
+    sizes = np.bincount(folds)
+    assert sizes.min() > 0.5 * sizes.max()  # greedy assignment keeps folds comparable
+
+
+def test_bad_arguments_are_refused(smiles):
+    with pytest.raises(ValueError, match="k >= 2"):
+        assign_folds(smiles, k=1, seed=0)
+    with pytest.raises(ValueError, match="split"):
+        assign_folds(smiles, k=2, seed=0, split="temporal")
+    with pytest.raises(ValueError, match="cannot split 1 molecules"):
+        assign_folds(smiles[:1], k=2, seed=0)
+
+
+def test_folds_cover_only_the_target_labelled_molecules(tmp_path):
+    molecules = pd.DataFrame(
+        {"id": ["a", "b", "c", "d"], "smiles": ["C", "CC", "CCC", "CCCC"], "IE": [1, None, 3, 4]}
+    )
+    molecules.to_parquet(tmp_path / "m.parquet")
+    write_target_folds(
+        str(tmp_path / "m.parquet"), "IE", 2, 0, "random", str(tmp_path / "f.parquet")
+    )
+    folds = pd.read_parquet(tmp_path / "f.parquet")
+    assert folds["id"].tolist() == ["a", "c", "d"]
+    with pytest.raises(KeyError, match="EA"):
+        write_target_folds(str(tmp_path / "m.parquet"), "EA", 2, 0, "random", str(tmp_path / "x"))

@@ -1,0 +1,54 @@
+import pandas as pd
+import pytest
+
+from redoxscreen.grid import Architecture, mae_table, parse_layers, read_grid, selection
+
+from workflow_runner import REPO
+
+
+def test_the_study_grid_has_25_architectures():
+    grid = read_grid(str(REPO / "config" / "grid.tsv"))
+    assert sorted(grid) == list(range(25))
+    assert grid[2] == Architecture(2, 1, 1024, (1024, 512))  # the study's IE choice
+    assert grid[24] == Architecture(24, 1, 1024, (512, 256))  # the study's EA choice
+    assert grid[5] == Architecture(5, 2, 1024, (512, 256, 128))
+    assert grid[23] == Architecture(23, 3, 2048, (1024, 256))
+    assert {(a.radius, a.n_bits) for a in grid.values()} == {
+        (r, b) for r in (1, 2, 3) for b in (1024, 2048)
+    }
+
+
+def test_parse_layers():
+    assert parse_layers("1024-512-256") == (1024, 512, 256)
+    with pytest.raises(ValueError, match="1024-512-256"):
+        parse_layers("1024,512")
+
+
+def test_bad_grid_file_names_the_line(tmp_path):
+    path = tmp_path / "grid.tsv"
+    path.write_text("model\tradius\tn_bits\thidden_layers\n0\t1\t1024\t512\n0\t2\t1024\t512\n")
+    with pytest.raises(ValueError, match="line 3: model id 0 appears twice"):
+        read_grid(str(path))
+
+
+def fold_rows(model, maes, n_bits=1024, layers="512-256"):
+    return [
+        {"model": model, "fold": fold, "radius": 1, "n_bits": n_bits, "hidden_layers": layers,
+         "fingerprint": "count", "val_mae": mae, "val_r2": 0.9, "epochs": 50, "train_seconds": 1.0}
+        for fold, mae in enumerate(maes)
+    ]  # fmt: skip
+
+
+def test_selection_takes_the_lowest_mean_mae():
+    metrics = pd.DataFrame(fold_rows(0, [0.30, 0.32]) + fold_rows(1, [0.20, 0.26]))
+    table = mae_table(metrics)
+    assert table["model"].tolist() == [1, 0]
+    assert table.loc[0, "val_mae_mean"] == pytest.approx(0.23)
+    assert selection(table, "IE")["model"] == 1
+
+
+def test_ties_go_to_lower_sd_then_smaller_network():
+    metrics = pd.DataFrame(
+        fold_rows(0, [0.2, 0.4]) + fold_rows(1, [0.3, 0.3], n_bits=2048) + fold_rows(2, [0.3, 0.3])
+    )
+    assert mae_table(metrics)["model"].tolist() == [2, 1, 0]

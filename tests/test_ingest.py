@@ -1,0 +1,211 @@
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from redoxscreen.chemistry import StandardizeOptions
+from redoxscreen.ingest import DatasetSpec, IngestConfigError, TargetSpec, ingest, run_ingestion
+from redoxscreen.tables import TableFormatError, read_table, write_table
+
+IE = TargetSpec("IE", "ie", "eV", "eV_absolute", valid_range=(3.0, 15.0))
+EA = TargetSpec("EA", "ea", "eV", "eV_absolute", valid_range=(-3.0, 8.0))
+DATASET = DatasetSpec(smiles_column="smiles", id_column="name", targets=(IE, EA))
+
+# One row of every kind of bad input, plus good rows and duplicates.
+ROWS = [
+    ("benzene", "c1ccccc1", "9.20", "0.50"),
+    ("bq", "O=C1C=CC(=O)C=C1", "10.5", "3.9"),
+    ("garbage", "not_a_smiles", "9", "1"),
+    ("kekule-benzene", "C1=CC=CC=C1", "9.24", "0.52"),  # duplicate, labels agree
+    ("salt", "[Na+].[Cl-]", "5", "1"),
+    ("cation", "CC[N+](C)(C)C", "7", "1"),
+    ("naphthalene", "c1ccc2ccccc2c1", "abc", "1.2"),  # IE not numeric, EA fine
+    ("selenide", "CC[Se]C", "8", "1"),
+    ("ethanol", "CCO", "", ""),  # no labels at all
+    ("ethylamine", "CCN", "1e9", "inf"),  # every label invalid
+    ("toluene", "Cc1ccccc1", "8.8", "0.3"),
+    ("toluene-again", "Cc1ccccc1", "9.8", "0.31"),  # IE conflicts, EA agrees
+    ("empty", "", "9", "1"),
+    ("phenol", "Oc1ccccc1", "8.5", "NaN"),  # EA missing
+]
+
+
+def raw_table(rows=ROWS) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["name", "smiles", "ie", "ea"])
+
+
+@pytest.fixture(scope="module")
+def result():
+    return ingest(raw_table(), DATASET)
+
+
+def reasons_of(result, name):
+    rows = result.rejected[result.rejected["input_id"] == name]
+    return sorted(zip(rows["target"], rows["reason"], strict=True))
+
+
+def test_every_input_row_is_kept_or_explained(result):
+    summary = result.summary
+    assert summary["input_rows"] == len(ROWS)
+    assert sum(summary["rows"].values()) == len(ROWS)
+    molecule_level = result.rejected[result.rejected["target"] == ""]
+    explained = set(molecule_level["input_row"])
+    kept_rows = {ROWS.index(next(r for r in ROWS if r[0] == i)) + 1 for i in result.molecules["id"]}
+    assert explained | kept_rows == set(range(1, len(ROWS) + 1))
+    assert not explained & kept_rows
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("garbage", [("", "invalid_smiles")]),
+        ("salt", [("", "multiple_fragments")]),
+        ("cation", [("", "charged")]),
+        ("selenide", [("", "disallowed_element")]),
+        ("ethanol", [("", "no_label")]),
+        (
+            "ethylamine",
+            [("", "no_valid_label"), ("EA", "label_not_finite"), ("IE", "label_out_of_range")],
+        ),
+        ("empty", [("", "missing_smiles")]),
+        ("kekule-benzene", [("", "duplicate_merged")]),
+        ("naphthalene", [("IE", "label_not_numeric")]),
+        ("toluene", [("IE", "duplicate_label_conflict")]),
+        ("toluene-again", [("", "duplicate_merged"), ("IE", "duplicate_label_conflict")]),
+    ],
+)
+def test_each_bad_input_kind_has_its_reason(result, name, expected):
+    assert reasons_of(result, name) == expected
+
+
+def test_a_bad_label_drops_only_that_target(result):
+    molecules = result.molecules.set_index("id")
+    assert math.isnan(molecules.loc["naphthalene", "IE"])
+    assert molecules.loc["naphthalene", "EA"] == pytest.approx(1.2)
+    assert math.isnan(molecules.loc["phenol", "EA"])
+    assert molecules.loc["phenol", "IE"] == pytest.approx(8.5)
+
+
+def test_agreeing_duplicates_are_merged_with_the_mean_label(result):
+    molecules = result.molecules.set_index("id")
+    assert molecules.loc["benzene", "IE"] == pytest.approx(9.22)
+    assert molecules.loc["benzene", "n_merged"] == 2
+    assert molecules.loc["toluene", "EA"] == pytest.approx(0.305)
+    assert math.isnan(molecules.loc["toluene", "IE"])
+
+
+def test_molecule_table_columns_and_order(result):
+    assert list(result.molecules.columns) == [
+        "id", "input_smiles", "smiles", "inchikey", "heavy_atoms", "n_merged", "IE", "EA",
+    ]  # fmt: skip
+    assert list(result.molecules["id"]) == ["benzene", "bq", "naphthalene", "toluene", "phenol"]
+    assert result.molecules["inchikey"].is_unique
+
+
+def test_per_target_counts(result):
+    ie = result.summary["targets"]["IE"]
+    assert ie["labelled_molecules"] == 3  # benzene, bq, phenol
+    assert ie["labels_rejected"] == {
+        "duplicate_label_conflict": 2,
+        "label_not_numeric": 1,
+        "label_out_of_range": 1,
+    }
+
+
+def test_conflict_on_every_target_drops_the_whole_group():
+    rows = [("a", "CCCC", "8.0", "1.0"), ("b", "CCCC", "9.0", "2.0")]
+    result = ingest(raw_table(rows), DATASET)
+    assert result.molecules.empty
+    assert result.summary["rows"] == {"kept": 0, "duplicate_conflict": 2}
+
+
+def test_charge_column_rejects_charged_records():
+    frame = pd.DataFrame(
+        {"smiles": ["CCO", "CCN"], "charge": ["0", "1"], "ie": ["9", "9"], "ea": ["1", "1"]}
+    )
+    dataset = DatasetSpec(smiles_column="smiles", charge_column="charge", targets=(IE, EA))
+    result = ingest(frame, dataset)
+    assert list(result.molecules["id"]) == ["row1"]
+    assert result.rejected["reason"].tolist() == ["charged"]
+
+
+def test_largest_fragment_option_keeps_salted_molecules():
+    rows = [("hydrate", "O=C1C=CC(=O)C=C1.O", "10", "3.9")]
+    result = ingest(raw_table(rows), DATASET, StandardizeOptions(largest_fragment=True))
+    assert result.molecules["smiles"].tolist() == ["O=C1C=CC(=O)C=C1"]
+
+
+def test_missing_column_is_named():
+    with pytest.raises(IngestConfigError, match=r"targets\.IE\.column='ie'"):
+        ingest(raw_table().drop(columns=["ie"]), DATASET)
+
+
+def test_repeated_ids_for_different_molecules_are_an_error():
+    rows = [("x", "CCO", "9", "1"), ("x", "CCN", "9", "1")]
+    with pytest.raises(IngestConfigError, match="same id"):
+        ingest(raw_table(rows), DATASET)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json"])
+def test_every_table_format_ingests_the_same(tmp_path, suffix):
+    path = tmp_path / f"input{suffix}"
+    frame = raw_table()
+    if suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    elif suffix == ".json":
+        path.write_text(frame.to_json(orient="records"))
+    else:
+        write_table(frame, path)
+    result = ingest(read_table(path), DATASET)
+    assert list(result.molecules["id"]) == ["benzene", "bq", "naphthalene", "toluene", "phenol"]
+    assert sum(result.summary["rows"].values()) == len(ROWS)
+
+
+def test_unknown_format_is_refused(tmp_path):
+    path = tmp_path / "input.sdf"
+    path.write_text("")
+    with pytest.raises(TableFormatError, match=r"\.sdf"):
+        read_table(path)
+
+
+MP_RECORDS = [
+    {"task_id": "mol-1", "smiles": "O=C1C=CC(=O)C=C1", "charge": 0, "ionization_energy": 7.9,
+     "electron_affinity": 2.9, "pointgroup": "D2h"},
+    {"task_id": "mol-2", "smiles": "c1ccccc1", "charge": 1, "ionization_energy": None,
+     "electron_affinity": 6.1, "pointgroup": "D6h"},
+    {"task_id": "mol-3", "smiles": "CC(=O)OC", "charge": 0, "ionization_energy": None,
+     "electron_affinity": None, "pointgroup": "Cs"},
+    {"task_id": "mol-4", "smiles": "C1=CC=C2C=CC=CC2=C1", "charge": 0, "ionization_energy": 7.2,
+     "electron_affinity": None},
+]  # fmt: skip
+
+
+def test_materials_project_export_ingests_through_config(tmp_path):
+    export = tmp_path / "mp.json"
+    export.write_text(json.dumps({"data": MP_RECORDS}))
+    dataset = {
+        "source": str(export),
+        "smiles_column": "smiles",
+        "id_column": "task_id",
+        "charge_column": "charge",
+        "targets": {
+            "IE": {"column": "ionization_energy", "unit": "eV", "conversion": "eV_absolute"},
+            "EA": {"column": "electron_affinity", "unit": "eV", "conversion": "eV_absolute"},
+        },
+    }
+    options = {
+        "allowed_elements": ["H", "C", "N", "O"],
+        "neutral_only": True,
+        "largest_fragment": False,
+    }
+    outputs = {name: tmp_path / name for name in ("m.parquet", "r.tsv", "s.json")}
+    result = run_ingestion(str(export), dataset, options, *map(str, outputs.values()))
+    assert result.molecules["id"].tolist() == ["mol-1", "mol-4"]
+    assert result.summary["rows"] == {"kept": 2, "charged": 1, "no_label": 1}
+    written = pd.read_parquet(outputs["m.parquet"])
+    assert written["IE"].tolist() == [7.9, 7.2]
+    assert math.isnan(written["EA"].iloc[1])
+    rejected = pd.read_csv(outputs["r.tsv"], sep="\t", keep_default_na=False)
+    assert rejected["input_id"].tolist() == ["mol-2", "mol-3"]
+    assert json.loads(outputs["s.json"].read_text())["input_rows"] == 4

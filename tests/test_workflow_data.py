@@ -1,0 +1,95 @@
+"""End to end: the data stage of the real Snakefile on tiny inputs in a temporary folder."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from workflow_runner import run_snakemake, write_config
+
+TARGETS = {
+    "IE": {"column": "ie_ev", "unit": "eV", "conversion": "eV_absolute", "valid_range": [3, 15]},
+    "EA": {"column": "ea_ev", "unit": "eV", "conversion": "eV_absolute", "valid_range": [-3, 8]},
+}
+DATA_OUTPUTS = (
+    "results/data/molecules.parquet",
+    "results/data/rejected.tsv",
+    "results/data/summary.json",
+)
+TABLE = """id,smiles,ie_ev,ea_ev
+benzene,c1ccccc1,9.2,0.5
+bq,O=C1C=CC(=O)C=C1,7.6,4.1
+broken,C1CC,8,1
+naphthalene,c1ccc2ccccc2c1,8.1,1.3
+"""
+
+
+@pytest.fixture
+def table_workdir(tmp_path):
+    (tmp_path / "molecules.csv").write_text(TABLE)
+    write_config(
+        tmp_path,
+        {
+            "dataset": "tiny",
+            "datasets": {
+                "tiny": {
+                    "source": "molecules.csv",
+                    "smiles_column": "smiles",
+                    "id_column": "id",
+                    "targets": TARGETS,
+                }
+            },
+        },
+    )
+    return tmp_path
+
+
+def test_dry_run_prints_the_plan(table_workdir):
+    plan = run_snakemake(table_workdir, "-n", *DATA_OUTPUTS).stdout
+    assert "ingest" in plan
+    assert not (table_workdir / "results").exists()
+
+
+def test_data_stage_runs_and_explains_every_row(table_workdir):
+    run_snakemake(table_workdir, *DATA_OUTPUTS)
+    molecules = pd.read_parquet(table_workdir / "results/data/molecules.parquet")
+    rejected = pd.read_csv(table_workdir / "results/data/rejected.tsv", sep="\t")
+    summary = json.loads((table_workdir / "results/data/summary.json").read_text())
+    assert molecules["id"].tolist() == ["benzene", "bq", "naphthalene"]
+    assert rejected["input_id"].tolist() == ["broken"]
+    assert summary["rows"] == {"kept": 3, "invalid_smiles": 1}
+    assert (table_workdir / "logs/ingest/ingest.log").read_text().count("row fates") == 1
+    assert (table_workdir / "benchmarks/ingest/ingest.tsv").exists()
+
+    second = run_snakemake(table_workdir, *DATA_OUTPUTS)
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+
+def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):
+    (tmp_path / "library.smi").write_text(
+        "# a tiny library\nc1ccccc1 benzene\nO=C1C=CC(=O)C=C1 bq\nC1CC broken\n"
+    )
+    write_config(
+        tmp_path,
+        {
+            "dataset": "mine",
+            "datasets": {
+                "mine": {
+                    "source": "library.smi",
+                    "label_with_xtb": True,
+                    "smiles_column": "smiles",
+                    "id_column": "id",
+                    "targets": TARGETS,
+                }
+            },
+        },
+    )
+    run_snakemake(tmp_path, *DATA_OUTPUTS)
+    labels = pd.read_csv(tmp_path / "results/label/library.csv")
+    failures = pd.read_csv(tmp_path / "results/label/library_failures.tsv", sep="\t")
+    molecules = pd.read_parquet(tmp_path / "results/data/molecules.parquet").set_index("id")
+    assert labels["id"].tolist() == ["benzene", "bq"]
+    assert failures["id"].tolist() == ["broken"]
+    # benzoquinone is far easier to reduce than benzene (EA difference > 2 eV)
+    assert molecules.loc["bq", "EA"] - molecules.loc["benzene", "EA"] > 2.0
+    assert "IPEA1-xTB" in (tmp_path / "logs/label_xtb/library.log").read_text()

@@ -1,0 +1,97 @@
+"""End to end: a 2-model x 2-fold grid of the real Snakefile on a small real data set."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from molecule_fixtures import labelled_molecules, tiny_dataset_config
+from workflow_runner import run_snakemake, write_config
+
+GRID = {"models": [2, 24], "k": 2}
+TRAINING = {"max_epochs": 60, "patience": 10}
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """Rule -> count from the job-stats table that `snakemake -n` prints."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def finished_grid(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("grid")
+    labelled_molecules(every=4).to_csv(workdir / "molecules.csv", index=False)
+    write_config(workdir, tiny_dataset_config("molecules.csv", grid=GRID, training=TRAINING))
+    plan = run_snakemake(workdir, "-n").stdout
+    run_snakemake(workdir)
+    return workdir, plan
+
+
+def test_dry_run_plans_one_job_per_target_model_fold(finished_grid):
+    _, plan = finished_grid
+    jobs = planned_jobs(plan)
+    assert jobs["train_grid_fold"] == 2 * 2 * 2  # targets x models x folds
+    assert jobs["featurize"] == 1  # models 2 and 24 share radius-1 1024-bit counts
+    assert jobs["make_folds"] == 2
+    assert jobs["gather_grid"] == 2
+    assert jobs["ingest"] == 1
+
+
+def test_the_grid_really_learns(finished_grid):
+    workdir, _ = finished_grid
+    molecules = pd.read_parquet(workdir / "results/data/molecules.parquet")
+    for target in ("IE", "EA"):
+        table = pd.read_csv(workdir / f"results/grid/{target}/mae_table.tsv", sep="\t")
+        assert sorted(table["model"]) == [2, 24]
+        assert (table["folds"] == 2).all()
+        spread = molecules[target].std()
+        assert table["val_mae_mean"].max() < 0.35 * spread, (target, table, spread)
+
+
+def test_selection_and_fold_outputs(finished_grid):
+    workdir, _ = finished_grid
+    table = pd.read_csv(workdir / "results/grid/IE/mae_table.tsv", sep="\t")
+    selected = yaml.safe_load((workdir / "results/grid/IE/selected.yaml").read_text())
+    assert selected["model"] == int(table.loc[table["val_mae_mean"].idxmin(), "model"])
+    metrics = json.loads((workdir / "results/grid/IE/m24/fold1/metrics.json").read_text())
+    assert metrics["hidden_layers"] == "512-256"
+    assert metrics["n_val"] + metrics["n_train"] + metrics["n_early_stopping"] == len(
+        pd.read_parquet(workdir / "results/folds/IE/k2.parquet")
+    )
+    history = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/history.parquet")
+    assert {"epoch", "loss", "mae", "val_loss", "val_mae"} <= set(history.columns)
+    assert len(history) == metrics["epochs"]
+    predictions = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/predictions.parquet")
+    folds = pd.read_parquet(workdir / "results/folds/IE/k2.parquet")
+    assert set(predictions["id"]) == set(folds.loc[folds["fold"] == 1, "id"])
+    assert (workdir / "results/grid/IE/mae_heatmap.png").stat().st_size > 10_000
+
+
+def test_finished_run_has_nothing_to_do(finished_grid):
+    workdir, _ = finished_grid
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+
+
+def test_a_training_change_reruns_the_grid_only(finished_grid):
+    workdir, _ = finished_grid
+    override = workdir / "longer.yaml"
+    override.write_text(yaml.safe_dump({"training": TRAINING | {"max_epochs": 61}}))
+    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    plan = run_snakemake(workdir, "-n", *configs)
+    jobs = planned_jobs(plan.stdout)
+    assert jobs == {"train_grid_fold": 8, "gather_grid": 2, "all": 1}
+
+
+def test_same_seed_same_metrics(finished_grid, tmp_path):
+    workdir, _ = finished_grid
+    (tmp_path / "molecules.csv").write_bytes((workdir / "molecules.csv").read_bytes())
+    (tmp_path / "config.yaml").write_bytes((workdir / "config.yaml").read_bytes())
+    target = "results/grid/EA/m2/fold0/metrics.json"
+    run_snakemake(tmp_path, target)
+    first = json.loads((workdir / target).read_text())
+    again = json.loads((tmp_path / target).read_text())
+    for key in ("val_mae", "val_rmse", "best_epoch", "epochs", "n_train"):
+        assert first[key] == again[key], key

@@ -1,0 +1,14 @@
+"""Rule make_folds: a seeded fold for every molecule labelled for one target."""
+
+from redoxscreen.folds import write_target_folds
+from redoxscreen.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    write_target_folds(
+        molecules_path=snakemake.input.molecules,
+        target=snakemake.wildcards.target,
+        k=int(snakemake.wildcards.k),
+        seed=snakemake.params.seed,
+        split=snakemake.params.split,
+        out_path=snakemake.output.folds,
+    )

@@ -1,0 +1,138 @@
+"""Morgan (ECFP-like) fingerprints and the store every model reads them from.
+
+A store is an ``.npz`` file aligned to the molecule ids: bit fingerprints are bit-packed
+(``n_bits / 8`` bytes per molecule), count fingerprints are ``uint8`` counts clipped at 255.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import rdFingerprintGenerator
+
+from redoxscreen.tables import atomic_path
+
+KINDS = ("bit", "count")
+COUNT_CEILING = 255
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FingerprintSpec:
+    radius: int
+    n_bits: int
+    kind: str = "count"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"fingerprint kind must be one of {KINDS}, not {self.kind!r}")
+        if self.n_bits % 8:
+            raise ValueError(f"n_bits must be a multiple of 8, not {self.n_bits}")
+
+    @property
+    def name(self) -> str:
+        return f"morgan_r{self.radius}_n{self.n_bits}_{self.kind}"
+
+
+def generator(spec: FingerprintSpec):
+    return rdFingerprintGenerator.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits)
+
+
+def fingerprint_mols(mols: Sequence[Chem.Mol], spec: FingerprintSpec) -> np.ndarray:
+    """A ``uint8`` matrix (molecules x bits) of bits or clipped counts for parsed molecules."""
+    make = generator(spec)
+    matrix = np.zeros((len(mols), spec.n_bits), dtype=np.uint8)
+    for row, mol in enumerate(mols):
+        if spec.kind == "bit":
+            matrix[row] = make.GetFingerprintAsNumPy(mol)
+        else:
+            np.minimum(make.GetCountFingerprintAsNumPy(mol), COUNT_CEILING, out=matrix[row])
+    return matrix
+
+
+def fingerprint_smiles_chunk(args: tuple[Sequence[str], FingerprintSpec]) -> np.ndarray:
+    smiles, spec = args
+    mols = []
+    for text in smiles:
+        mol = Chem.MolFromSmiles(text)
+        if mol is None:
+            raise ValueError(f"cannot parse SMILES {text!r} (ingested SMILES should all parse)")
+        mols.append(mol)
+    return fingerprint_mols(mols, spec)
+
+
+def fingerprint_smiles(
+    smiles: Sequence[str], spec: FingerprintSpec, processes: int = 1, chunk: int = 2000
+) -> np.ndarray:
+    """Fingerprints of canonical SMILES, in parallel over chunks of molecules."""
+    chunks = [(smiles[start : start + chunk], spec) for start in range(0, len(smiles), chunk)]
+    if processes <= 1 or len(chunks) <= 1:
+        parts = [fingerprint_smiles_chunk(part) for part in chunks]
+    else:
+        with get_context("spawn").Pool(processes) as pool:
+            parts = pool.map(fingerprint_smiles_chunk, chunks)
+    if not parts:
+        return np.zeros((0, spec.n_bits), dtype=np.uint8)
+    return np.concatenate(parts)
+
+
+@dataclass
+class FingerprintStore:
+    ids: np.ndarray
+    matrix: np.ndarray  # uint8, molecules x n_bits
+    spec: FingerprintSpec
+
+    def rows_for(self, ids: Sequence[str]) -> np.ndarray:
+        """Rows of the molecules ``ids``, in that order; a clear error for unknown ids."""
+        position = {molecule_id: row for row, molecule_id in enumerate(self.ids)}
+        missing = [molecule_id for molecule_id in ids if molecule_id not in position]
+        if missing:
+            raise KeyError(
+                f"{len(missing)} ids are not in the fingerprint store, e.g. {missing[:5]}"
+            )
+        return self.matrix[[position[molecule_id] for molecule_id in ids]]
+
+
+def write_store(path: str, ids: Sequence[str], matrix: np.ndarray, spec: FingerprintSpec) -> None:
+    stored = np.packbits(matrix, axis=1) if spec.kind == "bit" else matrix
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(
+            handle,
+            ids=np.asarray(ids, dtype=str),
+            data=stored,
+            radius=spec.radius,
+            n_bits=spec.n_bits,
+            kind=spec.kind,
+        )
+
+
+def read_store(path: str) -> FingerprintStore:
+    with np.load(path) as archive:
+        spec = FingerprintSpec(int(archive["radius"]), int(archive["n_bits"]), str(archive["kind"]))
+        data = archive["data"]
+        matrix = np.unpackbits(data, axis=1, count=spec.n_bits) if spec.kind == "bit" else data
+        return FingerprintStore(ids=archive["ids"], matrix=matrix, spec=spec)
+
+
+def featurize_table(
+    molecules_path: str, out_path: str, spec: FingerprintSpec, processes: int
+) -> dict:
+    """Fingerprint every molecule of the molecule table into a store; returns throughput."""
+    import pandas as pd
+
+    molecules = pd.read_parquet(molecules_path, columns=["id", "smiles"])
+    started = time.perf_counter()
+    matrix = fingerprint_smiles(molecules["smiles"].tolist(), spec, processes)
+    seconds = time.perf_counter() - started
+    write_store(out_path, molecules["id"].tolist(), matrix, spec)
+    rate = len(molecules) / seconds if seconds > 0 else float("inf")
+    log.info("%s: %d molecules in %.2f s (%.0f mol/s, %d processes)",
+             spec.name, len(molecules), seconds, rate, processes)  # fmt: skip
+    return {"molecules": len(molecules), "seconds": seconds, "molecules_per_second": rate}

@@ -1,0 +1,77 @@
+"""Deterministic k-fold assignment: random, or by Bemis-Murcko scaffold.
+
+In a scaffold split, all molecules that share a scaffold land in the same fold, so a model is
+never validated on a scaffold it trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+SPLITS = ("random", "scaffold")
+
+
+def scaffold_of(smiles: str) -> str:
+    """The Bemis-Murcko scaffold SMILES; acyclic molecules share the empty scaffold."""
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise ValueError(f"cannot parse SMILES {smiles!r}")
+    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol)
+
+
+def random_folds(n: int, k: int, seed: int) -> np.ndarray:
+    """Balanced folds (sizes differ by at most one) in a seeded random order."""
+    order = np.random.default_rng(seed).permutation(n)
+    folds = np.empty(n, dtype=np.int64)
+    folds[order] = np.arange(n) % k
+    return folds
+
+
+def scaffold_folds(smiles: Sequence[str], k: int, seed: int) -> np.ndarray:
+    """Whole scaffold groups go to the currently smallest fold, largest groups first."""
+    groups: dict[str, list[int]] = {}
+    for index, text in enumerate(smiles):
+        groups.setdefault(scaffold_of(text), []).append(index)
+    members = list(groups.values())
+    shuffled = np.random.default_rng(seed).permutation(len(members))
+    ordered = sorted((members[i] for i in shuffled), key=len, reverse=True)
+    folds = np.empty(len(smiles), dtype=np.int64)
+    sizes = np.zeros(k, dtype=np.int64)
+    for group in ordered:
+        smallest = int(np.argmin(sizes))
+        folds[group] = smallest
+        sizes[smallest] += len(group)
+    return folds
+
+
+def assign_folds(smiles: Sequence[str], k: int, seed: int, split: str = "random") -> np.ndarray:
+    """Fold numbers 0..k-1 for each molecule."""
+    if k < 2:
+        raise ValueError(f"k-fold cross-validation needs k >= 2, not {k}")
+    if len(smiles) < k:
+        raise ValueError(f"cannot split {len(smiles)} molecules into {k} folds")
+    if split == "random":
+        return random_folds(len(smiles), k, seed)
+    if split == "scaffold":
+        return scaffold_folds(smiles, k, seed)
+    raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+
+
+def write_target_folds(
+    molecules_path: str, target: str, k: int, seed: int, split: str, out_path: str
+) -> None:
+    """Folds over the molecules labelled for ``target``: columns id, fold."""
+    import pandas as pd
+
+    from redoxscreen.tables import write_table
+
+    molecules = pd.read_parquet(molecules_path)
+    if target not in molecules:
+        raise KeyError(f"target {target!r} is not a column of {molecules_path}")
+    labelled = molecules[molecules[target].notna()].reset_index(drop=True)
+    folds = assign_folds(labelled["smiles"].tolist(), k, seed, split)
+    write_table(pd.DataFrame({"id": labelled["id"], "fold": folds}), out_path)

@@ -1,0 +1,136 @@
+"""The architecture grid: reading it, gathering fold metrics, and choosing a model per target."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
+
+
+def parse_layers(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Hidden layer widths from ``"1024-512-256"`` (or a list)."""
+    if isinstance(text, str):
+        try:
+            widths = tuple(int(part) for part in text.split("-"))
+        except ValueError:
+            raise ValueError(f"hidden layers must look like 1024-512-256, not {text!r}") from None
+    else:
+        widths = tuple(int(width) for width in text)
+    if not widths or min(widths) < 1:
+        raise ValueError(f"hidden layers need at least one positive width, not {text!r}")
+    return widths
+
+
+@dataclass(frozen=True)
+class Architecture:
+    model: int
+    radius: int
+    n_bits: int
+    hidden_layers: tuple[int, ...]
+
+    @property
+    def layers_text(self) -> str:
+        return "-".join(map(str, self.hidden_layers))
+
+
+def read_grid(path: str) -> dict[int, Architecture]:
+    """The grid table (model, radius, n_bits, hidden_layers), keyed by model id."""
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    missing = [column for column in GRID_COLUMNS if column not in table.columns]
+    if missing:
+        raise KeyError(f"{path}: missing columns {missing}; expected {list(GRID_COLUMNS)}")
+    grid = {}
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        try:
+            architecture = Architecture(
+                int(row.model), int(row.radius), int(row.n_bits), parse_layers(row.hidden_layers)
+            )
+        except ValueError as error:
+            raise ValueError(f"{path} line {line}: {error}") from error
+        if architecture.model in grid:
+            raise ValueError(f"{path} line {line}: model id {architecture.model} appears twice")
+        grid[architecture.model] = architecture
+    return grid
+
+
+def gather_fold_metrics(paths: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame([json.loads(open(path).read()) for path in paths])
+
+
+def mae_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean and SD over folds of the held-out MAE for each model, best first."""
+    grouped = fold_metrics.groupby("model")
+    table = grouped.agg(
+        radius=("radius", "first"),
+        n_bits=("n_bits", "first"),
+        hidden_layers=("hidden_layers", "first"),
+        fingerprint=("fingerprint", "first"),
+        val_mae_mean=("val_mae", "mean"),
+        val_mae_sd=("val_mae", lambda mae: mae.std(ddof=1) if len(mae) > 1 else 0.0),
+        val_r2_mean=("val_r2", "mean"),
+        folds=("fold", "count"),
+        epochs_mean=("epochs", "mean"),
+        train_seconds=("train_seconds", "sum"),
+    ).reset_index()
+    table["n_weights"] = table.apply(weight_count, axis=1)
+    return rank_models(table)
+
+
+def weight_count(row) -> int:
+    widths = [int(row.n_bits), *parse_layers(row.hidden_layers), 1]
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+
+
+def rank_models(table: pd.DataFrame) -> pd.DataFrame:
+    """Lowest mean MAE first; ties go to the lower SD, then the smaller network, then the id."""
+    order = ["val_mae_mean", "val_mae_sd", "n_weights", "model"]
+    return table.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def selection(table: pd.DataFrame, target: str) -> dict:
+    best = table.iloc[0]
+    return {
+        "target": target,
+        "model": int(best.model),
+        "radius": int(best.radius),
+        "n_bits": int(best.n_bits),
+        "hidden_layers": str(best.hidden_layers),
+        "fingerprint": str(best.fingerprint),
+        "val_mae_mean": float(best.val_mae_mean),
+        "val_mae_sd": float(best.val_mae_sd),
+        "runner_up": int(table.iloc[1].model) if len(table) > 1 else None,
+        "rule": "lowest mean held-out MAE over folds; ties: lower SD, fewer weights, lower id",
+    }
+
+
+def select_and_report(
+    metric_paths: Sequence[str],
+    target: str,
+    unit: str,
+    table_path: str,
+    heatmap_path: str,
+    selected_path: str,
+) -> dict:
+    """Gather fold metrics, rank the models, draw the heatmap and write the selection."""
+    import logging
+
+    import yaml
+
+    from redoxscreen.plots import mae_heatmap
+    from redoxscreen.tables import atomic_path, write_table
+
+    table = mae_table(gather_fold_metrics(metric_paths))
+    write_table(table, table_path)
+    mae_heatmap(table, target, unit, heatmap_path)
+    chosen = selection(table, target) | {"unit": unit}
+    with atomic_path(selected_path) as temporary:
+        temporary.write_text(yaml.safe_dump(chosen, sort_keys=False))
+    logging.getLogger(__name__).info(
+        "%s: selected model %d (MAE %.4f +- %.4f %s)",
+        target, chosen["model"], chosen["val_mae_mean"], chosen["val_mae_sd"], unit,
+    )  # fmt: skip
+    return chosen

@@ -1,0 +1,328 @@
+"""Training one network on one fold, with labels scaled on the training molecules only.
+
+Early stopping watches an inner validation split drawn from the training folds, so the held-out
+fold that the reported MAE comes from never steers training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from redoxscreen.features import read_store
+from redoxscreen.metrics import regression_metrics
+from redoxscreen.tables import atomic_path, write_json, write_table
+
+log = logging.getLogger(__name__)
+
+LABEL_SCALINGS = ("standard", "minmax")
+LR_SCHEDULES = ("constant", "exponential_decay", "reduce_on_plateau")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How a network is trained; every field is a key of the config's ``training`` section."""
+
+    fingerprint: str = "count"
+    l2: float = 1e-5
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 300
+    patience: int = 20
+    label_scaling: str = "standard"
+    lr_schedule: str = "constant"
+    decay_start_epoch: int = 500
+    decay_rate: float = 0.995
+    validation_fraction: float = 0.1
+    mixed_precision: bool | str = "auto"
+    deterministic: bool = True
+
+    @classmethod
+    def from_config(cls, entry: dict) -> TrainingSettings:
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise KeyError(f"training: unknown keys {unknown}; known keys are {sorted(known)}")
+        settings = cls(**entry)
+        if settings.label_scaling not in LABEL_SCALINGS:
+            raise ValueError(f"training.label_scaling must be one of {LABEL_SCALINGS}")
+        if settings.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"training.lr_schedule must be one of {LR_SCHEDULES}")
+        if settings.mixed_precision not in (True, False, "auto"):
+            raise ValueError("training.mixed_precision must be true, false or auto")
+        if settings.patience > 0 and settings.validation_fraction <= 0:
+            raise ValueError("training.patience > 0 needs training.validation_fraction > 0")
+        return settings
+
+
+@dataclass(frozen=True)
+class LabelScaler:
+    """``scaled = (y - offset) / scale``, fitted on training labels."""
+
+    kind: str
+    offset: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray, kind: str) -> LabelScaler:
+        if kind == "standard":
+            offset, scale = float(np.mean(y)), float(np.std(y))
+        else:
+            offset, scale = float(np.min(y)), float(np.max(y) - np.min(y))
+        return cls(kind, offset, scale if scale > 0 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.offset) / self.scale
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        return scaled * self.scale + self.offset
+
+
+def hardware_has_bf16(gpus: list) -> bool:
+    """bfloat16 matrix units: a GPU of compute capability >= 8.0, or AVX512-BF16 / AMX on the CPU."""
+    import tensorflow as tf
+
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return tuple(details.get("compute_capability", (0, 0))) >= (8, 0)
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def configure_tensorflow(threads: int, settings: TrainingSettings) -> str:
+    """Threads, determinism and precision; returns the device and precision that will train."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    if settings.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    bf16 = settings.mixed_precision is True or (
+        settings.mixed_precision == "auto" and hardware_has_bf16(gpus)
+    )
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
+    device = f"GPU ({gpus[0].name})" if gpus else f"CPU ({threads} threads)"
+    return f"{device}, {'bfloat16' if bf16 else 'float32'}"
+
+
+def inner_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices for fitting and for early stopping, drawn from the training molecules."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_stop = int(round(n * fraction)) if fraction > 0 else 0
+    return np.sort(order[n_stop:]), np.sort(order[:n_stop])
+
+
+def learning_rate_callbacks(settings: TrainingSettings) -> list:
+    import keras
+
+    if settings.lr_schedule == "exponential_decay":
+        start, rate = settings.decay_start_epoch, settings.decay_rate
+        return [
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch, lr: lr if epoch < start else lr * rate
+            )
+        ]
+    if settings.lr_schedule == "reduce_on_plateau":
+        wait = max(3, settings.patience // 2)
+        return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=wait)]
+    return []
+
+
+@dataclass
+class FitResult:
+    model: object
+    scaler: LabelScaler
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+    n_fit: int
+    n_stop: int
+
+
+def fit_network(
+    x: np.ndarray, y: np.ndarray, hidden_layers, settings: TrainingSettings, seed: int
+) -> FitResult:
+    """Train a network on (x, y); early stopping on an inner split when patience > 0."""
+    import keras
+
+    from redoxscreen.model import build_network
+
+    keras.utils.set_random_seed(seed)
+    fit_rows, stop_rows = inner_split(len(y), settings.validation_fraction, seed)
+    scaler = LabelScaler.fit(y[fit_rows], settings.label_scaling)
+    model = build_network(x.shape[1], hidden_layers, settings.l2, settings.dropout)
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse", metrics=["mae"]
+    )
+    callbacks = learning_rate_callbacks(settings)
+    if settings.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_mae", patience=settings.patience, restore_best_weights=True
+            )
+        )
+    batch_size = min(settings.batch_size, len(fit_rows))
+    training_data = batched(
+        x[fit_rows], scaler.transform(y[fit_rows]), batch_size, shuffle_seed=seed
+    )
+    validation = (
+        batched(x[stop_rows], scaler.transform(y[stop_rows]), 4096) if len(stop_rows) else None
+    )
+    started = time.perf_counter()
+    fitted = model.fit(
+        training_data,
+        validation_data=validation,
+        epochs=settings.max_epochs,
+        shuffle=False,  # the pipeline reshuffles every epoch, seeded
+        callbacks=callbacks,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - started
+    history = history_in_label_units(fitted.history, scaler)
+    best_epoch = int(history["val_mae"].idxmin()) + 1 if "val_mae" in history else len(history)
+    return FitResult(model, scaler, history, best_epoch, seconds, len(fit_rows), len(stop_rows))
+
+
+def batched(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
+    """A cached tf.data pipeline (reshuffled each epoch when a seed is given)."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("float32"))).cache()
+    if shuffle_seed is not None:
+        data = data.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(2)
+
+
+def history_in_label_units(raw: dict, scaler: LabelScaler) -> pd.DataFrame:
+    """Per-epoch loss (scaled) and MAE converted back to the label's unit."""
+    history = pd.DataFrame({key: np.asarray(values, dtype=float) for key, values in raw.items()})
+    for column in ("mae", "val_mae"):
+        if column in history:
+            history[column] = history[column] * scaler.scale
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    return history
+
+
+def predict(model, scaler: LabelScaler, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    scaled = model.predict(x.astype("float32"), batch_size=batch_size, verbose=0)
+    return scaler.inverse(np.asarray(scaled, dtype=float).ravel())
+
+
+@dataclass(frozen=True)
+class FoldJob:
+    """One (target, model, fold) training job and where its inputs are."""
+
+    molecules: str
+    features: str
+    folds: str
+    target: str
+    model_id: int
+    fold: int
+    hidden_layers: tuple[int, ...]
+    seed: int
+
+
+def fold_data(job: FoldJob):
+    """Training and held-out features, labels and ids for one fold."""
+    molecules = pd.read_parquet(job.molecules, columns=["id", job.target]).set_index("id")
+    folds = pd.read_parquet(job.folds)
+    store = read_store(job.features)
+    train_ids = folds.loc[folds["fold"] != job.fold, "id"].to_numpy()
+    held_ids = folds.loc[folds["fold"] == job.fold, "id"].to_numpy()
+    if len(held_ids) == 0:
+        raise ValueError(f"fold {job.fold} of {job.folds} is empty")
+    x_train, x_held = store.rows_for(train_ids), store.rows_for(held_ids)
+    y_train = molecules.loc[train_ids, job.target].to_numpy(dtype=float)
+    y_held = molecules.loc[held_ids, job.target].to_numpy(dtype=float)
+    return store.spec, (x_train, y_train), (x_held, y_held, held_ids)
+
+
+def train_fold(
+    job: FoldJob, settings: TrainingSettings, out_dir: str, threads: int, save_model: bool = False
+) -> dict:
+    """Train on every fold but one, evaluate on that one; write metrics, history, predictions."""
+    device = configure_tensorflow(threads, settings)
+    spec, (x_train, y_train), (x_held, y_held, held_ids) = fold_data(job)
+    log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
+             job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
+    fit = fit_network(x_train, y_train, job.hidden_layers, settings, job.seed + job.fold)
+    y_pred = predict(fit.model, fit.scaler, x_held)
+    held = regression_metrics(y_held, y_pred)
+    epochs = len(fit.history)
+    metrics = {
+        "target": job.target,
+        "model": job.model_id,
+        "fold": job.fold,
+        "radius": spec.radius,
+        "n_bits": spec.n_bits,
+        "fingerprint": spec.kind,
+        "hidden_layers": "-".join(map(str, job.hidden_layers)),
+        "n_train": fit.n_fit,
+        "n_early_stopping": fit.n_stop,
+        "val_mae": held["mae"],
+        "val_rmse": held["rmse"],
+        "val_r2": held["r2"],
+        "n_val": held["n"],
+        "best_epoch": fit.best_epoch,
+        "epochs": epochs,
+        "train_seconds": fit.seconds,
+        "samples_per_second": fit.n_fit * epochs / fit.seconds if fit.seconds > 0 else None,
+        "device": device,
+        "seed": job.seed + job.fold,
+    }
+    out = Path(out_dir)
+    write_table(fit.history, out / "history.parquet")
+    predictions = pd.DataFrame(
+        {"id": held_ids, "y_true": y_held, "y_pred": y_pred, "fold": job.fold}
+    )
+    write_table(predictions, out / "predictions.parquet")
+    if save_model:
+        save_fitted(fit, job, spec, settings, out)
+    write_json(metrics, out / "metrics.json")
+    log.info(
+        "held-out MAE %.4f after %d epochs (best %d), %.1f s",
+        held["mae"],
+        epochs,
+        fit.best_epoch,
+        fit.seconds,
+    )
+    return metrics
+
+
+def save_fitted(fit: FitResult, job: FoldJob, spec, settings: TrainingSettings, out: Path) -> None:
+    """The model as ``.keras`` plus what is needed to use it: featurization and label scaling."""
+    with atomic_path(out / "model.keras") as temporary:
+        keras_path = temporary.with_suffix(".keras")
+        fit.model.save(keras_path)
+        keras_path.replace(temporary)
+    recipe = {
+        "target": job.target,
+        "fingerprint": dataclasses.asdict(spec),
+        "hidden_layers": list(job.hidden_layers),
+        "scaler": dataclasses.asdict(fit.scaler),
+        "training": dataclasses.asdict(settings),
+    }
+    write_json(recipe, out / "recipe.json")
+
+
+def load_fitted(model_dir: str):
+    """A saved model, its label scaler and its recipe."""
+    import keras
+
+    recipe = json.loads((Path(model_dir) / "recipe.json").read_text())
+    model = keras.models.load_model(Path(model_dir) / "model.keras")
+    return model, LabelScaler(**recipe["scaler"]), recipe
