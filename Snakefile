@@ -22,7 +22,8 @@ wildcard_constraints:
 include: "rules/common.smk"  # config validation, input functions, wildcard constraints
 include: "rules/data.smk"  # download_materials_project, label_xtb, ingest
 include: "rules/features.smk"  # featurize, make_folds
-include: "rules/grid.smk"  # train_grid_fold, gather_grid
+include: "rules/grid.smk"  # train_grid_fold, gather_grid (a checkpoint)
+include: "rules/final.smk"  # train_final_fold, evaluate_final
 
 
 rule all:

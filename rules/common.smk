@@ -91,6 +91,7 @@ def final_outputs():
         "results/data/rejected.tsv",
         "results/data/summary.json",
         *grid_outputs(),
+        *final_model_outputs(),
     ]
 
 
@@ -100,3 +101,32 @@ def grid_hidden_layers(wildcards):
 
 def target_unit(wildcards):
     return DATASET["targets"][wildcards.target]["unit"]
+
+
+def final_features(wildcards):
+    """The fingerprint store of the architecture that gather_grid selected for the target."""
+    import yaml
+
+    selected_path = checkpoints.gather_grid.get(target=wildcards.target).output.selected
+    selected = yaml.safe_load(Path(selected_path).read_text())
+    return fingerprint_store(selected["radius"], selected["n_bits"])
+
+
+def final_fold_files(name):
+    def files(wildcards):
+        return expand(
+            "results/final/{target}/fold{fold}/{name}",
+            target=wildcards.target,
+            fold=range(config["final"]["k"]),
+            name=name,
+        )
+
+    return files
+
+
+def final_model_outputs():
+    return expand(
+        "results/final/{target}/{name}",
+        target=TARGETS,
+        name=["metrics.json", "oof_predictions.parquet", "parity.png", "learning_curves.png"],
+    )

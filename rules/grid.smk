@@ -27,7 +27,7 @@ rule train_grid_fold:
         "../workflow_scripts/train_grid_fold.py"
 
 
-rule gather_grid:
+checkpoint gather_grid:
     input:
         metrics=grid_fold_metrics,
         code=package_files("grid", "plots", "tables", "rulelog"),

@@ -11,6 +11,7 @@ from molecule_fixtures import labelled_molecules, tiny_dataset_config
 from workflow_runner import run_snakemake, write_config
 
 GRID = {"models": [2, 24], "k": 2}
+FINAL = {"k": 3}
 TRAINING = {"max_epochs": 60, "patience": 10}
 
 
@@ -24,7 +25,9 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
 def finished_grid(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("grid")
     labelled_molecules(every=4).to_csv(workdir / "molecules.csv", index=False)
-    write_config(workdir, tiny_dataset_config("molecules.csv", grid=GRID, training=TRAINING))
+    write_config(
+        workdir, tiny_dataset_config("molecules.csv", grid=GRID, final=FINAL, training=TRAINING)
+    )
     plan = run_snakemake(workdir, "-n").stdout
     run_snakemake(workdir)
     return workdir, plan
@@ -35,7 +38,7 @@ def test_dry_run_plans_one_job_per_target_model_fold(finished_grid):
     jobs = planned_jobs(plan)
     assert jobs["train_grid_fold"] == 2 * 2 * 2  # targets x models x folds
     assert jobs["featurize"] == 1  # models 2 and 24 share radius-1 1024-bit counts
-    assert jobs["make_folds"] == 2
+    assert jobs["make_folds"] == 4  # targets x (grid k, final k)
     assert jobs["gather_grid"] == 2
     assert jobs["ingest"] == 1
 
@@ -82,7 +85,13 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
     configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
     plan = run_snakemake(workdir, "-n", *configs)
     jobs = planned_jobs(plan.stdout)
-    assert jobs == {"train_grid_fold": 8, "gather_grid": 2, "all": 1}
+    assert jobs == {
+        "train_grid_fold": 8,
+        "gather_grid": 2,
+        "train_final_fold": 6,
+        "evaluate_final": 2,
+        "all": 1,
+    }
 
 
 def test_same_seed_same_metrics(finished_grid, tmp_path):
@@ -95,3 +104,33 @@ def test_same_seed_same_metrics(finished_grid, tmp_path):
     again = json.loads((tmp_path / target).read_text())
     for key in ("val_mae", "val_rmse", "best_epoch", "epochs", "n_train"):
         assert first[key] == again[key], key
+
+
+def test_out_of_fold_predictions_never_come_from_a_model_that_saw_the_molecule(finished_grid):
+    workdir, _ = finished_grid
+    folds = pd.read_parquet(workdir / "results/folds/EA/k3.parquet").set_index("id")["fold"]
+    oof = pd.read_parquet(workdir / "results/final/EA/oof_predictions.parquet")
+    assert sorted(oof["id"]) == sorted(folds.index)  # every labelled molecule, exactly once
+    assert (oof.set_index("id")["fold"] == folds.loc[oof["id"]].to_numpy()).all()
+    for fold in range(3):
+        metrics = json.loads((workdir / f"results/final/EA/fold{fold}/metrics.json").read_text())
+        trained_on = metrics["n_train"] + metrics["n_early_stopping"]
+        assert trained_on == int((folds != fold).sum())  # trained on the other folds only
+        assert (workdir / f"results/final/EA/fold{fold}/model.keras").stat().st_size > 0
+
+
+def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
+    workdir, _ = finished_grid
+    metrics = json.loads((workdir / "results/final/IE/metrics.json").read_text())
+    selected = yaml.safe_load((workdir / "results/grid/IE/selected.yaml").read_text())
+    oof = pd.read_parquet(workdir / "results/final/IE/oof_predictions.parquet")
+    assert metrics["folds"] == 3
+    assert metrics["out_of_fold"]["n"] == len(oof)
+    assert metrics["out_of_fold"]["mae"] == pytest.approx((oof.y_pred - oof.y_true).abs().mean())
+    assert metrics["out_of_fold"]["r2"] > 0.8
+    assert metrics["architecture"]["hidden_layers"] == selected["hidden_layers"]
+    assert metrics["study_choice"]["fold"] in {0, 1, 2}
+    for method in ("gaussian", "conformal"):
+        assert 0.85 < metrics["interval_95"][method]["coverage"] <= 1.0
+    for figure in ("parity.png", "learning_curves.png"):
+        assert (workdir / f"results/final/IE/{figure}").stat().st_size > 10_000

@@ -42,3 +42,38 @@ def mae_heatmap(table: pd.DataFrame, target: str, unit: str, path: str) -> None:
     axes.set_ylabel("hidden layers")
     axes.set_title(f"{target}: model grid (best m{int(best.model)}, bold)")
     save_figure(figure, path)
+
+
+def parity_plot(y_true, y_pred, target: str, unit: str, metrics: dict, path: str) -> None:
+    """Out-of-fold predictions against DFT labels, with the identity line and the metrics."""
+    figure, axes = plt.subplots(figsize=(5.2, 5))
+    axes.scatter(y_true, y_pred, s=6, alpha=0.5, linewidths=0)
+    low = min(np.min(y_true), np.min(y_pred))
+    high = max(np.max(y_true), np.max(y_pred))
+    axes.plot([low, high], [low, high], color="black", linewidth=1)
+    axes.set_xlabel(f"{target} label ({unit})")
+    axes.set_ylabel(f"{target} out-of-fold prediction ({unit})")
+    axes.set_aspect("equal")
+    text = (
+        f"MAE {metrics['mae']:.3f} {unit}\nRMSE {metrics['rmse']:.3f}\n"
+        f"R$^2$ {metrics['r2']:.3f}\nn = {metrics['n']}"
+    )
+    axes.text(0.04, 0.96, text, transform=axes.transAxes, va="top")
+    axes.set_title(f"{target}: out-of-fold parity")
+    save_figure(figure, path)
+
+
+def learning_curves(histories: dict[int, pd.DataFrame], target: str, unit: str, path: str) -> None:
+    """Training and early-stopping MAE per epoch for every fold."""
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    for fold, history in sorted(histories.items()):
+        line = axes.plot(history["epoch"], history["mae"], linewidth=1, label=f"fold {fold}")
+        if "val_mae" in history:
+            axes.plot(history["epoch"], history["val_mae"], linewidth=1, linestyle="--",
+                      color=line[0].get_color())  # fmt: skip
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(f"MAE ({unit})")
+    axes.set_yscale("log")
+    axes.set_title(f"{target}: training (solid) and early-stopping (dashed) MAE")
+    axes.legend(fontsize=7, ncol=2)
+    save_figure(figure, path)

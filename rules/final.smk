@@ -1,0 +1,60 @@
+rule train_final_fold:
+    input:
+        molecules="results/data/molecules.parquet",
+        selected="results/grid/{target}/selected.yaml",
+        features=final_features,
+        folds=f"results/folds/{{target}}/k{config['final']['k']}.parquet",
+        code=package_files("training", "model", "features", "metrics", "tables", "rulelog"),
+    output:
+        model="results/final/{target}/fold{fold}/model.keras",
+        recipe="results/final/{target}/fold{fold}/recipe.json",
+        metrics="results/final/{target}/fold{fold}/metrics.json",
+        history="results/final/{target}/fold{fold}/history.parquet",
+        predictions="results/final/{target}/fold{fold}/predictions.parquet",
+    log:
+        "logs/train_final_fold/{target}/fold{fold}.log",
+    benchmark:
+        "benchmarks/train_final_fold/{target}/fold{fold}.tsv"
+    params:
+        training=config["training"],
+        seed=config["seed"],
+    threads: config["final"]["resources"]["threads"]
+    resources:
+        gpu=config["final"]["resources"]["gpu"],
+        mem_mb=config["final"]["resources"]["mem_mb"],
+        runtime=config["final"]["resources"]["runtime"],
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/train_final_fold.py"
+
+
+rule evaluate_final:
+    input:
+        predictions=final_fold_files("predictions.parquet"),
+        metrics=final_fold_files("metrics.json"),
+        histories=final_fold_files("history.parquet"),
+        code=package_files("final", "uncertainty", "metrics", "plots", "tables", "rulelog"),
+    output:
+        predictions="results/final/{target}/oof_predictions.parquet",
+        metrics="results/final/{target}/metrics.json",
+        parity=report(
+            "results/final/{target}/parity.png",
+            caption="report/parity.rst",
+            category="Final models",
+            labels={"target": "{target}", "figure": "parity"},
+        ),
+        learning_curves=report(
+            "results/final/{target}/learning_curves.png",
+            caption="report/learning_curves.rst",
+            category="Final models",
+            labels={"target": "{target}", "figure": "learning curves"},
+        ),
+    log:
+        "logs/evaluate_final/{target}.log",
+    params:
+        unit=target_unit,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/evaluate_final.py"

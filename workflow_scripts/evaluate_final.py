@@ -1,0 +1,14 @@
+"""Rule evaluate_final: out-of-fold metrics, 95 % intervals, parity plot, learning curves."""
+
+from redoxscreen.final import evaluate_final
+from redoxscreen.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    evaluate_final(
+        target=snakemake.wildcards.target,
+        unit=snakemake.params.unit,
+        prediction_paths=snakemake.input.predictions,
+        metric_paths=snakemake.input.metrics,
+        history_paths=snakemake.input.histories,
+        out=dict(snakemake.output.items()),
+    )

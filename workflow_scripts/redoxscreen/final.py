@@ -1,0 +1,78 @@
+"""Final models: k-fold CV of the selected architecture, judged on out-of-fold predictions only.
+
+Each molecule's out-of-fold prediction comes from the one fold model that never saw it, so the
+reported R2, MAE and residual SD are honest estimates for new molecules of the same kind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from redoxscreen.metrics import regression_metrics
+from redoxscreen.plots import learning_curves, parity_plot
+from redoxscreen.tables import write_json, write_table
+from redoxscreen.uncertainty import global_intervals
+
+log = logging.getLogger(__name__)
+
+
+def gather_out_of_fold(prediction_paths: Sequence[str]) -> pd.DataFrame:
+    predictions = pd.concat([pd.read_parquet(path) for path in prediction_paths], ignore_index=True)
+    repeated = predictions["id"][predictions["id"].duplicated()]
+    if len(repeated):  # every molecule belongs to exactly one held-out fold
+        raise ValueError(f"molecules predicted by more than one fold model: {list(repeated[:5])}")
+    return predictions.sort_values("id").reset_index(drop=True)
+
+
+def evaluate_final(
+    target: str,
+    unit: str,
+    prediction_paths: Sequence[str],
+    metric_paths: Sequence[str],
+    history_paths: Sequence[str],
+    out: dict[str, str],
+) -> dict:
+    """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves."""
+    oof = gather_out_of_fold(prediction_paths)
+    residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
+    overall = regression_metrics(oof["y_true"], oof["y_pred"])
+    fold_metrics = [json.loads(Path(path).read_text()) for path in metric_paths]
+    best_fold = min(fold_metrics, key=lambda metrics: (metrics["val_mae"], metrics["fold"]))
+    summary = {
+        "target": target,
+        "unit": unit,
+        "out_of_fold": overall,
+        "interval_95": global_intervals(residuals, oof["fold"].to_numpy()),
+        "folds": len(fold_metrics),
+        "fold_mae": {int(m["fold"]): m["val_mae"] for m in fold_metrics},
+        "study_choice": {
+            "fold": int(best_fold["fold"]),
+            "val_mae": best_fold["val_mae"],
+            "note": "the fold model with the lowest held-out MAE, as the original study kept",
+        },
+        "architecture": {
+            key: fold_metrics[0][key]
+            for key in ("radius", "n_bits", "hidden_layers", "fingerprint")
+        },
+    }
+    write_table(oof, out["predictions"])
+    write_json(summary, out["metrics"])
+    parity_plot(
+        oof["y_true"].to_numpy(), oof["y_pred"].to_numpy(), target, unit, overall, out["parity"]
+    )
+    histories = {
+        int(m["fold"]): pd.read_parquet(path)
+        for m, path in zip(fold_metrics, history_paths, strict=True)
+    }
+    learning_curves(histories, target, unit, out["learning_curves"])
+    log.info(
+        "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; 95%% conformal +-%.3f (coverage %.3f)",
+        target, overall["mae"], unit, overall["r2"], overall["residual_sd"],
+        summary["interval_95"]["conformal"]["half_width"], summary["interval_95"]["conformal"]["coverage"],
+    )  # fmt: skip
+    return summary
