@@ -17,9 +17,12 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $(STAMP)
 
-## run: set up .venv and run the whole workflow on the default config
+## run: set up .venv, run the whole workflow on the default config, write the report
 run: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores 1 --report results/report.html
+	@cat results/summary.md
+	@echo "report: results/report.html"
 
 ## test: set up .venv, lint, and run the test suite
 test: $(STAMP) lint

@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "rules/report/workflow.rst"
+
+
 wildcard_constraints:
     library=r"[A-Za-z0-9_.-]+",
     target=r"[A-Za-z][A-Za-z0-9_]*",
@@ -24,6 +27,8 @@ include: "rules/data.smk"  # download_materials_project, label_xtb, ingest
 include: "rules/features.smk"  # featurize, make_folds
 include: "rules/grid.smk"  # train_grid_fold, gather_grid (a checkpoint)
 include: "rules/final.smk"  # train_final_fold, evaluate_final
+include: "rules/screen.smk"  # screen_dataset
+include: "rules/report.smk"  # summarize_run
 
 
 rule all:

@@ -92,6 +92,8 @@ def final_outputs():
         "results/data/summary.json",
         *grid_outputs(),
         *final_model_outputs(),
+        *screening_outputs(),
+        "results/summary.md",
     ]
 
 
@@ -130,3 +132,24 @@ def final_model_outputs():
         target=TARGETS,
         name=["metrics.json", "oof_predictions.parquet", "parity.png", "learning_curves.png"],
     )
+
+
+SCREEN_TARGETS = [
+    config["screening"][f"{kind}_target"]
+    for kind in ("oxidation", "reduction")
+    if config["screening"][f"{kind}_target"] is not None
+]
+
+
+def screening_figures():
+    kinds = [
+        kind for kind in ("oxidation", "reduction") if config["screening"][f"{kind}_target"]
+    ]
+    return [f"{kind}_{name}.png" for name in config["screening"]["electrolytes"] for kind in kinds]
+
+
+def screening_outputs():
+    return [
+        "results/screen/dataset/candidates.parquet",
+        "results/screen/dataset/counts.tsv",
+    ]

@@ -32,12 +32,17 @@ checkpoint gather_grid:
         metrics=grid_fold_metrics,
         code=package_files("grid", "plots", "tables", "rulelog"),
     output:
-        table="results/grid/{target}/mae_table.tsv",
+        table=report(
+            "results/grid/{target}/mae_table.tsv",
+            caption="report/mae_table.rst",
+            category="Model search",
+            labels={"target": "{target}", "figure": "MAE table"},
+        ),
         heatmap=report(
             "results/grid/{target}/mae_heatmap.png",
             caption="report/mae_heatmap.rst",
             category="Model search",
-            labels={"target": "{target}"},
+            labels={"target": "{target}", "figure": "heatmap"},
         ),
         selected="results/grid/{target}/selected.yaml",
     log:

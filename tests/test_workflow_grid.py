@@ -90,6 +90,8 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
         "gather_grid": 2,
         "train_final_fold": 6,
         "evaluate_final": 2,
+        "screen_dataset": 1,
+        "summarize_run": 1,
         "all": 1,
     }
 
@@ -134,3 +136,28 @@ def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
         assert 0.85 < metrics["interval_95"][method]["coverage"] <= 1.0
     for figure in ("parity.png", "learning_curves.png"):
         assert (workdir / f"results/final/IE/{figure}").stat().st_size > 10_000
+
+
+def test_screening_of_the_data_set_and_the_summary(finished_grid):
+    workdir, _ = finished_grid
+    screened = pd.read_parquet(workdir / "results/screen/dataset/candidates.parquet")
+    molecules = pd.read_parquet(workdir / "results/data/molecules.parquet")
+    counts = pd.read_csv(workdir / "results/screen/dataset/counts.tsv", sep="\t")
+    # the schema's default screening: acetonitrile x (cathode, anode), every molecule in each
+    assert len(screened) == len(molecules) * 1 * 2
+    assert set(counts["role"]) == {"cathode", "anode"}
+    passing = screened[screened["passes"]]
+    assert (passing["low_v"] >= passing["reduction_limit_v"] - 1e-9).all()
+    assert (passing["high_v"] <= passing["upper_limit_v"] + 1e-9).all()
+    assert (passing.loc[passing["role"] == "anode", "potential_v_li"] >= 1.8).all()
+    for kind in ("oxidation", "reduction"):
+        assert (workdir / f"results/screen/dataset/{kind}_acetonitrile.png").exists()
+    summary = (workdir / "results/summary.md").read_text()
+    assert "out-of-fold MAE" in summary and "acetonitrile" in summary
+
+
+def test_report_is_created(finished_grid):
+    workdir, _ = finished_grid
+    run_snakemake(workdir, "--report", "results/report.html")
+    html = (workdir / "results/report.html").read_text(errors="ignore")
+    assert "mae_heatmap.png" in html and "parity.png" in html

@@ -35,8 +35,9 @@ def mae_heatmap(table: pd.DataFrame, target: str, unit: str, path: str) -> None:
             continue
         model = int(ids.iat[row, column])
         weight = "bold" if model == int(best.model) else "normal"
+        light_cell = image.norm(value) < 0.5  # viridis_r: low MAE is light yellow
         axes.text(column, row, f"m{model}\n{value:.3f}", ha="center", va="center",
-                  color="white", fontsize=8, fontweight=weight)  # fmt: skip
+                  color="black" if light_cell else "white", fontsize=8, fontweight=weight)  # fmt: skip
     figure.colorbar(image, ax=axes, label=f"mean held-out MAE ({unit})")
     axes.set_xlabel("fingerprint radius and bits")
     axes.set_ylabel("hidden layers")

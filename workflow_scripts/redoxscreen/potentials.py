@@ -42,3 +42,21 @@ def to_volts_vs_li(
         raise KeyError(f"unknown conversion {conversion!r}; use one of {known}")
     merged = DEFAULT_REFERENCES | dict(references or {})
     return CONVERSIONS[conversion](np.asarray(values, dtype=float), merged)
+
+
+# |dV/dvalue| of each conversion: every conversion is affine, so an interval half-width in the
+# label's unit maps to volts by this one factor, whatever the reference offsets are.
+VOLTS_PER_UNIT: dict[str, float] = {
+    "eV_absolute": 1.0,
+    "V_vs_SHE": 1.0,
+    "V_vs_Li": 1.0,
+    "hartree_orbital": HARTREE_EV,
+}
+
+
+def volts_per_unit(conversion: str) -> float:
+    """Volts per label unit of a conversion: turns a half-width in the label unit into volts."""
+    if conversion not in VOLTS_PER_UNIT:
+        known = ", ".join(sorted(VOLTS_PER_UNIT))
+        raise KeyError(f"unknown conversion {conversion!r}; use one of {known}")
+    return VOLTS_PER_UNIT[conversion]

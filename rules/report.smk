@@ -1,0 +1,19 @@
+rule summarize_run:
+    input:
+        metrics=expand("results/final/{target}/metrics.json", target=TARGETS),
+        counts="results/screen/dataset/counts.tsv",
+        code=package_files("summary", "rulelog", "tables"),
+    output:
+        summary=report(
+            "results/summary.md",
+            caption="report/summary.rst",
+            category="Summary",
+        ),
+    log:
+        "logs/summarize_run/summary.log",
+    params:
+        targets=TARGETS,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/summarize_run.py"

@@ -1,0 +1,385 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
+from redoxscreen.screening import (
+    Electrolyte,
+    Role,
+    ScreeningConfigError,
+    candidate_counts,
+    potentials_table,
+    read_electrolytes,
+    screen,
+)
+from redoxscreen.screening_plots import potential_histogram
+
+REPO = Path(__file__).resolve().parents[1]
+ACETONITRILE = Electrolyte("acetonitrile", reduction_limit_v=0.44, oxidation_limit_v=6.54)
+CATHODE = Role("cathode", "oxidation", band_min_v=3.0, band_max_v=3.29)
+ANODE = Role("anode", "reduction", band_min_v=1.8)
+WIDE_OPEN = Role("any_oxidation", "oxidation")
+
+
+def potentials(e_ox, e_ox_half_width, e_red=None, e_red_half_width=None):
+    """A potentials table in V vs Li/Li+, one molecule per value."""
+    n = len(e_ox)
+    return pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(n)],
+            "smiles": ["C"] * n,
+            "e_ox_v_li": e_ox,
+            "e_ox_half_width_v": e_ox_half_width,
+            "e_red_v_li": e_red if e_red is not None else [np.nan] * n,
+            "e_red_half_width_v": e_red_half_width if e_red_half_width is not None else [0.0] * n,
+        }
+    )
+
+
+def row(screened, molecule, electrolyte="acetonitrile", role="cathode"):
+    match = screened[
+        (screened.id == molecule) & (screened.electrolyte == electrolyte) & (screened.role == role)
+    ]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
+# --- conversions -------------------------------------------------------------------------
+
+
+def test_ionization_energy_4_80_ev_is_3_40_v_vs_li():
+    assert to_volts_vs_li(4.80, "eV_absolute") == pytest.approx(3.40)
+
+
+@pytest.mark.parametrize(
+    ("conversion", "half_width", "expected_v"),
+    [
+        ("eV_absolute", 0.2, 0.2),
+        ("V_vs_SHE", 0.15, 0.15),
+        ("V_vs_Li", 0.1, 0.1),
+        ("hartree_orbital", 0.002, 0.0544),  # 0.002 Eh x 27.211386 eV/Eh = 0.05442 V
+    ],
+)
+def test_half_widths_scale_to_volts(conversion, half_width, expected_v):
+    assert half_width * volts_per_unit(conversion) == pytest.approx(expected_v, abs=5e-5)
+
+
+def test_volts_per_unit_is_the_slope_of_every_conversion():
+    for conversion in CONVERSIONS:
+        slope = to_volts_vs_li(1.0, conversion) - to_volts_vs_li(0.0, conversion)
+        assert volts_per_unit(conversion) == pytest.approx(abs(slope))
+
+
+def test_volts_per_unit_names_an_unknown_conversion():
+    with pytest.raises(KeyError, match="V_vs_Mars"):
+        volts_per_unit("V_vs_Mars")
+
+
+def test_potentials_table_converts_each_target_with_its_unit():
+    predictions = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "smiles": ["CC", "CO"],
+            "IE_pred": [4.80, 6.00],
+            "IE_half_width": [0.2, 0.3],
+            "LUMO_pred": [-0.10, np.nan],
+            "LUMO_half_width": [0.002, 0.002],
+        }
+    )
+    targets = {
+        "oxidation": {"target": "IE", "conversion": "eV_absolute", "references": {}},
+        "reduction": {"target": "LUMO", "conversion": "hartree_orbital"},
+    }
+    table = potentials_table(predictions, targets)
+    assert list(table.columns) == [
+        "id",
+        "smiles",
+        "e_ox_v_li",
+        "e_ox_half_width_v",
+        "e_red_v_li",
+        "e_red_half_width_v",
+    ]
+    np.testing.assert_allclose(table.e_ox_v_li, [3.40, 4.60])
+    np.testing.assert_allclose(table.e_ox_half_width_v, [0.2, 0.3])
+    assert table.e_red_v_li[0] == pytest.approx(0.10 * 27.211386 - 1.40)  # 1.3211 V
+    assert np.isnan(table.e_red_v_li[1])
+    np.testing.assert_allclose(table.e_red_half_width_v, [0.0544, 0.0544], atol=5e-5)
+
+
+def test_potentials_table_keeps_only_the_kinds_asked_for():
+    predictions = pd.DataFrame(
+        {"id": ["a"], "smiles": ["C"], "IE_pred": [5.0], "IE_half_width": [0.1]}
+    )
+    table = potentials_table(
+        predictions, {"oxidation": {"target": "IE", "conversion": "eV_absolute"}}
+    )
+    assert list(table.columns) == ["id", "smiles", "e_ox_v_li", "e_ox_half_width_v"]
+
+
+def test_potentials_table_names_missing_prediction_columns():
+    predictions = pd.DataFrame({"id": ["a"], "smiles": ["C"], "EA_pred": [1.0]})
+    with pytest.raises(KeyError, match="EA_half_width"):
+        potentials_table(predictions, {"reduction": {"target": "EA", "conversion": "eV_absolute"}})
+
+
+# --- windows -----------------------------------------------------------------------------
+
+
+def test_a_molecule_exactly_on_the_reduction_edge_is_inside_without_margin_only():
+    # EA 1.84 eV -> 0.44 V vs Li/Li+, acetonitrile's reduction limit (float-subtraction exact)
+    predictions = pd.DataFrame(
+        {
+            "id": ["edge", "edge_with_margin"],
+            "smiles": ["C", "C"],
+            "EA_pred": [1.84, 1.84],
+            "EA_half_width": [0.0, 0.1],
+        }
+    )
+    table = potentials_table(
+        predictions, {"reduction": {"target": "EA", "conversion": "eV_absolute"}}
+    )
+    anywhere = Role("any_reduction", "reduction")
+    screened = screen(table, [ACETONITRILE], [anywhere], collector_max_v=None)
+    edge = row(screened, "edge", role="any_reduction")
+    with_margin = row(screened, "edge_with_margin", role="any_reduction")
+    assert edge.in_window and edge.passes
+    assert with_margin.low_v == pytest.approx(0.34)
+    assert not with_margin.in_window and not with_margin.passes
+
+
+def test_a_molecule_exactly_on_the_upper_edge_is_inside_without_margin_only():
+    screened = screen(potentials([4.7, 4.7], [0.0, 0.05]), [ACETONITRILE], [WIDE_OPEN], 4.7)
+    assert row(screened, "m0", role="any_oxidation").passes
+    outside = row(screened, "m1", role="any_oxidation")
+    assert outside.high_v == pytest.approx(4.75)
+    assert not outside.in_window
+
+
+def test_the_aluminium_cap_beats_acetonitriles_oxidation_limit():
+    screened = screen(potentials([5.0, 4.5], [0.1, 0.1]), [ACETONITRILE], [WIDE_OPEN], 4.7)
+    assert set(screened.upper_limit_v) == {4.7}
+    assert not row(screened, "m0", role="any_oxidation").in_window  # 5.1 V < 6.54 but > 4.7
+    assert row(screened, "m1", role="any_oxidation").in_window  # 4.6 V <= 4.7
+    uncapped = screen(potentials([5.0], [0.1]), [ACETONITRILE], [WIDE_OPEN], None)
+    assert uncapped.upper_limit_v.iloc[0] == 6.54
+    assert uncapped.in_window.iloc[0]
+
+
+def test_a_collector_above_the_electrolyte_limit_does_not_widen_the_window():
+    narrow = Electrolyte("narrow", 1.0, 4.0)
+    screened = screen(potentials([4.05], [0.0]), [narrow], [WIDE_OPEN], 4.7)
+    assert screened.upper_limit_v.iloc[0] == 4.0
+    assert not screened.passes.iloc[0]
+
+
+# --- bands -------------------------------------------------------------------------------
+
+
+def test_cathode_band_is_checked_on_the_point_estimate():
+    screened = screen(potentials([3.1, 3.35], [0.2, 0.2]), [ACETONITRILE], [CATHODE], 4.7)
+    inside, above = row(screened, "m0"), row(screened, "m1")
+    assert inside.in_window and inside.in_band and inside.passes
+    assert above.in_window and not above.in_band and not above.passes
+
+
+def test_cathode_band_with_margin_needs_the_whole_interval_inside():
+    strict = Role("cathode", "oxidation", band_min_v=3.0, band_max_v=3.29, margin_on_band=True)
+    screened = screen(potentials([3.1, 3.15], [0.2, 0.1]), [ACETONITRILE], [strict], 4.7)
+    wide = row(screened, "m0")  # [2.9, 3.3] leaves 3.0-3.29 at both ends
+    narrow = row(screened, "m1")  # [3.05, 3.25] sits inside
+    assert wide.in_window and not wide.in_band and not wide.passes
+    assert narrow.passes
+
+
+def test_anode_role_uses_the_reduction_potential_with_an_open_upper_band():
+    table = potentials(
+        e_ox=[3.0, 3.0, 3.0],
+        e_ox_half_width=[0.1, 0.1, 0.1],
+        e_red=[1.9, 1.7, 2.6],
+        e_red_half_width=[0.2, 0.2, 0.2],
+    )
+    screened = screen(table, [ACETONITRILE], [ANODE], 4.7)
+    assert set(screened.potential) == {"reduction"}
+    assert row(screened, "m0", role="anode").passes  # 1.9 >= 1.8
+    assert not row(screened, "m1", role="anode").in_band  # 1.7 < 1.8
+    assert row(screened, "m2", role="anode").passes  # no upper band edge
+    np.testing.assert_allclose(screened.potential_v_li, [1.9, 1.7, 2.6])
+
+
+def test_screen_is_long_with_one_row_per_molecule_electrolyte_and_role():
+    carbonate = Electrolyte("propylene_carbonate", 1.0, 5.0)
+    table = potentials([3.1, 3.2], [0.1, 0.1], e_red=[1.9, 2.0], e_red_half_width=[0.1, 0.1])
+    screened = screen(table, {"a": ACETONITRILE, "b": carbonate}, [CATHODE, ANODE], 4.7)
+    assert len(screened) == 2 * 2 * 2
+    assert screened.groupby(["id", "electrolyte", "role"]).size().eq(1).all()
+    assert {"low_v", "high_v", "upper_limit_v", "in_window", "in_band", "passes", "note"} <= set(
+        screened.columns
+    )
+
+
+# --- missing values ----------------------------------------------------------------------
+
+
+def test_missing_potentials_fail_everything_and_say_why():
+    table = potentials([np.nan, 3.1, 3.1], [0.1, np.nan, 0.1])
+    screened = screen(table, [ACETONITRILE], [CATHODE, WIDE_OPEN], 4.7)
+    for role in ("cathode", "any_oxidation"):
+        no_potential = row(screened, "m0", role=role)
+        no_width = row(screened, "m1", role=role)
+        for missing in (no_potential, no_width):
+            assert not missing.in_window and not missing.in_band and not missing.passes
+        assert no_potential.note == "no predicted oxidation potential"
+        assert no_width.note == "no 95 % half-width for the oxidation potential"
+        assert row(screened, "m2", role=role).note == ""
+
+
+def test_a_role_whose_potential_was_not_predicted_is_named():
+    table = potentials([3.1], [0.1]).drop(columns=["e_red_v_li", "e_red_half_width_v"])
+    with pytest.raises(KeyError, match="anode.*e_red_v_li"):
+        screen(table, [ACETONITRILE], [ANODE], 4.7)
+
+
+# --- counts ------------------------------------------------------------------------------
+
+
+def test_candidate_counts_include_pairs_with_no_candidates():
+    carbonate = Electrolyte("propylene_carbonate", 1.0, 5.0)
+    table = potentials(
+        [3.1, 3.2, 3.5], [0.1, 0.1, 0.1], e_red=[0.5, 0.6, 0.7], e_red_half_width=[0.1] * 3
+    )
+    counts = candidate_counts(screen(table, [ACETONITRILE, carbonate], [CATHODE, ANODE], 4.7))
+    by_pair = counts.set_index(["electrolyte", "role"])
+    assert len(counts) == 4
+    assert by_pair.loc[("acetonitrile", "cathode"), "n_candidates"] == 2
+    assert by_pair.loc[("propylene_carbonate", "cathode"), "n_candidates"] == 2
+    assert by_pair.loc[("acetonitrile", "anode"), "n_candidates"] == 0
+    assert by_pair.loc[("propylene_carbonate", "anode"), "n_candidates"] == 0
+    assert (counts.n_screened == 3).all()
+
+
+def test_candidate_counts_of_nothing_is_an_empty_table_with_columns():
+    counts = candidate_counts(screen(potentials([3.1], [0.1]), [], [CATHODE], 4.7))
+    assert counts.empty
+    assert list(counts.columns) == ["electrolyte", "role", "n_screened", "n_candidates"]
+
+
+# --- electrolytes ------------------------------------------------------------------------
+
+
+def test_the_repository_electrolyte_table_holds_the_study_window_for_acetonitrile():
+    electrolytes = read_electrolytes(REPO / "config" / "electrolytes.tsv")
+    assert electrolytes["acetonitrile"] == ACETONITRILE
+    for electrolyte in electrolytes.values():
+        assert electrolyte.reduction_limit_v < electrolyte.oxidation_limit_v
+    sources = pd.read_csv(REPO / "config" / "electrolytes.tsv", sep="\t")["source"]
+    assert sources.str.len().gt(10).all()  # every window says where it comes from
+
+
+def test_the_repository_collector_table_caps_aluminium_at_4_7_v():
+    collectors = pd.read_csv(REPO / "config" / "current_collectors.tsv", sep="\t")
+    assert collectors.set_index("collector").loc["aluminium", "max_potential_v_li"] == 4.7
+
+
+def test_a_bad_electrolyte_value_names_file_line_and_column(tmp_path):
+    table = tmp_path / "electrolytes.tsv"
+    table.write_text(
+        "electrolyte\treduction_limit_v_li\toxidation_limit_v_li\tsource\n"
+        "acetonitrile\t0.44\t6.54\tstudy\n"
+        "mystery\tlow\t5.0\tnowhere\n"
+    )
+    with pytest.raises(ScreeningConfigError) as error:
+        read_electrolytes(table)
+    message = str(error.value)
+    assert str(table) in message
+    assert "line 3" in message
+    assert "reduction_limit_v_li" in message
+    assert "'low'" in message
+
+
+def test_an_inverted_window_is_rejected_with_its_row(tmp_path):
+    table = tmp_path / "electrolytes.tsv"
+    table.write_text(
+        "electrolyte\treduction_limit_v_li\toxidation_limit_v_li\nupside_down\t5.0\t1.0\n"
+    )
+    with pytest.raises(ScreeningConfigError, match=r"line 2 \(upside_down\).*oxidation_limit"):
+        read_electrolytes(table)
+
+
+def test_a_missing_electrolyte_column_is_named(tmp_path):
+    table = tmp_path / "electrolytes.tsv"
+    table.write_text("electrolyte\treduction_limit_v_li\nacetonitrile\t0.44\n")
+    with pytest.raises(ScreeningConfigError, match="oxidation_limit_v_li"):
+        read_electrolytes(table)
+
+
+def test_a_duplicated_electrolyte_is_rejected(tmp_path):
+    table = tmp_path / "electrolytes.tsv"
+    table.write_text(
+        "electrolyte\treduction_limit_v_li\toxidation_limit_v_li\n"
+        "acetonitrile\t0.44\t6.54\nacetonitrile\t0.5\t6.0\n"
+    )
+    with pytest.raises(ScreeningConfigError, match="line 3.*listed twice"):
+        read_electrolytes(table)
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def test_role_from_config_reads_every_key():
+    role = Role.from_config(
+        "cathode",
+        {"potential": "oxidation", "band_min_v": 3, "band_max_v": 3.29, "margin_on_band": True},
+    )
+    assert role == Role("cathode", "oxidation", 3.0, 3.29, True)
+    assert Role.from_config("anode", {"potential": "reduction", "band_min_v": 1.8}) == ANODE
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"potential": "oxidation", "band_mim_v": 3.0}, "screening.roles.cathode.band_mim_v"),
+        ({"band_min_v": 3.0}, "screening.roles.cathode.potential"),
+        ({"potential": "anodic"}, "screening.roles.cathode.potential"),
+        ({"potential": "oxidation", "band_min_v": "3.0"}, "screening.roles.cathode.band_min_v"),
+        ({"potential": "oxidation", "band_max_v": True}, "screening.roles.cathode.band_max_v"),
+        (
+            {"potential": "oxidation", "band_min_v": 3.5, "band_max_v": 3.0},
+            "screening.roles.cathode.band_min_v",
+        ),
+        (
+            {"potential": "oxidation", "margin_on_band": "yes"},
+            "screening.roles.cathode.margin_on_band",
+        ),
+    ],
+)
+def test_role_config_errors_name_the_key(settings, key):
+    with pytest.raises(ScreeningConfigError) as error:
+        Role.from_config("cathode", settings)
+    assert str(error.value).startswith(key + ":")
+
+
+# --- figure ------------------------------------------------------------------------------
+
+
+def test_potential_histogram_writes_a_png(tmp_path):
+    rng = np.random.default_rng(0)
+    table = potentials(
+        list(rng.normal(4.0, 0.6, 400)),
+        list(rng.uniform(0.15, 0.3, 400)),
+        e_red=list(rng.normal(1.5, 0.5, 400)),
+        e_red_half_width=[0.25] * 400,
+    )
+    path = tmp_path / "figures" / "oxidation_acetonitrile.png"
+    potential_histogram(table, ACETONITRILE, [CATHODE, ANODE], 4.7, "oxidation", path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 10_000
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
+
+
+def test_potential_histogram_of_reduction_potentials_with_missing_values(tmp_path):
+    table = potentials([3.0, 3.2], [0.1, 0.1], e_red=[np.nan, 1.9], e_red_half_width=[0.2, 0.2])
+    path = tmp_path / "reduction.png"
+    potential_histogram(table, ACETONITRILE, {"anode": ANODE}, None, "reduction", path)
+    assert path.stat().st_size > 10_000

@@ -1,0 +1,104 @@
+"""The screening stage: predictions of a molecule set -> candidate tables, counts and figures.
+
+The data set's own molecules are screened with their out-of-fold predictions, so no molecule
+is judged by a model that trained on it; the 95 % half-width is the final models' global
+interval (``screening.interval``: conformal or gaussian).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from redoxscreen.screening import (
+    Role,
+    candidate_counts,
+    potentials_table,
+    read_electrolytes,
+    screen,
+)
+from redoxscreen.screening_plots import potential_histogram
+from redoxscreen.tables import write_table
+
+log = logging.getLogger(__name__)
+
+
+def potential_targets(settings: Mapping, targets: Mapping, references: Mapping) -> dict:
+    """Which target gives which potential, with its conversion, from the screening config."""
+    chosen = {}
+    for kind in ("oxidation", "reduction"):
+        name = settings.get(f"{kind}_target")
+        if name is None:
+            continue
+        if name not in targets:
+            raise KeyError(
+                f"screening.{kind}_target: {name!r} is not a target of the data set "
+                f"(targets: {', '.join(targets)})"
+            )
+        chosen[kind] = {
+            "target": name,
+            "conversion": targets[name]["conversion"],
+            "references": dict(references),
+        }
+    return chosen
+
+
+def out_of_fold_predictions(
+    molecules_path: str,
+    oof_paths: Mapping[str, str],
+    metric_paths: Mapping[str, str],
+    interval: str,
+) -> pd.DataFrame:
+    """id, smiles and per target T: T_pred (out-of-fold) and T_half_width (global 95 %)."""
+    table = pd.read_parquet(molecules_path, columns=["id", "smiles"])
+    for target, path in oof_paths.items():
+        oof = pd.read_parquet(path).set_index("id")["y_pred"]
+        metrics = json.loads(Path(metric_paths[target]).read_text())
+        table[f"{target}_pred"] = table["id"].map(oof)
+        table[f"{target}_half_width"] = metrics["interval_95"][interval]["half_width"]
+    return table
+
+
+def figure_name(electrolyte: str, kind: str) -> str:
+    return f"{kind}_{electrolyte}.png"
+
+
+def run_screening(
+    predictions: pd.DataFrame,
+    settings: Mapping,
+    targets: Mapping,
+    references: Mapping,
+    electrolytes_path: str,
+    out: Mapping[str, str],
+    figure_paths: Sequence[str],
+) -> pd.DataFrame:
+    """Screen, write candidates (Parquet + CSV), counts and one figure per (electrolyte, kind)."""
+    chosen = potential_targets(settings, targets, references)
+    available = read_electrolytes(electrolytes_path)
+    unknown = [name for name in settings["electrolytes"] if name not in available]
+    if unknown:
+        raise KeyError(
+            f"screening.electrolytes: {unknown} not in {electrolytes_path} "
+            f"(known: {', '.join(available)})"
+        )
+    electrolytes = {name: available[name] for name in settings["electrolytes"]}
+    roles = [Role.from_config(name, entry) for name, entry in settings["roles"].items()]
+    potentials = potentials_table(predictions, chosen)
+    screened = screen(potentials, electrolytes, roles, settings["collector_max_v"])
+    counts = candidate_counts(screened)
+    write_table(screened, out["candidates"])
+    write_table(screened, out["candidates_csv"])
+    write_table(counts, out["counts"])
+    by_name = {Path(path).name: path for path in figure_paths}
+    for name, electrolyte in electrolytes.items():
+        for kind in chosen:
+            potential_histogram(
+                potentials, electrolyte, roles, settings["collector_max_v"], kind,
+                by_name[figure_name(name, kind)],
+            )  # fmt: skip
+    log.info("candidates per electrolyte and role:\n%s", counts.to_string(index=False))
+    return counts

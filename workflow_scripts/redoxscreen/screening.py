@@ -1,0 +1,377 @@
+"""Screening predicted redox potentials against electrolyte windows and role criteria.
+
+A molecule has an oxidation potential (from its ionization energy) and a reduction potential
+(from its electron affinity), both in V vs Li/Li+ with a 95 % half-width. A *role* (a cathode
+material, an anode material, a redox shuttle...) operates at one of the two potentials and may
+prefer a band of it. An *electrolyte* is stable between a reduction and an oxidation limit, and
+the positive current collector caps the upper limit further.
+
+A molecule passes for (electrolyte, role) when its whole 95 % interval lies inside the window
+and its potential lies in the role's band (the point estimate, or the whole interval when the
+role asks for the margin on the band too).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from redoxscreen.potentials import to_volts_vs_li, volts_per_unit
+
+POTENTIAL_KINDS = ("oxidation", "reduction")
+COLUMN_PREFIX = {"oxidation": "e_ox", "reduction": "e_red"}
+
+# Potentials computed by float subtraction (1.84 eV - 1.40) land a few 1e-16 V off a limit
+# written in a table (0.44 V); within this tolerance a value counts as on the edge, i.e. inside.
+EDGE_TOLERANCE_V = 1e-9
+
+ELECTROLYTE_COLUMNS = ("electrolyte", "reduction_limit_v_li", "oxidation_limit_v_li")
+ROLE_KEYS = ("potential", "band_min_v", "band_max_v", "margin_on_band")
+
+SCREEN_COLUMNS = [
+    "id",
+    "smiles",
+    "electrolyte",
+    "role",
+    "potential",
+    "potential_v_li",
+    "half_width_v",
+    "low_v",
+    "high_v",
+    "reduction_limit_v",
+    "upper_limit_v",
+    "in_window",
+    "in_band",
+    "passes",
+    "note",
+]
+
+
+class ScreeningConfigError(ValueError):
+    """An electrolyte table or a role definition that cannot be used."""
+
+
+def potential_column(kind: str) -> str:
+    """Column holding a potential kind in V vs Li/Li+: ``e_ox_v_li`` or ``e_red_v_li``."""
+    return f"{COLUMN_PREFIX[check_kind(kind)]}_v_li"
+
+
+def half_width_column(kind: str) -> str:
+    """Column holding the 95 % half-width of a potential kind in V."""
+    return f"{COLUMN_PREFIX[check_kind(kind)]}_half_width_v"
+
+
+def check_kind(kind: str, where: str = "potential kind") -> str:
+    if kind not in POTENTIAL_KINDS:
+        raise ScreeningConfigError(
+            f"{where}: {kind!r} is not a potential kind; use one of {', '.join(POTENTIAL_KINDS)}"
+        )
+    return kind
+
+
+# --- electrolytes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Electrolyte:
+    """An electrolyte's electrochemical stability window in V vs Li/Li+."""
+
+    name: str
+    reduction_limit_v: float
+    oxidation_limit_v: float
+
+
+def read_electrolytes(path: str | os.PathLike) -> dict[str, Electrolyte]:
+    """Read a TSV of electrolyte windows (``config/electrolytes.tsv``), keyed by name.
+
+    Columns: ``electrolyte``, ``reduction_limit_v_li``, ``oxidation_limit_v_li`` (others, such
+    as ``source``, are kept out of the result). Errors name the file, the line and the column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"electrolyte table not found: {path}")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        check_electrolyte_header(path, reader.fieldnames)
+        electrolytes: dict[str, Electrolyte] = {}
+        for row in reader:
+            electrolyte = electrolyte_from_row(path, reader.line_num, row)
+            if electrolyte.name in electrolytes:
+                raise ScreeningConfigError(
+                    f"{path}, line {reader.line_num}, column electrolyte: "
+                    f"{electrolyte.name!r} is listed twice"
+                )
+            electrolytes[electrolyte.name] = electrolyte
+    if not electrolytes:
+        raise ScreeningConfigError(f"{path}: no electrolytes listed")
+    return electrolytes
+
+
+def check_electrolyte_header(path: Path, header: list[str] | None) -> None:
+    missing = [column for column in ELECTROLYTE_COLUMNS if column not in (header or [])]
+    if missing:
+        raise ScreeningConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"expected a tab-separated header with {', '.join(ELECTROLYTE_COLUMNS)}"
+        )
+
+
+def electrolyte_from_row(path: Path, line: int, row: Mapping[str, str | None]) -> Electrolyte:
+    name = (row.get("electrolyte") or "").strip()
+    if not name:
+        raise ScreeningConfigError(f"{path}, line {line}, column electrolyte: empty name")
+    reduction = parse_volts(path, line, "reduction_limit_v_li", row)
+    oxidation = parse_volts(path, line, "oxidation_limit_v_li", row)
+    if reduction >= oxidation:
+        raise ScreeningConfigError(
+            f"{path}, line {line} ({name}), column oxidation_limit_v_li: {oxidation} V is not "
+            f"above the reduction limit {reduction} V"
+        )
+    return Electrolyte(name=name, reduction_limit_v=reduction, oxidation_limit_v=oxidation)
+
+
+def parse_volts(path: Path, line: int, column: str, row: Mapping[str, str | None]) -> float:
+    text = (row.get(column) or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ScreeningConfigError(
+            f"{path}, line {line}, column {column}: {text!r} is not a number of volts"
+        )
+    return value
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a molecule is screened for, at which of its potentials, with an optional band.
+
+    ``potential``: "oxidation" (a cathode material or shuttle works at its oxidation potential)
+    or "reduction" (an anode material works at its reduction potential). ``band_min_v`` /
+    ``band_max_v``: the preferred potentials in V vs Li/Li+ (either may be open). With
+    ``margin_on_band`` the whole 95 % interval must lie in the band, not only the estimate.
+    """
+
+    name: str
+    potential: str
+    band_min_v: float | None = None
+    band_max_v: float | None = None
+    margin_on_band: bool = False
+
+    def __post_init__(self) -> None:
+        where = f"screening.roles.{self.name}"
+        check_kind(self.potential, f"{where}.potential")
+        if (
+            self.band_min_v is not None
+            and self.band_max_v is not None
+            and self.band_min_v > self.band_max_v
+        ):
+            raise ScreeningConfigError(
+                f"{where}.band_min_v: {self.band_min_v} V is above band_max_v {self.band_max_v} V"
+            )
+
+    @classmethod
+    def from_config(cls, name: str, settings: Mapping[str, object]) -> Role:
+        """Build a role from its config entry ``screening.roles.<name>``, checking every key."""
+        where = f"screening.roles.{name}"
+        if not isinstance(settings, Mapping):
+            raise ScreeningConfigError(f"{where}: expected a mapping of {', '.join(ROLE_KEYS)}")
+        unknown = sorted(str(key) for key in settings if key not in ROLE_KEYS)
+        if unknown:
+            raise ScreeningConfigError(
+                f"{where}.{unknown[0]}: unknown key; use {', '.join(ROLE_KEYS)}"
+            )
+        if "potential" not in settings:
+            raise ScreeningConfigError(
+                f"{where}.potential: missing; say 'oxidation' or 'reduction'"
+            )
+        return cls(
+            name=name,
+            potential=str(settings["potential"]),
+            band_min_v=optional_volts(settings.get("band_min_v"), f"{where}.band_min_v"),
+            band_max_v=optional_volts(settings.get("band_max_v"), f"{where}.band_max_v"),
+            margin_on_band=flag(settings.get("margin_on_band", False), f"{where}.margin_on_band"),
+        )
+
+
+def optional_volts(value: object, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ScreeningConfigError(f"{where}: {value!r} is not a finite number of volts")
+    return float(value)
+
+
+def flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScreeningConfigError(f"{where}: {value!r} is not true or false")
+    return value
+
+
+# --- potentials --------------------------------------------------------------------------
+
+
+def potentials_table(
+    predictions: pd.DataFrame, targets: Mapping[str, Mapping[str, object]]
+) -> pd.DataFrame:
+    """Turn per-target predictions into potentials vs Li/Li+ with half-widths in volts.
+
+    ``predictions``: ``id``, ``smiles`` and, per target T, ``T_pred`` and ``T_half_width`` (the
+    95 % half-width in T's unit, one value or one per molecule). ``targets`` maps a potential
+    kind ("oxidation", "reduction") to ``{"target": T, "conversion": ..., "references": {...}}``.
+    Returns ``id``, ``smiles``, ``e_ox_v_li``, ``e_ox_half_width_v``, ``e_red_v_li``,
+    ``e_red_half_width_v``, for the kinds present.
+    """
+    for kind in targets:
+        check_kind(kind, "targets")
+    table = predictions[["id", "smiles"]].reset_index(drop=True)
+    for kind in POTENTIAL_KINDS:
+        if kind in targets:
+            volts, half_width = kind_in_volts(predictions, kind, targets[kind])
+            table[potential_column(kind)] = volts
+            table[half_width_column(kind)] = half_width
+    return table
+
+
+def kind_in_volts(
+    predictions: pd.DataFrame, kind: str, spec: Mapping[str, object]
+) -> tuple[np.ndarray, np.ndarray]:
+    missing_keys = [key for key in ("target", "conversion") if key not in spec]
+    if missing_keys:
+        raise ScreeningConfigError(f"targets.{kind}: missing {', '.join(missing_keys)}")
+    target, conversion = str(spec["target"]), str(spec["conversion"])
+    columns = [f"{target}_pred", f"{target}_half_width"]
+    missing = [column for column in columns if column not in predictions]
+    if missing:
+        raise KeyError(
+            f"{kind} potential from target {target}: predictions lack {', '.join(missing)}"
+        )
+    half_width = predictions[columns[1]].to_numpy(dtype=float)
+    if np.any(half_width < 0):
+        raise ValueError(f"{columns[1]}: a half-width is negative")
+    references = spec.get("references")
+    volts = to_volts_vs_li(predictions[columns[0]].to_numpy(dtype=float), conversion, references)
+    return volts, half_width * volts_per_unit(conversion)
+
+
+# --- screening ---------------------------------------------------------------------------
+
+
+def screen(
+    potentials: pd.DataFrame,
+    electrolytes: Mapping[str, Electrolyte] | Iterable[Electrolyte],
+    roles: Mapping[str, Role] | Iterable[Role],
+    collector_max_v: float | None,
+) -> pd.DataFrame:
+    """One row per (molecule, electrolyte, role): is the molecule a candidate there?
+
+    ``in_window``: the 95 % interval [low_v, high_v] lies between the electrolyte's reduction
+    limit and ``upper_limit_v`` = min(oxidation limit, collector cap). ``in_band``: the role's
+    band holds the estimate (or the whole interval with ``margin_on_band``). ``passes``: both.
+    A molecule without a potential or half-width fails everything and says why in ``note``.
+    """
+    blocks = [
+        screen_one(potentials, electrolyte, role, collector_max_v)
+        for electrolyte in values_of(electrolytes)
+        for role in values_of(roles)
+    ]
+    if not blocks:
+        return pd.DataFrame(columns=SCREEN_COLUMNS)
+    return pd.concat(blocks, ignore_index=True)
+
+
+def values_of(items: Mapping | Iterable) -> list:
+    return list(items.values()) if isinstance(items, Mapping) else list(items)
+
+
+def screen_one(
+    potentials: pd.DataFrame, electrolyte: Electrolyte, role: Role, collector_max_v: float | None
+) -> pd.DataFrame:
+    columns = [potential_column(role.potential), half_width_column(role.potential)]
+    missing = [column for column in columns if column not in potentials]
+    if missing:
+        raise KeyError(
+            f"role {role.name!r} works at the {role.potential} potential, "
+            f"but the potentials table has no {', '.join(missing)}"
+        )
+    potential = potentials[columns[0]].to_numpy(dtype=float)
+    half_width = potentials[columns[1]].to_numpy(dtype=float)
+    low, high = potential - half_width, potential + half_width
+    upper = upper_limit_v(electrolyte, collector_max_v)
+    in_window = (low >= electrolyte.reduction_limit_v - EDGE_TOLERANCE_V) & (
+        high <= upper + EDGE_TOLERANCE_V
+    )
+    in_band = band_holds(role, potential, low, high) & np.isfinite(low)
+    return pd.DataFrame(
+        {
+            "id": potentials["id"].to_numpy(),
+            "smiles": potentials["smiles"].to_numpy(),
+            "electrolyte": electrolyte.name,
+            "role": role.name,
+            "potential": role.potential,
+            "potential_v_li": potential,
+            "half_width_v": half_width,
+            "low_v": low,
+            "high_v": high,
+            "reduction_limit_v": electrolyte.reduction_limit_v,
+            "upper_limit_v": upper,
+            "in_window": in_window,
+            "in_band": in_band,
+            "passes": in_window & in_band,
+            "note": missing_value_notes(role.potential, potential, half_width),
+        }
+    )
+
+
+def upper_limit_v(electrolyte: Electrolyte, collector_max_v: float | None) -> float:
+    """The highest usable potential: the electrolyte's oxidation limit or the collector cap."""
+    if collector_max_v is None:
+        return electrolyte.oxidation_limit_v
+    return min(electrolyte.oxidation_limit_v, collector_max_v)
+
+
+def band_holds(role: Role, potential: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    bottom, top = (low, high) if role.margin_on_band else (potential, potential)
+    holds = np.ones(potential.shape, dtype=bool)
+    if role.band_min_v is not None:
+        holds &= bottom >= role.band_min_v - EDGE_TOLERANCE_V
+    if role.band_max_v is not None:
+        holds &= top <= role.band_max_v + EDGE_TOLERANCE_V
+    return holds
+
+
+def missing_value_notes(kind: str, potential: np.ndarray, half_width: np.ndarray) -> np.ndarray:
+    notes = np.full(potential.shape, "", dtype=object)
+    notes[np.isnan(half_width)] = f"no 95 % half-width for the {kind} potential"
+    notes[np.isnan(potential)] = f"no predicted {kind} potential"
+    return notes
+
+
+def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
+    """Passing molecules per (electrolyte, role), zero counts included.
+
+    Columns: ``electrolyte``, ``role``, ``n_screened`` (distinct molecules), ``n_candidates``
+    (distinct molecules that pass), in the order the pairs appear in ``screened``.
+    """
+    columns = ["electrolyte", "role", "n_screened", "n_candidates"]
+    if screened.empty:
+        return pd.DataFrame(columns=columns)
+    candidate_id = screened["id"].where(screened["passes"].astype(bool))
+    counts = (
+        screened.assign(candidate_id=candidate_id)
+        .groupby(["electrolyte", "role"], sort=False)
+        .agg(n_screened=("id", "nunique"), n_candidates=("candidate_id", "nunique"))
+        .reset_index()
+    )
+    return counts[columns]

@@ -1,0 +1,117 @@
+"""Figures of the screening: where the predicted potentials fall against the windows.
+
+Drawn on matplotlib's Agg canvas directly (no pyplot, no global backend state) and written as
+PNG atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from redoxscreen.screening import (
+    Electrolyte,
+    Role,
+    check_kind,
+    half_width_column,
+    potential_column,
+    upper_limit_v,
+    values_of,
+)
+from redoxscreen.tables import atomic_path
+
+BAND_COLOURS = ["tab:green", "tab:purple", "tab:orange", "tab:cyan", "tab:olive"]
+
+
+def potential_histogram(
+    potentials: pd.DataFrame,
+    electrolyte: Electrolyte,
+    roles: Mapping[str, Role] | Iterable[Role],
+    collector_max_v: float | None,
+    kind: str,
+    path: str | os.PathLike,
+) -> None:
+    """Histogram of one kind of predicted potential with the electrolyte window drawn on it.
+
+    Marks the window edges, the collector cap (when it is below the oxidation limit), the
+    typical (median) 95 % margin as shaded strips inside the edges, and the preference band of
+    every role that works at this potential kind.
+    """
+    check_kind(kind)
+    values = potentials[potential_column(kind)].to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    margin_v = typical_margin_v(potentials, kind)
+    figure = Figure(figsize=(7.5, 4.5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    if values.size:
+        axes.hist(values, bins=60, color="tab:blue", alpha=0.75, label="predicted molecules")
+    else:
+        axes.text(0.5, 0.5, "no predicted potentials", transform=axes.transAxes, ha="center")
+    draw_window(axes, electrolyte, collector_max_v, margin_v)
+    draw_role_bands(axes, [role for role in values_of(roles) if role.potential == kind])
+    axes.set_xlabel(f"{kind} potential (V vs Li/Li$^+$)")
+    axes.set_ylabel("molecules")
+    axes.set_title(f"{kind} potentials in {electrolyte.name} (n = {values.size})")
+    axes.legend(fontsize=7, loc="upper right")
+    save_png(figure, path)
+
+
+def typical_margin_v(potentials: pd.DataFrame, kind: str) -> float:
+    """The median 95 % half-width of a potential kind (0 when none is known)."""
+    half_widths = potentials[half_width_column(kind)].to_numpy(dtype=float)
+    half_widths = half_widths[np.isfinite(half_widths)]
+    return float(np.median(half_widths)) if half_widths.size else 0.0
+
+
+def draw_window(
+    axes: Axes, electrolyte: Electrolyte, collector_max_v: float | None, margin_v: float
+) -> None:
+    lower = electrolyte.reduction_limit_v
+    upper = upper_limit_v(electrolyte, collector_max_v)
+    axes.axvline(lower, color="black", linewidth=1.2, label=f"reduction limit {lower:.2f} V")
+    axes.axvline(
+        electrolyte.oxidation_limit_v,
+        color="black",
+        linestyle="--" if upper < electrolyte.oxidation_limit_v else "-",
+        linewidth=1.2,
+        label=f"oxidation limit {electrolyte.oxidation_limit_v:.2f} V",
+    )
+    if upper < electrolyte.oxidation_limit_v:
+        axes.axvline(upper, color="tab:red", linewidth=1.5, label=f"collector cap {upper:.2f} V")
+    if margin_v > 0:
+        axes.axvspan(lower, lower + margin_v, color="tab:red", alpha=0.15, zorder=0,
+                     label=f"typical 95 % margin {margin_v:.2f} V")  # fmt: skip
+        axes.axvspan(upper - margin_v, upper, color="tab:red", alpha=0.15, zorder=0)
+
+
+def draw_role_bands(axes: Axes, roles: list[Role]) -> None:
+    low_edge, high_edge = axes.get_xlim()
+    for number, role in enumerate(roles):
+        if role.band_min_v is None and role.band_max_v is None:
+            continue
+        start = role.band_min_v if role.band_min_v is not None else low_edge
+        stop = role.band_max_v if role.band_max_v is not None else high_edge
+        colour = BAND_COLOURS[number % len(BAND_COLOURS)]
+        axes.axvspan(start, stop, color=colour, alpha=0.12, zorder=0, hatch="//",
+                     label=f"{role.name} band {band_text(role)}")  # fmt: skip
+    axes.set_xlim(low_edge, high_edge)
+
+
+def band_text(role: Role) -> str:
+    if role.band_min_v is not None and role.band_max_v is not None:
+        return f"{role.band_min_v:.2f}-{role.band_max_v:.2f} V"
+    if role.band_min_v is not None:
+        return f">= {role.band_min_v:.2f} V"
+    return f"<= {role.band_max_v:.2f} V"
+
+
+def save_png(figure: Figure, path: str | os.PathLike) -> None:
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")

@@ -1,0 +1,31 @@
+"""The run summary printed at the end of `make run`: accuracy per target, candidates per role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+
+def target_line(target: str, metrics: Mapping) -> str:
+    oof = metrics["out_of_fold"]
+    interval = metrics["interval_95"]
+    return (
+        f"- {target}: out-of-fold MAE {oof['mae']:.3f} {metrics['unit']}, R² {oof['r2']:.3f}, "
+        f"residual SD {oof['residual_sd']:.3f} (n = {oof['n']}); 95 % interval "
+        f"±{interval['conformal']['half_width']:.3f} (conformal, coverage "
+        f"{interval['conformal']['coverage']:.3f}) / ±{interval['gaussian']['half_width']:.3f} "
+        f"(1.96 σ, coverage {interval['gaussian']['coverage']:.3f})"
+    )
+
+
+def run_summary(metric_paths: Mapping[str, str], counts_path: str) -> str:
+    lines = ["# redoxscreen run summary", "", "## Final models (out-of-fold)"]
+    for target, path in metric_paths.items():
+        lines.append(target_line(target, json.loads(Path(path).read_text())))
+    counts = pd.read_csv(counts_path, sep="\t")
+    lines += ["", "## Candidates among the data set's molecules", ""]
+    lines.append(counts.to_markdown(index=False))
+    return "\n".join(lines) + "\n"
