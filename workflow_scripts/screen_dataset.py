@@ -1,7 +1,7 @@
 """Rule screen_dataset: the data set's molecules screened with their out-of-fold predictions."""
 
 from redoxscreen.rulelog import rule_log
-from redoxscreen.screen_stage import out_of_fold_predictions, run_screening
+from redoxscreen.screen_stage import ScreeningPlan, out_of_fold_predictions, run_screening
 
 with rule_log(snakemake.log[0]):
     settings = snakemake.params.screening
@@ -11,12 +11,12 @@ with rule_log(snakemake.log[0]):
         metric_paths=dict(zip(snakemake.params.targets, snakemake.input.metrics, strict=True)),
         interval=settings["interval"],
     )
-    run_screening(
-        predictions,
-        settings=settings,
+    plan = ScreeningPlan.from_config(
+        settings,
         targets=snakemake.params.dataset_targets,
         references=snakemake.params.references,
         electrolytes_path=snakemake.input.electrolytes,
-        out=dict(snakemake.output.items()),
-        figure_paths=snakemake.output.figures,
+    )
+    run_screening(
+        predictions, plan, out=dict(snakemake.output.items()), figure_paths=snakemake.output.figures
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -67,38 +68,60 @@ def figure_name(electrolyte: str, kind: str) -> str:
     return f"{kind}_{electrolyte}.png"
 
 
+@dataclass(frozen=True)
+class ScreeningPlan:
+    """What to screen against: potentials per kind, electrolytes, roles and the collector cap."""
+
+    targets: dict
+    electrolytes: dict
+    roles: list
+    collector_max_v: float | None
+
+    @classmethod
+    def from_config(
+        cls, settings: Mapping, targets: Mapping, references: Mapping, electrolytes_path: str
+    ):
+        available = read_electrolytes(electrolytes_path)
+        unknown = [name for name in settings["electrolytes"] if name not in available]
+        if unknown:
+            raise KeyError(
+                f"screening.electrolytes: {unknown} not in {electrolytes_path} "
+                f"(known: {', '.join(available)})"
+            )
+        return cls(
+            targets=potential_targets(settings, targets, references),
+            electrolytes={name: available[name] for name in settings["electrolytes"]},
+            roles=[Role.from_config(name, entry) for name, entry in settings["roles"].items()],
+            collector_max_v=settings["collector_max_v"],
+        )
+
+    def screen(self, predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(potentials, screened rows) of a predictions table."""
+        potentials = potentials_table(predictions, self.targets)
+        return potentials, screen(potentials, self.electrolytes, self.roles, self.collector_max_v)
+
+    def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
+        by_name = {Path(path).name: path for path in figure_paths}
+        for name, electrolyte in self.electrolytes.items():
+            for kind in self.targets:
+                potential_histogram(
+                    potentials, electrolyte, self.roles, self.collector_max_v, kind,
+                    by_name[figure_name(name, kind)],
+                )  # fmt: skip
+
+
 def run_screening(
     predictions: pd.DataFrame,
-    settings: Mapping,
-    targets: Mapping,
-    references: Mapping,
-    electrolytes_path: str,
+    plan: ScreeningPlan,
     out: Mapping[str, str],
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
     """Screen, write candidates (Parquet + CSV), counts and one figure per (electrolyte, kind)."""
-    chosen = potential_targets(settings, targets, references)
-    available = read_electrolytes(electrolytes_path)
-    unknown = [name for name in settings["electrolytes"] if name not in available]
-    if unknown:
-        raise KeyError(
-            f"screening.electrolytes: {unknown} not in {electrolytes_path} "
-            f"(known: {', '.join(available)})"
-        )
-    electrolytes = {name: available[name] for name in settings["electrolytes"]}
-    roles = [Role.from_config(name, entry) for name, entry in settings["roles"].items()]
-    potentials = potentials_table(predictions, chosen)
-    screened = screen(potentials, electrolytes, roles, settings["collector_max_v"])
+    potentials, screened = plan.screen(predictions)
     counts = candidate_counts(screened)
     write_table(screened, out["candidates"])
     write_table(screened, out["candidates_csv"])
     write_table(counts, out["counts"])
-    by_name = {Path(path).name: path for path in figure_paths}
-    for name, electrolyte in electrolytes.items():
-        for kind in chosen:
-            potential_histogram(
-                potentials, electrolyte, roles, settings["collector_max_v"], kind,
-                by_name[figure_name(name, kind)],
-            )  # fmt: skip
+    plan.draw(potentials, figure_paths)
     log.info("candidates per electrolyte and role:\n%s", counts.to_string(index=False))
     return counts
