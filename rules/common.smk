@@ -93,6 +93,7 @@ def final_outputs():
         *grid_outputs(),
         *final_model_outputs(),
         *screening_outputs(),
+        *library_outputs(),
         "results/summary.md",
     ]
 
@@ -153,3 +154,23 @@ def screening_outputs():
         "results/screen/dataset/candidates.parquet",
         "results/screen/dataset/counts.tsv",
     ]
+
+
+def library_smiles(wildcards):
+    """The SMILES file that config `screen` names for this library."""
+    libraries = config["screen"]
+    if wildcards.library not in libraries:
+        raise ValueError(f"screen: no library named {wildcards.library!r} (known: {list(libraries)})")
+    return libraries[wildcards.library]
+
+
+def final_models(targets):
+    return expand(
+        "results/final/{target}/fold{fold}/model.keras",
+        target=targets,
+        fold=range(config["final"]["k"]),
+    )
+
+
+def library_outputs():
+    return expand("results/screen/libraries/{library}/counts.tsv", library=config["screen"])

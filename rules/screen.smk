@@ -31,3 +31,65 @@ rule screen_dataset:
         "../envs/redoxscreen.yaml"
     script:
         "../workflow_scripts/screen_dataset.py"
+
+
+rule predict_library:
+    input:
+        smiles=library_smiles,
+        metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
+        models=final_models(SCREEN_TARGETS),
+        code=package_files("predict", "features", "chemistry", "training", "tables", "rulelog"),
+    output:
+        parts=directory("results/predict/{library}"),
+    log:
+        "logs/predict_library/{library}.log",
+    benchmark:
+        "benchmarks/predict_library/{library}.tsv"
+    params:
+        model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
+        chunk_size=config["predict"]["chunk_size"],
+    threads: config["predict"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/predict_library.py"
+
+
+rule screen_library:
+    input:
+        parts="results/predict/{library}",
+        metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
+        electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
+        code=package_files(
+            "screen_stage", "screening", "screening_plots", "potentials", "predict", "tables", "rulelog"
+        ),
+    output:
+        candidates=directory("results/screen/libraries/{library}/candidates"),
+        counts=report(
+            "results/screen/libraries/{library}/counts.tsv",
+            caption="report/screen_counts.rst",
+            category="Screening",
+            labels={"library": "{library}", "table": "counts"},
+        ),
+        rejected="results/screen/libraries/{library}/rejected.tsv",
+        figures=report(
+            expand("results/screen/libraries/{{library}}/{figure}", figure=screening_figures()),
+            caption="report/screen_figure.rst",
+            category="Screening",
+        ),
+    log:
+        "logs/screen_library/{library}.log",
+    params:
+        screening=config["screening"],
+        targets=SCREEN_TARGETS,
+        dataset_targets=DATASET["targets"],
+        references=config["potentials"],
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/screen_library.py"

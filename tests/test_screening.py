@@ -277,11 +277,6 @@ def test_the_repository_electrolyte_table_holds_the_study_window_for_acetonitril
     assert sources.str.len().gt(10).all()  # every window says where it comes from
 
 
-def test_the_repository_collector_table_caps_aluminium_at_4_7_v():
-    collectors = pd.read_csv(REPO / "config" / "current_collectors.tsv", sep="\t")
-    assert collectors.set_index("collector").loc["aluminium", "max_potential_v_li"] == 4.7
-
-
 def test_a_bad_electrolyte_value_names_file_line_and_column(tmp_path):
     table = tmp_path / "electrolytes.tsv"
     table.write_text(

@@ -161,3 +161,35 @@ def test_report_is_created(finished_grid):
     run_snakemake(workdir, "--report", "results/report.html")
     html = (workdir / "results/report.html").read_text(errors="ignore")
     assert "mae_heatmap.png" in html and "parity.png" in html
+
+
+def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
+    workdir, _ = finished_grid
+    molecules = labelled_molecules(every=9)["smiles"].tolist()[:40]
+    lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)] + ["C1CC broken"]
+    (workdir / "library.smi").write_text("\n".join(lines) + "\n")
+    for name, chunk in (("chunked", 7), ("whole", 1000)):
+        override = workdir / f"{name}.yaml"
+        override.write_text(
+            yaml.safe_dump({"screen": {name: "library.smi"}, "predict": {"chunk_size": chunk}})
+        )
+        configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+        run_snakemake(workdir, *configs, "--", f"results/screen/libraries/{name}/counts.tsv")
+    parts = sorted((workdir / "results/predict/chunked").glob("part-*.parquet"))
+    assert len(parts) == 6  # 41 lines in chunks of 7
+    screened = {
+        name: pd.concat(
+            pd.read_parquet(path)
+            for path in sorted(
+                (workdir / f"results/screen/libraries/{name}/candidates").glob("*.parquet")
+            )
+        ).reset_index(drop=True)
+        for name in ("chunked", "whole")
+    }
+    order = ["electrolyte", "role", "id"]  # parts are screened one by one: compare as row sets
+    chunked, whole = (screened[name].sort_values(order, ignore_index=True) for name in screened)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert len(screened["whole"]) == 40 * 2  # molecules x (cathode, anode) in acetonitrile
+    rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
+    assert rejected["id"].tolist() == ["broken"]
+    assert rejected["error"].str.startswith("invalid_smiles").all()

@@ -125,3 +125,50 @@ def run_screening(
     plan.draw(potentials, figure_paths)
     log.info("candidates per electrolyte and role:\n%s", counts.to_string(index=False))
     return counts
+
+
+def library_predictions(
+    part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
+) -> pd.DataFrame:
+    """The screening input of one prediction part: ensemble means and global half-widths."""
+    table = part[["id", "smiles"]].reset_index(drop=True)
+    for target in targets:
+        table[f"{target}_pred"] = part[f"{target}_pred"].to_numpy()
+        table[f"{target}_half_width"] = half_widths[target]
+    return table
+
+
+def screen_library(
+    part_paths: Sequence[str],
+    plan: ScreeningPlan,
+    half_widths: Mapping[str, float],
+    out_dir: str,
+    counts_path: str,
+    rejected_path: str,
+    figure_paths: Sequence[str],
+) -> pd.DataFrame:
+    """Screen a predicted library part by part; memory grows only with the potentials."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [spec["target"] for spec in plan.targets.values()]
+    counts, potentials, rejected = [], [], []
+    for number, path in enumerate(part_paths):
+        part = pd.read_parquet(path)
+        failed = part["error"] != ""
+        rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error"]])
+        part_potentials, screened = plan.screen(
+            library_predictions(part[~failed], targets, half_widths)
+        )
+        write_table(screened, out / f"part-{number:05d}.parquet")
+        counts.append(candidate_counts(screened))
+        potentials.append(part_potentials.drop(columns=["id", "smiles"]))
+    total = (
+        pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
+        if counts
+        else pd.DataFrame(columns=["electrolyte", "role", "n_screened", "n_candidates"])
+    )
+    write_table(total, counts_path)
+    write_table(pd.concat(rejected, ignore_index=True), rejected_path)
+    plan.draw(pd.concat(potentials, ignore_index=True), figure_paths)
+    log.info("library candidates:\n%s", total.to_string(index=False))
+    return total

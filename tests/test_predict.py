@@ -1,0 +1,286 @@
+"""Prediction with a real, tiny model directory: two fold models trained here on real molecules."""
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from redoxscreen import features, training
+from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
+from redoxscreen.predict import (
+    Ensemble,
+    output_columns,
+    predict_smiles,
+    predict_smiles_file,
+    prediction_molecule,
+    read_parts,
+    sparse_fingerprints,
+)
+
+from molecule_fixtures import labelled_molecules
+from workflow_runner import REPO
+
+SPEC = features.FingerprintSpec(radius=1, n_bits=256, kind="count")
+SETTINGS = training.TrainingSettings(max_epochs=5, patience=0, validation_fraction=0.0)
+BAD_SMILES = ["C1CC", "", "[Na+].[Cl-]", "CC[N+](C)(C)C", "C[Fe]C", "c1cccc1"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """``results/final/logp/``: fold0 and fold1 models of Crippen logP, study fold 1."""
+    work = tmp_path_factory.mktemp("predict")
+    molecules = labelled_molecules()
+    molecules.to_parquet(work / "molecules.parquet", index=False)
+    matrix = features.fingerprint_smiles(molecules["smiles"].tolist(), SPEC)
+    features.write_store(str(work / "features.npz"), molecules["id"].tolist(), matrix, SPEC)
+    folds = pd.DataFrame({"id": molecules["id"], "fold": np.arange(len(molecules)) % 2})
+    folds.to_parquet(work / "folds.parquet", index=False)
+    target_dir = work / "results" / "final" / "logp"
+    for fold in (0, 1):
+        job = training.FoldJob(
+            molecules=str(work / "molecules.parquet"),
+            features=str(work / "features.npz"),
+            folds=str(work / "folds.parquet"),
+            target="logp",
+            model_id=0,
+            fold=fold,
+            hidden_layers=(32, 16),
+            seed=7,
+        )
+        training.train_fold(job, SETTINGS, str(target_dir / f"fold{fold}"), 1, save_model=True)
+    metrics = {
+        "unit": "logP",
+        "study_choice": {"fold": 1},
+        "interval_95": {
+            "gaussian": {"half_width": 0.5, "coverage": 0.95},
+            "conformal": {"half_width": 0.6, "coverage": 0.95},
+        },
+        "out_of_fold": {},
+    }
+    (target_dir / "metrics.json").write_text(json.dumps(metrics))
+    return target_dir
+
+
+@pytest.fixture(scope="module")
+def ensemble(model_dir):
+    return Ensemble.load(model_dir)
+
+
+def library(n: int, bad: bool = True) -> list[str]:
+    """``n`` real molecules, with an unparsable SMILES in the middle when ``bad``."""
+    smiles = labelled_molecules()["smiles"].tolist()[:n]
+    return smiles[: n // 2] + ["C1CC"] + smiles[n // 2 :] if bad else smiles
+
+
+def write_smiles(path, smiles: list[str]):
+    path.write_text(
+        "smiles id\n# a comment line\n" + "".join(f"{s} m{i}\n" for i, s in enumerate(smiles))
+    )
+    return path
+
+
+def fold_predictions(model_dir, fold, mols):
+    model, scaler, recipe = training.load_fitted(str(model_dir / f"fold{fold}"))
+    x = features.fingerprint_mols(mols, features.FingerprintSpec(**recipe["fingerprint"]))
+    return training.predict(model, scaler, x)
+
+
+def run_cli(*args, cwd=REPO):
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "workflow_scripts")}
+    return subprocess.run(
+        [sys.executable, "-m", "redoxscreen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+    )
+
+
+def test_ensemble_loads_folds_spec_and_metrics(ensemble, model_dir):
+    assert ensemble.folds == [0, 1]
+    assert ensemble.target == "logp"
+    assert ensemble.spec == SPEC
+    assert ensemble.study_fold == 1
+    assert ensemble.unit == "logP"
+    assert ensemble.interval_half_width == {"gaussian": 0.5, "conformal": 0.6}
+
+
+def test_ensemble_equals_the_fold_models_of_training(ensemble, model_dir):
+    mols = [Chem.MolFromSmiles(s) for s in labelled_molecules()["smiles"]]
+    result = ensemble.predict_mols(mols)
+    per_fold = np.stack([fold_predictions(model_dir, fold, mols) for fold in (0, 1)])
+    np.testing.assert_array_equal(result["pred"], per_fold.mean(axis=0))
+    np.testing.assert_array_equal(result["spread"], per_fold.std(axis=0, ddof=1))
+    np.testing.assert_array_equal(result["study"], per_fold[1])  # the study's fold 1
+    assert np.abs(per_fold[0] - per_fold[1]).max() > 0  # two distinct models
+
+
+def test_screening_features_match_training_features():
+    smiles = labelled_molecules()["smiles"].tolist()[:40] + ["[H]OC([H])([H])[H]", "[2H]C"]
+    options = StandardizeOptions()
+    parsed = [prediction_molecule(s, options) for s in smiles]
+    assert [canonical for _, canonical in parsed] == [standardize(s).smiles for s in smiles]
+    training_mols = [Chem.MolFromSmiles(canonical) for _, canonical in parsed]  # as featurize
+    for spec in (SPEC, features.FingerprintSpec(2, 512, "bit")):
+        fast = sparse_fingerprints([mol for mol, _ in parsed], spec).dense()
+        np.testing.assert_array_equal(fast, features.fingerprint_mols(training_mols, spec))
+
+
+@pytest.mark.parametrize("smiles", BAD_SMILES)
+def test_rejections_are_those_of_standardize(smiles):
+    with pytest.raises(MoleculeRejected) as expected:
+        standardize(smiles)
+    with pytest.raises(MoleculeRejected) as rejected:
+        prediction_molecule(smiles, StandardizeOptions())
+    assert (rejected.value.reason, rejected.value.detail) == (
+        expected.value.reason,
+        expected.value.detail,
+    )
+
+
+def test_largest_fragment_option_is_honoured():
+    options = StandardizeOptions(largest_fragment=True)
+    mol, canonical = prediction_molecule("CCCCO.Cl", options)
+    assert canonical == standardize("CCCCO.Cl", options).smiles == "CCCCO"
+    assert mol.GetNumAtoms() == 5
+
+
+def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
+    smiles = library(20)
+    inputs = write_smiles(tmp_path / "in.smi", smiles)
+    out = tmp_path / "sub" / "predictions.parquet"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", inputs, "--out", out,
+                     "--chunk-size", 6, "--no-progress")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"predicted 20 of 21 molecules \(1 failed\) in [\d.]+ s, \d+ mol/s", summary
+    )
+    table = pd.read_parquet(out)
+    assert list(table.columns) == output_columns(["logp"])
+    assert len(table) == len(smiles)  # one row per molecule line
+    assert table["line"].tolist() == list(range(3, 3 + len(smiles)))  # header, comment skipped
+    assert table["id"].tolist() == [f"m{i}" for i in range(len(smiles))]
+    bad = table[table["input_smiles"] == "C1CC"].iloc[0]
+    assert bad["error"].startswith("invalid_smiles: ") and bad["smiles"] == ""
+    assert bad[["logp_pred", "logp_spread", "logp_study"]].isna().all()
+    good = table[table["input_smiles"] != "C1CC"]
+    assert (good["error"] == "").all() and good["logp_pred"].notna().all()
+    assert os.listdir(out.parent) == ["predictions.parquet"]  # the parts folder is gone
+    expected = predict_smiles(smiles, model_dir, ids=table["id"].tolist())
+    np.testing.assert_allclose(table["logp_pred"], expected["logp_pred"], rtol=1e-6)
+
+
+def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", library(13, bad=False))
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", inputs,
+                     "--out", f"{tmp_path / 'parts'}/", "--chunk-size", 5)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "parts")) == [f"part-0000{i}.parquet" for i in range(3)]
+    assert len(read_parts(tmp_path / "parts")) == 13
+
+
+def test_chunked_prediction_equals_one_chunk(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", library(40))
+    counts = predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "c7", chunk_size=7,
+                                 progress=False)  # fmt: skip
+    predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "c1", progress=False)
+    assert counts["molecules"] == 41 and counts["failed"] == 1 and counts["parts"] == 6
+    assert len(list((tmp_path / "c7").glob("part-*.parquet"))) == 6
+    pd.testing.assert_frame_equal(read_parts(tmp_path / "c7"), read_parts(tmp_path / "c1"))
+
+
+def test_worker_processes_give_the_same_rows(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", library(30))
+    predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "p1", chunk_size=8,
+                        progress=False)  # fmt: skip
+    predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "p2", chunk_size=8,
+                        progress=False, processes=2)  # fmt: skip
+    pd.testing.assert_frame_equal(read_parts(tmp_path / "p1"), read_parts(tmp_path / "p2"))
+
+
+def test_rerun_with_fewer_molecules_leaves_no_stale_parts(ensemble, tmp_path):
+    out = tmp_path / "out"
+    predict_smiles_file(write_smiles(tmp_path / "a.smi", library(30)), {"logp": ensemble}, out,
+                        chunk_size=7, progress=False)  # fmt: skip
+    assert len(list(out.glob("part-*.parquet"))) == 5
+    predict_smiles_file(write_smiles(tmp_path / "b.smi", library(8, bad=False)),
+                        {"logp": ensemble}, out, chunk_size=7, progress=False)  # fmt: skip
+    assert sorted(path.name for path in out.iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    assert len(read_parts(out)) == 8
+
+
+def test_empty_library_gives_an_empty_table(ensemble, tmp_path):
+    inputs = tmp_path / "empty.smi"
+    inputs.write_text("# nothing here\n")
+    counts = predict_smiles_file(inputs, {"logp": ensemble}, tmp_path / "out", progress=False)
+    assert counts["molecules"] == 0
+    table = read_parts(tmp_path / "out")
+    assert list(table.columns) == output_columns(["logp"]) and len(table) == 0
+
+
+def test_predict_smiles_in_memory(ensemble):
+    table = predict_smiles(["CCO", "C1CC", "c1ccccc1O"], ensemble)
+    assert table["line"].tolist() == [1, 2, 3]
+    assert table["id"].tolist() == ["line1", "line2", "line3"]
+    assert table["smiles"].tolist() == ["CCO", "", "Oc1ccccc1"]
+    assert table["logp_pred"].isna().tolist() == [False, True, False]
+
+
+def test_missing_model_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"snakemake .*nope/metrics\.json"):
+        Ensemble.load(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no fold models"):
+        Ensemble.load(tmp_path / "empty")
+
+
+def test_mismatched_fingerprints_are_a_clear_error(model_dir, tmp_path):
+    copy = shutil.copytree(model_dir, tmp_path / "logp")
+    recipe_path = copy / "fold1" / "recipe.json"
+    recipe = json.loads(recipe_path.read_text())
+    recipe["fingerprint"]["n_bits"] = 512
+    recipe_path.write_text(json.dumps(recipe))
+    with pytest.raises(ValueError, match="different fingerprints.*fold 1: morgan_r1_n512_count"):
+        Ensemble.load(copy)
+
+
+def test_without_metrics_the_study_column_is_fold0_with_a_warning(model_dir, tmp_path, caplog):
+    copy = shutil.copytree(model_dir, tmp_path / "logp")
+    (copy / "metrics.json").unlink()
+    with caplog.at_level(logging.WARNING, logger="redoxscreen.predict"):
+        ensemble = Ensemble.load(copy)
+    assert ensemble.study_fold == 0 and ensemble.unit is None
+    assert "no metrics.json" in caplog.text
+
+
+def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", library(3))
+    missing_model = run_cli("predict", "--model-dir", tmp_path / "IE", "--smiles", inputs,
+                            "--out", tmp_path / "o.parquet")  # fmt: skip
+    missing_smiles = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "x.smi",
+                             "--out", tmp_path / "o.parquet")  # fmt: skip
+    for result, needle in ((missing_model, "snakemake"), (missing_smiles, "x.smi")):
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "error:" in lines[0] and needle in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_cli_help():
+    result = run_cli("predict", "--help")
+    assert result.returncode == 0
+    for option in ("--model-dir", "--smiles", "--out", "--chunk-size", "snakemake"):
+        assert option in result.stdout
+    assert run_cli("--help").returncode == 0

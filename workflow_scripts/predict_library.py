@@ -1,0 +1,21 @@
+"""Rule predict_library: a SMILES library predicted in chunks, one Parquet part per chunk."""
+
+from redoxscreen.predict import predict_smiles_file
+from redoxscreen.rulelog import rule_log
+
+
+def main(smk) -> None:
+    with rule_log(smk.log[0]) as log:
+        counts = predict_smiles_file(
+            smk.input.smiles,
+            model_dirs=dict(smk.params.model_dirs),
+            out_dir=smk.output.parts,
+            chunk_size=smk.params.chunk_size,
+            processes=smk.threads,
+        )
+        log.info("counts %s", counts)
+
+
+# The guard matters: spawn-started workers re-import this file as __mp_main__.
+if __name__ == "__main__":
+    main(snakemake)

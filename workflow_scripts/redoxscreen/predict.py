@@ -1,0 +1,716 @@
+"""Predicting new molecules with a target's trained fold models, from a list or a SMILES file.
+
+A target's model directory (``results/final/<target>/``) holds one network per cross-validation
+fold. ``Ensemble`` loads them all and reports, per molecule, the mean over the fold models
+(``pred``), their spread (SD across fold models, ddof=1) and the prediction of the single fold
+model the study kept (``study``, the fold named in ``metrics.json``).
+
+Numbers are exactly those of ``training.predict``: the fold models run unchanged (same graph, same
+bfloat16 kernels) inside one ``tf.function`` per target, and rows never interact, so the chunk
+size cannot change a result. Molecules are standardized as ``chemistry.standardize`` does (same
+canonical SMILES, same rejection reasons) except that no InChIKey is computed, which would cost
+twice as much as everything else together and is not needed to predict.
+
+A screen streams the SMILES file in chunks and writes one Parquet part per chunk, so memory is
+bounded by the chunk size, never by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from array import array
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem
+from tqdm import tqdm
+
+from redoxscreen.chemistry import (
+    INVALID_SMILES,
+    MoleculeRejected,
+    StandardizeOptions,
+    parse_smiles,
+    standardize,
+)
+from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generator
+from redoxscreen.tables import atomic_path, iter_smiles_file, write_table
+
+log = logging.getLogger(__name__)
+
+FOLD_DIR = re.compile(r"^fold(\d+)$")
+PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
+BATCH_ROWS = 4096  # rows per call of the fold models; results do not depend on it
+PREDICTION_COLUMNS = ("pred", "spread", "study")
+ID_COLUMNS = ["line", "id", "input_smiles", "smiles", "error"]
+RDKIT_ERROR = "rdkit_error"  # reason for a molecule RDKit raised on outside standardize's checks
+
+
+# --- standardizing and featurizing ---------------------------------------------------------
+
+
+@cache
+def disallowed_atom_query(allowed_elements: tuple[str, ...]) -> Chem.Mol:
+    """A one-atom SMARTS query matching any atom outside ``allowed_elements``."""
+    table = Chem.GetPeriodicTable()
+    numbers = sorted({table.GetAtomicNumber(symbol) for symbol in allowed_elements})
+    if not numbers:
+        return Chem.MolFromSmarts("*")
+    return Chem.MolFromSmarts("[" + ";".join(f"!#{number}" for number in numbers) + "]")
+
+
+def prediction_molecule(smiles: str, options: StandardizeOptions) -> tuple[Chem.Mol, str]:
+    """The molecule to fingerprint and the canonical SMILES that ``standardize`` would give.
+
+    Rejections are ``standardize``'s own: whatever the quick checks flag (several fragments,
+    a net charge, an element outside the allowed ones) is handed to ``standardize``, which
+    raises ``MoleculeRejected`` with its reason and detail. No InChIKey is computed.
+    """
+    mol = parse_smiles(smiles)
+    canonical = Chem.MolToSmiles(mol)
+    flagged = (
+        "." in canonical
+        or (options.neutral_only and Chem.GetFormalCharge(mol) != 0)
+        or mol.HasSubstructMatch(disallowed_atom_query(tuple(options.allowed_elements)))
+    )
+    if flagged:  # rare: let standardize reject it, or pick the largest fragment
+        canonical = standardize(smiles, options).smiles
+    elif mol.GetNumAtoms() == mol.GetNumHeavyAtoms():
+        return mol, canonical
+    # what training fingerprints: the molecule of the canonical SMILES (explicit H removed)
+    mol = Chem.MolFromSmiles(canonical)
+    if mol is None:
+        raise MoleculeRejected(
+            INVALID_SMILES, f"the canonical SMILES {canonical!r} of {smiles!r} does not parse"
+        )
+    return mol, canonical
+
+
+@dataclass
+class SparseFingerprints:
+    """Fingerprints of a chunk as compressed rows (CSR); ``rows(start, stop)`` gives dense ones.
+
+    A chunk's dense matrix would be ``n x n_bits`` bytes (100 MB for 50,000 molecules at 2048
+    bits); only ``BATCH_ROWS`` rows of it exist at a time.
+    """
+
+    spec: FingerprintSpec
+    indptr: np.ndarray  # int64, n + 1
+    bits: np.ndarray  # int32
+    values: np.ndarray  # uint8
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as a dense ``uint8`` matrix, as ``features.fingerprint_mols``."""
+        stop = min(stop, len(self))
+        dense = np.zeros((max(stop - start, 0), self.spec.n_bits), dtype=np.uint8)
+        first, last = self.indptr[start], self.indptr[stop]
+        counts = np.diff(self.indptr[start : stop + 1])
+        row = np.repeat(np.arange(stop - start), counts)
+        dense[row, self.bits[first:last]] = self.values[first:last]
+        return dense
+
+    def dense(self) -> np.ndarray:
+        return self.rows(0, len(self))
+
+
+class FingerprintBuilder:
+    """Collects the fingerprints of ``features.fingerprint_mols`` (bits, or counts clipped at 255)
+    one molecule at a time, as sparse rows, so no chunk of parsed molecules is ever held."""
+
+    def __init__(self, spec: FingerprintSpec):
+        self.spec = spec
+        self.make = generator(spec)
+        self.lengths = array("q")
+        self.bits = array("i")
+        self.values = array("I")
+
+    def add(self, mol: Chem.Mol) -> None:
+        if self.spec.kind == "count":
+            counts = self.make.GetCountFingerprint(mol).GetNonzeroElements()
+            self.bits.extend(counts)
+            self.values.extend(counts.values())
+            self.lengths.append(len(counts))
+        else:
+            on = self.make.GetFingerprint(mol).GetOnBits()
+            self.bits.extend(on)
+            self.lengths.append(len(on))
+
+    def finish(self) -> SparseFingerprints:
+        indptr = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self.lengths, dtype=np.int64), out=indptr[1:])
+        if self.spec.kind == "count":
+            values = np.minimum(np.frombuffer(self.values, dtype=np.uint32), COUNT_CEILING)
+        else:
+            values = np.ones(len(self.bits))
+        bits = np.frombuffer(self.bits, dtype=np.int32).copy()
+        return SparseFingerprints(self.spec, indptr, bits, values.astype(np.uint8))
+
+
+def sparse_fingerprints(mols: Iterable[Chem.Mol], spec: FingerprintSpec) -> SparseFingerprints:
+    """``features.fingerprint_mols`` of parsed molecules, as sparse rows."""
+    builder = FingerprintBuilder(spec)
+    for mol in mols:
+        builder.add(mol)
+    return builder.finish()
+
+
+@dataclass
+class PreparedChunk:
+    """One chunk of input lines, standardized and fingerprinted (fingerprints of parsed rows)."""
+
+    line: np.ndarray
+    ids: list[str]
+    input_smiles: list[str]
+    smiles: list[str]
+    errors: list[str]
+    parsed: np.ndarray  # bool, rows that parsed; fingerprints hold only these rows
+    fingerprints: dict[FingerprintSpec, SparseFingerprints]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def prepare_chunk(
+    lines: tuple[Sequence[int], Sequence[str], Sequence[str]],
+    specs: Sequence[FingerprintSpec],
+    options: StandardizeOptions,
+) -> PreparedChunk:
+    """Standardize every SMILES (a rejection becomes the row's error) and fingerprint the rest."""
+    numbers, ids, input_smiles = lines
+    clock = time.perf_counter
+    builders = [FingerprintBuilder(spec) for spec in specs]
+    canonical, errors = [], []
+    parsed = np.zeros(len(input_smiles), dtype=bool)
+    featurizing = 0.0
+    started = clock()
+    for row, text in enumerate(input_smiles):
+        try:
+            mol, smiles = prediction_molecule(text, options)
+        except MoleculeRejected as rejection:
+            canonical.append("")
+            errors.append(f"{rejection.reason}: {rejection.detail}")
+            continue
+        except (RuntimeError, ValueError) as error:  # RDKit failing on an odd molecule
+            canonical.append("")
+            errors.append(f"{RDKIT_ERROR}: RDKit failed on {text!r}: {error}")
+            continue
+        canonical.append(smiles)
+        errors.append("")
+        parsed[row] = True
+        begun = clock()
+        for builder in builders:
+            builder.add(mol)
+        featurizing += clock() - begun
+    begun = clock()
+    fingerprints = {builder.spec: builder.finish() for builder in builders}
+    featurizing += clock() - begun
+    seconds = {"parse": clock() - started - featurizing, "featurize": featurizing}
+    return PreparedChunk(
+        line=np.asarray(numbers, dtype=np.int64),
+        ids=list(ids),
+        input_smiles=list(input_smiles),
+        smiles=canonical,
+        errors=errors,
+        parsed=parsed,
+        fingerprints=fingerprints,
+        seconds=seconds,
+    )
+
+
+# --- the ensemble of a target's fold models ------------------------------------------------
+
+
+@dataclass
+class FoldModel:
+    fold: int
+    model: object
+    scaler: object  # training.LabelScaler
+    recipe: dict
+
+
+def missing_models_error(model_dir: Path, problem: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{problem}; train the target's final models first: "
+        f"`snakemake {model_dir / 'metrics.json'}`"
+    )
+
+
+class Ensemble:
+    """The fold models of one target, predicting together.
+
+    ``folds`` are the fold numbers in order; ``study_fold`` the fold whose model the study kept;
+    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval_95``, ...) or None.
+    """
+
+    def __init__(self, model_dir: Path, members: list[FoldModel], metrics: dict | None):
+        self.model_dir = model_dir
+        self.members = members
+        self.metrics = metrics
+        self.target = members[0].recipe["target"]
+        self.spec = FingerprintSpec(**members[0].recipe["fingerprint"])
+        self.folds = [member.fold for member in members]
+        if metrics is not None:
+            self.study_fold = int(metrics["study_choice"]["fold"])
+            if self.study_fold not in self.folds:
+                raise ValueError(
+                    f"{model_dir}/metrics.json names fold {self.study_fold} as the study's "
+                    f"choice, but only folds {self.folds} have models"
+                )
+        else:
+            self.study_fold = 0 if 0 in self.folds else self.folds[0]
+            log.warning(
+                "%s: no metrics.json, so the study's chosen fold is unknown; the 'study' "
+                "column uses fold %d",
+                model_dir,
+                self.study_fold,
+            )
+        self._function = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike) -> Ensemble:
+        """Every ``fold<N>/`` model of a target's directory, in fold order, and its metrics."""
+        from redoxscreen.training import LabelScaler
+
+        model_dir = Path(model_dir)
+        members = [
+            FoldModel(fold, load_model(model_dir / f"fold{fold}" / "model.keras"),
+                      LabelScaler(**recipe["scaler"]), recipe)
+            for fold, recipe in read_recipes(model_dir).items()
+        ]  # fmt: skip
+        metrics_path = model_dir / "metrics.json"
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+        ensemble = cls(model_dir, members, metrics)
+        log.info("%s: %d fold models of %s, %s, study fold %d", model_dir, len(members),
+                 ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
+        return ensemble
+
+    @property
+    def unit(self) -> str | None:
+        return self.metrics.get("unit") if self.metrics else None
+
+    @property
+    def interval_half_width(self) -> dict[str, float]:
+        """95% interval half-widths from out-of-fold residuals: ``gaussian`` and ``conformal``."""
+        if not self.metrics:
+            return {}
+        intervals = self.metrics.get("interval_95", {})
+        return {
+            name: float(entry["half_width"])
+            for name, entry in intervals.items()
+            if isinstance(entry, dict) and "half_width" in entry
+        }
+
+    def _scaled_function(self):
+        """One ``tf.function`` running every fold model: uint8 rows -> (models x rows) float32."""
+        with self._lock:
+            if self._function is None:
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+                import tensorflow as tf
+
+                models = [member.model for member in self.members]
+                signature = [tf.TensorSpec([None, self.spec.n_bits], tf.uint8)]
+
+                @tf.function(input_signature=signature)
+                def scaled(x):
+                    x = tf.cast(x, tf.float32)
+                    return tf.stack(
+                        [tf.reshape(model(x, training=False), [-1]) for model in models]
+                    )
+
+                self._function = scaled
+            return self._function
+
+    def predict_members(self, x: np.ndarray | SparseFingerprints) -> np.ndarray:
+        """Every fold model's prediction in label units: an array of ``len(folds) x rows``."""
+        scaled = self._scaled_function()
+        n = len(x)
+        out = np.empty((len(self.members), n), dtype=np.float32)
+        for start in range(0, n, BATCH_ROWS):
+            stop = min(start + BATCH_ROWS, n)
+            rows = x.rows(start, stop) if isinstance(x, SparseFingerprints) else x[start:stop]
+            out[:, start:stop] = scaled(np.ascontiguousarray(rows, dtype=np.uint8)).numpy()
+        values = out.astype(float)
+        for index, member in enumerate(self.members):
+            values[index] = member.scaler.inverse(values[index])
+        return values
+
+    def summarize(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """``pred`` (mean), ``spread`` (SD across fold models, ddof=1) and ``study``."""
+        if len(self.members) > 1:
+            spread = values.std(axis=0, ddof=1)
+        else:
+            spread = np.full(values.shape[1], np.nan)
+        return {
+            "pred": values.mean(axis=0),
+            "spread": spread,
+            "study": values[self.folds.index(self.study_fold)].copy(),
+        }
+
+    def predict_features(self, x: np.ndarray | SparseFingerprints) -> dict[str, np.ndarray]:
+        if isinstance(x, SparseFingerprints) and x.spec != self.spec:
+            raise ValueError(f"fingerprints are {x.spec.name}, the {self.target} models need "
+                             f"{self.spec.name}")  # fmt: skip
+        return self.summarize(self.predict_members(x))
+
+    def predict_mols(self, mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
+        """``pred``, ``spread`` and ``study`` for parsed molecules."""
+        return self.predict_features(sparse_fingerprints(mols, self.spec))
+
+
+def load_model(path: Path):
+    """A saved fold model without its optimizer state (a third of its memory, unused here)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras.models.load_model(path, compile=False)
+
+
+def configure_threads(threads: int) -> bool:
+    """TensorFlow's intra-op threads; False (and a warning) when TensorFlow already started.
+
+    On a small machine one thread screens fastest (measured on 2 cores with
+    ``bench/screen_library.py``): another core is standardizing the next chunk meanwhile.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            log.warning("TensorFlow already started; it keeps its %d intra-op threads",
+                        tf.config.threading.get_intra_op_parallelism_threads())  # fmt: skip
+            return False
+    return True
+
+
+def read_recipes(model_dir: str | os.PathLike) -> dict[int, dict]:
+    """``{fold: recipe}`` of a target's fold models, in fold order, checked to fit together.
+
+    Cheap (no TensorFlow): a missing directory or one without fold models raises
+    ``FileNotFoundError``, fold models with different fingerprints ``ValueError``.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise missing_models_error(model_dir, f"model directory not found: {model_dir}")
+    folds = sorted(
+        (int(match.group(1)), path)
+        for path in model_dir.iterdir()
+        if (match := FOLD_DIR.match(path.name))
+        and (path / "model.keras").is_file()
+        and (path / "recipe.json").is_file()
+    )
+    if not folds:
+        raise missing_models_error(
+            model_dir, f"no fold models (fold<N>/model.keras) in {model_dir}"
+        )
+    recipes = {fold: json.loads((path / "recipe.json").read_text()) for fold, path in folds}
+    check_compatible(model_dir, recipes)
+    return recipes
+
+
+def check_compatible(model_dir: Path, recipes: Mapping[int, dict]) -> None:
+    """All fold models of a directory must share one target and one fingerprint."""
+    specs = {fold: FingerprintSpec(**recipe["fingerprint"]) for fold, recipe in recipes.items()}
+    if len(set(specs.values())) > 1:
+        described = ", ".join(f"fold {fold}: {spec.name}" for fold, spec in specs.items())
+        raise ValueError(
+            f"{model_dir}: the fold models use different fingerprints ({described}); "
+            "they cannot form one ensemble, retrain them with one architecture"
+        )
+    targets = {recipe["target"] for recipe in recipes.values()}
+    if len(targets) > 1:
+        raise ValueError(f"{model_dir}: fold models of different targets {sorted(targets)}")
+
+
+def as_ensembles(model_dirs) -> dict[str, Ensemble]:
+    """``{column prefix: Ensemble}`` from a path, an Ensemble, or a mapping or list of them."""
+    if isinstance(model_dirs, Mapping):
+        return {
+            str(name): item if isinstance(item, Ensemble) else Ensemble.load(item)
+            for name, item in model_dirs.items()
+        }
+    items = model_dirs if isinstance(model_dirs, list | tuple) else [model_dirs]
+    ensembles: dict[str, Ensemble] = {}
+    for item in items:
+        ensemble = item if isinstance(item, Ensemble) else Ensemble.load(item)
+        if ensemble.target in ensembles:
+            raise ValueError(f"two model directories for target {ensemble.target}")
+        ensembles[ensemble.target] = ensemble
+    return ensembles
+
+
+# --- screening -----------------------------------------------------------------------------
+
+
+def output_columns(targets: Iterable[str]) -> list[str]:
+    return ID_COLUMNS + [f"{target}_{kind}" for target in targets for kind in PREDICTION_COLUMNS]
+
+
+def predicted_frame(chunk: PreparedChunk, ensembles: Mapping[str, Ensemble]) -> pd.DataFrame:
+    """The output rows of a chunk: identity, canonical SMILES, error, and every prediction."""
+    frame = pd.DataFrame(
+        {
+            "line": chunk.line,
+            "id": pd.Series(chunk.ids, dtype="str"),
+            "input_smiles": pd.Series(chunk.input_smiles, dtype="str"),
+            "smiles": pd.Series(chunk.smiles, dtype="str"),
+            "error": pd.Series(chunk.errors, dtype="str"),
+        }
+    )
+    for name, ensemble in ensembles.items():
+        summary = ensemble.predict_features(chunk.fingerprints[ensemble.spec])
+        for kind in PREDICTION_COLUMNS:
+            column = np.full(len(chunk), np.nan)
+            column[chunk.parsed] = summary[kind]
+            frame[f"{name}_{kind}"] = column
+    return frame
+
+
+def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list]]:
+    """``(line numbers, ids, SMILES)`` of at most ``chunk_size`` ``SmilesLine`` at a time."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    iterator = iter(lines)
+    while batch := list(islice(iterator, chunk_size)):
+        yield (
+            [item.line for item in batch],
+            [item.id for item in batch],
+            [item.smiles for item in batch],
+        )
+
+
+def prepared_chunks(
+    chunks: Iterable[tuple[list, list, list]],
+    specs: Sequence[FingerprintSpec],
+    options: StandardizeOptions,
+    processes: int,
+) -> Iterator[PreparedChunk]:
+    """Chunks standardized and fingerprinted, in order; in worker processes when ``processes > 1``.
+
+    At most ``processes + 1`` chunks are in flight, so memory stays bounded by the chunk size.
+    TensorFlow never runs in the workers (spawned, they import no Keras).
+    """
+    if processes <= 1:
+        for chunk in chunks:
+            yield prepare_chunk(chunk, specs, options)
+        return
+    with get_context("spawn").Pool(processes) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(prepare_chunk, (chunk, specs, options)))
+            if len(pending) > processes:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def approximate_line_count(path: Path) -> int:
+    """Newlines in the file (an upper bound on molecules, for the progress bar's ETA)."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def remove_parts(out_dir: Path) -> int:
+    """Delete the parts (and half-written temporaries) of an earlier run; returns how many."""
+    removed = 0
+    for path in out_dir.iterdir():
+        if PART_NAME.match(path.name) or (
+            path.name.startswith(".part-") and path.name.endswith(".part")
+        ):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def part_paths(out_dir: str | os.PathLike) -> list[Path]:
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"no prediction folder {out_dir}")
+    found = [
+        (int(m.group(1)), path) for path in out_dir.iterdir() if (m := PART_NAME.match(path.name))
+    ]
+    return [path for _, path in sorted(found)]
+
+
+def read_parts(out_dir: str | os.PathLike) -> pd.DataFrame:
+    """All parts of a screen, concatenated in order (only for outputs that fit in memory)."""
+    paths = part_paths(out_dir)
+    if not paths:
+        raise FileNotFoundError(f"no part-*.parquet files in {out_dir}")
+    return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+
+
+def concatenate_parts(out_dir: str | os.PathLike, out_path: str | os.PathLike) -> int:
+    """Stream the parts into one Parquet file (one row group per part); returns the rows."""
+    import pyarrow.parquet as pq
+
+    paths = part_paths(out_dir)
+    if not paths:
+        raise FileNotFoundError(f"no part-*.parquet files in {out_dir}")
+    schema = pq.read_schema(paths[0])
+    rows = 0
+    with atomic_path(out_path) as temporary, pq.ParquetWriter(temporary, schema) as writer:
+        for path in paths:
+            table = pq.read_table(path)
+            writer.write_table(table.cast(schema))
+            rows += table.num_rows
+    return rows
+
+
+@dataclass
+class ScreenTimer:
+    """Seconds spent per stage (parse and featurize summed over worker processes)."""
+
+    parse: float = 0.0
+    featurize: float = 0.0
+    wait: float = 0.0
+    predict: float = 0.0
+    write: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {f"{name}_seconds": value for name, value in self.__dict__.items()}
+
+
+def predict_smiles_file(
+    smiles_path: str | os.PathLike,
+    model_dirs: Mapping[str, str | os.PathLike | Ensemble],
+    out_dir: str | os.PathLike,
+    chunk_size: int = 50_000,
+    progress: bool = True,
+    processes: int = 1,
+    options: StandardizeOptions | None = None,
+) -> dict:
+    """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
+
+    ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
+    ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
+    with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
+    <T>_study`` per target; a molecule that cannot be standardized gets its reason in
+    ``error`` and NaN predictions. Parts of an earlier run are removed first.
+
+    While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
+    next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
+    in that many worker processes. Returns counts, throughput and seconds per stage.
+    """
+    started = time.perf_counter()
+    smiles_path = Path(smiles_path)
+    if not smiles_path.is_file():
+        raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
+    options = options or StandardizeOptions()
+    ensembles = as_ensembles(dict(model_dirs))
+    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if removed := remove_parts(out_dir):
+        log.info("removed %d parts of an earlier run from %s", removed, out_dir)
+    timer = ScreenTimer()
+
+    def predict_and_write(chunk: PreparedChunk, part: Path) -> None:
+        predicting = time.perf_counter()
+        frame = predicted_frame(chunk, ensembles)
+        writing = time.perf_counter()
+        write_table(frame, part)
+        timer.predict += writing - predicting
+        timer.write += time.perf_counter() - writing
+
+    molecules = failed = parts = 0
+    total = approximate_line_count(smiles_path) if progress else None
+    chunks = chunked_lines(iter_smiles_file(smiles_path), chunk_size)
+    bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
+    stream = closing(prepared_chunks(chunks, specs, options, processes))
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+    with bar, stream as stream, executor:
+        running: tuple | None = None  # (future, chunk size, failures)
+        while True:
+            waited = time.perf_counter()
+            chunk = next(stream, None)
+            timer.wait += time.perf_counter() - waited
+            if running is not None:  # at most one chunk predicting while the next is prepared
+                future, size, failures = running
+                future.result()
+                molecules, failed = molecules + size, failed + failures
+                bar.update(size)
+                running = None
+            if chunk is None:
+                break
+            timer.parse += chunk.seconds["parse"]
+            timer.featurize += chunk.seconds["featurize"]
+            part = out_dir / f"part-{parts:05d}.parquet"
+            future = executor.submit(predict_and_write, chunk, part)
+            running = (future, len(chunk), int((~chunk.parsed).sum()))
+            parts += 1
+        if parts == 0:  # an empty library still gets a (header-only) part to read
+            write_table(empty_frame(ensembles), out_dir / "part-00000.parquet")
+            parts = 1
+        bar.total = bar.n
+    seconds = time.perf_counter() - started
+    counts = {
+        "molecules": molecules,
+        "predicted": molecules - failed,
+        "failed": failed,
+        "parts": parts,
+        "seconds": seconds,
+        "molecules_per_second": molecules / seconds if seconds > 0 else float("nan"),
+        **timer.as_dict(),
+    }
+    log.info("predicted %d of %d molecules (%d failed) in %.1f s, %.0f mol/s", molecules - failed,
+             molecules, failed, seconds, counts["molecules_per_second"])  # fmt: skip
+    return counts
+
+
+def empty_frame(ensembles: Mapping[str, Ensemble]) -> pd.DataFrame:
+    """The output columns with no rows."""
+    frame = pd.DataFrame({column: pd.Series([], dtype="str") for column in ID_COLUMNS})
+    frame["line"] = np.zeros(0, dtype=np.int64)
+    for name in ensembles:
+        for kind in PREDICTION_COLUMNS:
+            frame[f"{name}_{kind}"] = np.zeros(0)
+    return frame
+
+
+def predict_smiles(
+    smiles: Sequence[str],
+    model_dir,
+    ids: Sequence[str] | None = None,
+    options: StandardizeOptions | None = None,
+) -> pd.DataFrame:
+    """Predict a list of SMILES in memory: the rows ``predict_smiles_file`` would write.
+
+    ``model_dir`` is a target's model directory or an ``Ensemble`` (or a list of them, or a
+    mapping of column prefix to either); columns are named after each model's target.
+    ``line`` is the 1-based position in the list; ``ids`` default to ``line<N>``.
+    """
+    ensembles = as_ensembles(model_dir)
+    smiles = [str(text) for text in smiles]
+    ids = [f"line{n}" for n in range(1, len(smiles) + 1)] if ids is None else list(map(str, ids))
+    if len(ids) != len(smiles):
+        raise ValueError(f"{len(ids)} ids for {len(smiles)} SMILES")
+    if not smiles:
+        return empty_frame(ensembles)
+    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
+    lines = (list(range(1, len(smiles) + 1)), ids, smiles)
+    chunk = prepare_chunk(lines, specs, options or StandardizeOptions())
+    return predicted_frame(chunk, ensembles)
