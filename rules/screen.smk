@@ -5,7 +5,7 @@ rule screen_dataset:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
         code=package_files(
-            "screen_stage", "screening", "screening_plots", "potentials", "tables", "rulelog"
+            "screen_stage", "screening", "screening_plots", "plots", "potentials", "tables", "rulelog"
         ),
     output:
         candidates="results/screen/dataset/candidates.parquet",
@@ -64,7 +64,7 @@ rule screen_library:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
         code=package_files(
-            "screen_stage", "screening", "screening_plots", "potentials", "predict", "tables", "rulelog"
+            "screen_stage", "screening", "screening_plots", "plots", "potentials", "predict", "tables", "rulelog"
         ),
     output:
         candidates=directory("results/screen/libraries/{library}/candidates"),

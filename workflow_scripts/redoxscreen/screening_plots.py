@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from redoxscreen.plots import save_figure
 from redoxscreen.screening import (
     Electrolyte,
     Role,
@@ -24,7 +25,6 @@ from redoxscreen.screening import (
     upper_limit_v,
     values_of,
 )
-from redoxscreen.tables import atomic_path
 
 BAND_COLOURS = ["tab:green", "tab:purple", "tab:orange", "tab:cyan", "tab:olive"]
 
@@ -60,7 +60,7 @@ def potential_histogram(
     axes.set_ylabel("molecules")
     axes.set_title(f"{kind} potentials in {electrolyte.name} (n = {values.size})")
     axes.legend(fontsize=7, loc="upper right")
-    save_png(figure, path)
+    save_figure(figure, path)
 
 
 def typical_margin_v(potentials: pd.DataFrame, kind: str) -> float:
@@ -110,8 +110,3 @@ def band_text(role: Role) -> str:
     if role.band_min_v is not None:
         return f">= {role.band_min_v:.2f} V"
     return f"<= {role.band_max_v:.2f} V"
-
-
-def save_png(figure: Figure, path: str | os.PathLike) -> None:
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
