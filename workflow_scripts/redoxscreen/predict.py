@@ -287,14 +287,13 @@ class Ensemble:
     @classmethod
     def load(cls, model_dir: str | os.PathLike) -> Ensemble:
         """Every ``fold<N>/`` model of a target's directory, in fold order, and its metrics."""
-        from redoxscreen.training import LabelScaler
+        from redoxscreen.training import load_fitted
 
         model_dir = Path(model_dir)
         members = [
-            FoldModel(fold, load_model(model_dir / f"fold{fold}" / "model.keras"),
-                      LabelScaler(**recipe["scaler"]), recipe)
-            for fold, recipe in read_recipes(model_dir).items()
-        ]  # fmt: skip
+            FoldModel(fold, *load_fitted(model_dir / f"fold{fold}"))
+            for fold in read_recipes(model_dir)  # checks the folds fit together first
+        ]
         metrics_path = model_dir / "metrics.json"
         metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
         ensemble = cls(model_dir, members, metrics)
@@ -373,14 +372,6 @@ class Ensemble:
     def predict_mols(self, mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
         """``pred``, ``spread`` and ``study`` for parsed molecules."""
         return self.predict_features(sparse_fingerprints(mols, self.spec))
-
-
-def load_model(path: Path):
-    """A saved fold model without its optimizer state (a third of its memory, unused here)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras.models.load_model(path, compile=False)
 
 
 def configure_threads(threads: int) -> bool:

@@ -319,10 +319,15 @@ def save_fitted(fit: FitResult, job: FoldJob, spec, settings: TrainingSettings, 
     write_json(recipe, out / "recipe.json")
 
 
-def load_fitted(model_dir: str):
-    """A saved model, its label scaler and its recipe."""
+def load_fitted(model_dir: str | os.PathLike):
+    """A saved model for prediction, its label scaler and its recipe.
+
+    The optimizer state is not loaded (``compile=False``): a third of the model's memory, and
+    only training needs it.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     recipe = json.loads((Path(model_dir) / "recipe.json").read_text())
-    model = keras.models.load_model(Path(model_dir) / "model.keras")
+    model = keras.models.load_model(Path(model_dir) / "model.keras", compile=False)
     return model, LabelScaler(**recipe["scaler"]), recipe
