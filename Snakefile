@@ -16,7 +16,7 @@ wildcard_constraints:
     target=r"[A-Za-z][A-Za-z0-9_]*",
     model=r"\d+",
     fold=r"\d+",
-    k=r"\d+",
+    stage=r"grid|final",
     radius=r"\d+",
     n_bits=r"\d+",
     kind=r"bit|count",

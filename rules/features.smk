@@ -23,12 +23,14 @@ rule make_folds:
         molecules="results/data/molecules.parquet",
         code=package_files("folds", "tables", "rulelog"),
     output:
-        folds="results/folds/{target}/k{k}.parquet",
+        folds="results/folds/{target}/{stage}.parquet",
     log:
-        "logs/make_folds/{target}_k{k}.log",
+        "logs/make_folds/{target}_{stage}.log",
     params:
         seed=config["seed"],
         split=config["grid"]["split"],
+        k=lambda wildcards: config[wildcards.stage]["k"],
+        calibration_fraction=lambda wildcards: config[wildcards.stage].get("calibration_fraction", 0.0),
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -3,14 +3,17 @@ rule train_final_fold:
         molecules="results/data/molecules.parquet",
         selected="results/grid/{target}/selected.yaml",
         features=final_features,
-        folds=f"results/folds/{{target}}/k{config['final']['k']}.parquet",
-        code=package_files("training", "model", "features", "metrics", "tables", "rulelog"),
+        folds="results/folds/{target}/final.parquet",
+        code=package_files(
+            "training", "model", "features", "folds", "gpu_slots", "metrics", "tables", "rulelog"
+        ),
     output:
         model="results/final/{target}/fold{fold}/model.keras",
         recipe="results/final/{target}/fold{fold}/recipe.json",
         metrics="results/final/{target}/fold{fold}/metrics.json",
         history="results/final/{target}/fold{fold}/history.parquet",
         predictions="results/final/{target}/fold{fold}/predictions.parquet",
+        calibration="results/final/{target}/fold{fold}/calibration_predictions.parquet",
     log:
         "logs/train_final_fold/{target}/fold{fold}.log",
     benchmark:
@@ -34,6 +37,7 @@ rule evaluate_final:
         predictions=final_fold_files("predictions.parquet"),
         metrics=final_fold_files("metrics.json"),
         histories=final_fold_files("history.parquet"),
+        calibration=final_fold_files("calibration_predictions.parquet"),
         code=package_files("final", "uncertainty", "metrics", "plots", "tables", "rulelog"),
     output:
         predictions="results/final/{target}/oof_predictions.parquet",

@@ -2,8 +2,10 @@ rule train_grid_fold:
     input:
         molecules="results/data/molecules.parquet",
         features=grid_features,
-        folds=f"results/folds/{{target}}/k{config['grid']['k']}.parquet",
-        code=package_files("training", "model", "features", "metrics", "tables", "rulelog"),
+        folds="results/folds/{target}/grid.parquet",
+        code=package_files(
+            "training", "model", "features", "folds", "gpu_slots", "metrics", "tables", "rulelog"
+        ),
     output:
         metrics="results/grid/{target}/m{model}/fold{fold}/metrics.json",
         history="results/grid/{target}/m{model}/fold{fold}/history.parquet",

@@ -73,3 +73,12 @@ def test_reversed_valid_range_is_named(config):
 def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):
     config["dataset"] = "materials_project"
     check_config(config, tmp_path)
+
+
+def test_ensemble_interval_without_a_calibration_set_is_refused(config):
+    config["screening"]["interval"] = "ensemble"
+    config["final"]["calibration_fraction"] = 0
+    with pytest.raises(ConfigError, match=r"final\.calibration_fraction"):
+        check_config(config, REPO)
+    config["screening"]["interval"] = "conformal"
+    check_config(config, REPO)

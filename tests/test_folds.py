@@ -2,7 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from redoxscreen.folds import assign_folds, scaffold_of, write_target_folds
+from redoxscreen.folds import (
+    CALIBRATION_FOLD,
+    assign_folds,
+    folds_with_calibration,
+    scaffold_of,
+    write_target_folds,
+)
 
 from molecule_fixtures import labelled_molecules
 
@@ -55,3 +61,21 @@ def test_folds_cover_only_the_target_labelled_molecules(tmp_path):
     assert folds["id"].tolist() == ["a", "c", "d"]
     with pytest.raises(KeyError, match="EA"):
         write_target_folds(str(tmp_path / "m.parquet"), "EA", 2, 0, "random", str(tmp_path / "x"))
+
+
+@pytest.mark.parametrize("split", ["random", "scaffold"])
+def test_calibration_set_is_held_out_of_every_fold(smiles, split):
+    folds = folds_with_calibration(smiles, k=4, seed=5, split=split, calibration_fraction=0.1)
+    held = folds == CALIBRATION_FOLD
+    assert held.mean() == pytest.approx(0.1, abs=0.02 if split == "random" else 0.04)
+    assert set(folds[~held]) == {0, 1, 2, 3}
+    again = folds_with_calibration(smiles, k=4, seed=5, split=split, calibration_fraction=0.1)
+    assert np.array_equal(folds, again)
+    if split == "scaffold":
+        scaffolds = pd.Series([scaffold_of(s) for s in smiles])
+        assert scaffolds.groupby(held).apply(set).pipe(lambda sets: not (sets[True] & sets[False]))
+
+
+def test_no_calibration_fraction_gives_the_plain_folds(smiles):
+    plain = assign_folds(smiles, k=3, seed=9)
+    assert np.array_equal(folds_with_calibration(smiles, 3, 9, "random", 0.0), plain)

@@ -62,6 +62,7 @@ def model_dir(tmp_path_factory):
         "interval_95": {
             "gaussian": {"half_width": 0.5, "coverage": 0.95},
             "conformal": {"half_width": 0.6, "coverage": 0.95},
+            "ensemble": {"scale": 4.0, "spread_floor": 0.05, "coverage": 0.95},
         },
         "out_of_fold": {},
     }
@@ -120,6 +121,8 @@ def test_ensemble_equals_the_fold_models_of_training(ensemble, model_dir):
     np.testing.assert_array_equal(result["pred"], per_fold.mean(axis=0))
     np.testing.assert_array_equal(result["spread"], per_fold.std(axis=0, ddof=1))
     np.testing.assert_array_equal(result["study"], per_fold[1])  # the study's fold 1
+    expected_widths = 4.0 * np.maximum(per_fold.std(axis=0, ddof=1), 0.05)  # scale x spread
+    np.testing.assert_allclose(result["half_width"], expected_widths)
     assert np.abs(per_fold[0] - per_fold[1]).max() > 0  # two distinct models
 
 
@@ -171,7 +174,7 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
     assert table["id"].tolist() == [f"m{i}" for i in range(len(smiles))]
     bad = table[table["input_smiles"] == "C1CC"].iloc[0]
     assert bad["error"].startswith("invalid_smiles: ") and bad["smiles"] == ""
-    assert bad[["logp_pred", "logp_spread", "logp_study"]].isna().all()
+    assert bad[["logp_pred", "logp_spread", "logp_half_width", "logp_study"]].isna().all()
     good = table[table["input_smiles"] != "C1CC"]
     assert (good["error"] == "").all() and good["logp_pred"].notna().all()
     assert os.listdir(out.parent) == ["predictions.parquet"]  # the parts folder is gone

@@ -3,9 +3,13 @@ import pytest
 
 from redoxscreen.uncertainty import (
     conformal_half_width,
+    conformal_quantile,
     cross_fitted_coverage,
+    ensemble_half_widths,
+    ensemble_interval,
     gaussian_half_width,
     global_intervals,
+    leave_one_out_coverage,
 )
 
 
@@ -35,3 +39,46 @@ def test_heavy_tails_break_the_gaussian_interval_not_the_conformal_one():
     intervals = global_intervals(residuals, np.arange(4000) % 8)
     assert intervals["conformal"]["coverage"] == pytest.approx(0.95, abs=0.015)
     assert intervals["gaussian"]["coverage"] > 0.97  # 1.96 sd overshoots for t(2) tails
+
+
+def test_leave_one_out_coverage_matches_brute_force():
+    scores = np.random.default_rng(2).exponential(size=57)
+    brute = np.mean([
+        scores[i] <= conformal_quantile(np.delete(scores, i)) for i in range(len(scores))
+    ])  # fmt: skip
+    assert leave_one_out_coverage(scores) == pytest.approx(brute)
+
+
+def heteroscedastic_ensemble(n: int, seed: int):
+    """Molecules whose error SD is proportional to the members' disagreement (x 3)."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.uniform(0.02, 0.3, n)
+    truth = rng.normal(5, 1, n)
+    centre = truth + rng.normal(0, 3 * difficulty)
+    members = centre + rng.normal(0, difficulty, (8, n))
+    return truth, members, difficulty
+
+
+def test_ensemble_interval_is_calibrated_and_follows_the_spread():
+    truth, members, difficulty = heteroscedastic_ensemble(4000, seed=3)
+    interval = ensemble_interval(truth, members)
+    assert interval["coverage"] == pytest.approx(0.95, abs=0.015)
+    assert 5.0 < interval["scale"] < 7.5  # about 1.96 x 3 for this construction
+    assert interval["spread_error_spearman"] > 0.3
+    # fresh molecules of the same kind: covered at the nominal rate, wide where hard
+    truth, members, difficulty = heteroscedastic_ensemble(4000, seed=4)
+    widths = ensemble_half_widths(
+        members.std(axis=0, ddof=1), interval["scale"], interval["spread_floor"]
+    )
+    covered = np.abs(members.mean(axis=0) - truth) <= widths
+    assert covered.mean() == pytest.approx(0.95, abs=0.015)
+    assert np.median(widths[difficulty > 0.2]) > 3 * np.median(widths[difficulty < 0.08])
+
+
+def test_tiny_spreads_are_raised_to_the_floor():
+    assert ensemble_half_widths(np.array([0.0, 0.1, 0.5]), 2.0, 0.1).tolist() == [0.2, 0.2, 1.0]
+
+
+def test_ensemble_interval_refuses_a_tiny_calibration_set():
+    with pytest.raises(ValueError, match="calibration_fraction"):
+        ensemble_interval(np.zeros(5), np.zeros((8, 5)))

@@ -10,5 +10,6 @@ with rule_log(snakemake.log[0]):
         prediction_paths=snakemake.input.predictions,
         metric_paths=snakemake.input.metrics,
         history_paths=snakemake.input.histories,
+        calibration_paths=snakemake.input.calibration,
         out=dict(snakemake.output.items()),
     )

@@ -7,8 +7,9 @@ with rule_log(snakemake.log[0]):
     write_target_folds(
         molecules_path=snakemake.input.molecules,
         target=snakemake.wildcards.target,
-        k=int(snakemake.wildcards.k),
+        k=snakemake.params.k,
         seed=snakemake.params.seed,
         split=snakemake.params.split,
         out_path=snakemake.output.folds,
+        calibration_fraction=snakemake.params.calibration_fraction,
     )

@@ -20,7 +20,8 @@ Predict every molecule of a SMILES file with the fold models of one or more trai
 
 Each output row holds the input line number, id and SMILES, the canonical SMILES (empty when
 the molecule was rejected), the rejection reason in `error` (empty when fine), and per target
-T: T_pred (mean over the fold models), T_spread (their SD, ddof=1) and T_study (the fold model
+T: T_pred (mean over the fold models), T_spread (their SD, ddof=1), T_half_width (the
+per-molecule 95 % half-width from the calibrated spread) and T_study (the fold model
 the study kept). Rejected molecules get NaN predictions; they never stop the run.
 """
 

@@ -2,6 +2,8 @@
 
 Each molecule's out-of-fold prediction comes from the one fold model that never saw it, so the
 reported R2, MAE and residual SD are honest estimates for new molecules of the same kind.
+Molecules of the calibration set were seen by no fold model: the ensemble predicts them, and
+they calibrate the per-molecule interval from the ensemble spread.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
 from redoxscreen.tables import write_json, write_table
-from redoxscreen.uncertainty import global_intervals
+from redoxscreen.uncertainty import ensemble_half_widths, ensemble_interval, global_intervals
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +31,48 @@ def gather_out_of_fold(prediction_paths: Sequence[str]) -> pd.DataFrame:
     return predictions.sort_values("id").reset_index(drop=True)
 
 
+def calibration_ensemble(calibration_paths: Sequence[str]) -> tuple[pd.DataFrame, dict | None]:
+    """The ensemble's predictions of the calibration molecules and the interval they calibrate.
+
+    Returns rows (id, y_true, y_pred = ensemble mean, spread, half_width) and the interval's
+    parameters, or an empty table and None when there is no calibration set.
+    """
+    long = pd.concat([pd.read_parquet(path) for path in calibration_paths], ignore_index=True)
+    if long.empty:
+        return pd.DataFrame(columns=["id", "y_true", "y_pred", "spread", "half_width"]), None
+    members = long.pivot(index="id", columns="fold", values="y_pred").sort_index()
+    y_true = long.groupby("id")["y_true"].first().loc[members.index].to_numpy()
+    interval = ensemble_interval(y_true, members.to_numpy().T)
+    spread = members.std(axis=1, ddof=1).to_numpy()
+    rows = pd.DataFrame({
+        "id": members.index,
+        "y_true": y_true,
+        "y_pred": members.mean(axis=1).to_numpy(),
+        "spread": spread,
+        "half_width": ensemble_half_widths(spread, interval["scale"], interval["spread_floor"]),
+    })  # fmt: skip
+    return rows, interval
+
+
+def all_predictions(oof: pd.DataFrame, calibration: pd.DataFrame) -> pd.DataFrame:
+    """Every labelled molecule's honest prediction, with ``source`` naming where it came from."""
+    by_fold = oof.assign(source="fold model")
+    by_ensemble = calibration.assign(fold=-1, source="ensemble")
+    return pd.concat([by_fold, by_ensemble], ignore_index=True).sort_values("id", ignore_index=True)
+
+
 def evaluate_final(
     target: str,
     unit: str,
     prediction_paths: Sequence[str],
     metric_paths: Sequence[str],
     history_paths: Sequence[str],
+    calibration_paths: Sequence[str],
     out: dict[str, str],
 ) -> dict:
     """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves."""
     oof = gather_out_of_fold(prediction_paths)
+    calibration, ensemble = calibration_ensemble(calibration_paths)
     residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
     overall = regression_metrics(oof["y_true"], oof["y_pred"])
     fold_metrics = [json.loads(Path(path).read_text()) for path in metric_paths]
@@ -47,7 +81,7 @@ def evaluate_final(
         "target": target,
         "unit": unit,
         "out_of_fold": overall,
-        "interval_95": global_intervals(residuals, oof["fold"].to_numpy()),
+        "interval_95": global_intervals(residuals, oof["fold"].to_numpy()) | {"ensemble": ensemble},
         "folds": len(fold_metrics),
         "fold_mae": {int(m["fold"]): m["val_mae"] for m in fold_metrics},
         "study_choice": {
@@ -60,7 +94,7 @@ def evaluate_final(
             for key in ("radius", "n_bits", "hidden_layers", "fingerprint")
         },
     }
-    write_table(oof, out["predictions"])
+    write_table(all_predictions(oof, calibration), out["predictions"])
     write_json(summary, out["metrics"])
     parity_plot(
         oof["y_true"].to_numpy(), oof["y_pred"].to_numpy(), target, unit, overall, out["parity"]
@@ -75,4 +109,11 @@ def evaluate_final(
         target, overall["mae"], unit, overall["r2"], overall["residual_sd"],
         summary["interval_95"]["conformal"]["half_width"], summary["interval_95"]["conformal"]["coverage"],
     )  # fmt: skip
+    if ensemble is not None:
+        log.info(
+            "%s ensemble on %d calibration molecules: MAE %.4f %s; 95%% interval scale x spread "
+            "(scale %.2f, median half-width %.3f), leave-one-out coverage %.3f",
+            target, ensemble["n_calibration"], ensemble["ensemble_metrics"]["mae"], unit,
+            ensemble["scale"], ensemble["median_half_width"], ensemble["coverage"],
+        )  # fmt: skip
     return summary

@@ -2,6 +2,9 @@
 
 In a scaffold split, all molecules that share a scaffold land in the same fold, so a model is
 never validated on a scaffold it trained on.
+
+The final stage can also hold out a calibration set (fold ``CALIBRATION_FOLD``): molecules that
+no fold model trains on, so the ensemble of fold models meets them as it meets new molecules.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 SPLITS = ("random", "scaffold")
+CALIBRATION_FOLD = -1
 
 
 def scaffold_of(smiles: str) -> str:
@@ -33,10 +37,7 @@ def random_folds(n: int, k: int, seed: int) -> np.ndarray:
 
 def scaffold_folds(smiles: Sequence[str], k: int, seed: int) -> np.ndarray:
     """Whole scaffold groups go to the currently smallest fold, largest groups first."""
-    groups: dict[str, list[int]] = {}
-    for index, text in enumerate(smiles):
-        groups.setdefault(scaffold_of(text), []).append(index)
-    members = list(groups.values())
+    members = scaffold_groups(smiles)
     shuffled = np.random.default_rng(seed).permutation(len(members))
     ordered = sorted((members[i] for i in shuffled), key=len, reverse=True)
     folds = np.empty(len(smiles), dtype=np.int64)
@@ -61,8 +62,57 @@ def assign_folds(smiles: Sequence[str], k: int, seed: int, split: str = "random"
     raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
 
 
+def scaffold_groups(smiles: Sequence[str]) -> list[list[int]]:
+    groups: dict[str, list[int]] = {}
+    for index, text in enumerate(smiles):
+        groups.setdefault(scaffold_of(text), []).append(index)
+    return list(groups.values())
+
+
+def calibration_mask(
+    smiles: Sequence[str], fraction: float, seed: int, split: str = "random"
+) -> np.ndarray:
+    """A seeded hold-out of about ``fraction`` of the molecules (whole scaffolds if scaffold).
+
+    Its seed is offset from the folds' seed so that the hold-out and the folds are independent.
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"calibration fraction must be in [0, 1), not {fraction}")
+    wanted = int(round(fraction * len(smiles)))
+    rng = np.random.default_rng([seed, 1])
+    if split == "scaffold":
+        members = scaffold_groups(smiles)
+        groups = [members[i] for i in rng.permutation(len(members))]
+    else:
+        groups = [[i] for i in rng.permutation(len(smiles))]
+    held = np.zeros(len(smiles), dtype=bool)
+    size = 0
+    for group in groups:  # a group joins when it brings the size closer to the wanted one
+        if abs(size + len(group) - wanted) < abs(size - wanted):
+            held[group] = True
+            size += len(group)
+    return held
+
+
+def folds_with_calibration(
+    smiles: Sequence[str], k: int, seed: int, split: str, calibration_fraction: float
+) -> np.ndarray:
+    """Folds 0..k-1, and CALIBRATION_FOLD for the molecules held out of every fold model."""
+    held = calibration_mask(smiles, calibration_fraction, seed, split)
+    folds = np.full(len(smiles), CALIBRATION_FOLD, dtype=np.int64)
+    rest = np.flatnonzero(~held)
+    folds[rest] = assign_folds([smiles[i] for i in rest], k, seed, split)
+    return folds
+
+
 def write_target_folds(
-    molecules_path: str, target: str, k: int, seed: int, split: str, out_path: str
+    molecules_path: str,
+    target: str,
+    k: int,
+    seed: int,
+    split: str,
+    out_path: str,
+    calibration_fraction: float = 0.0,
 ) -> None:
     """Folds over the molecules labelled for ``target``: columns id, fold."""
     import pandas as pd
@@ -73,5 +123,7 @@ def write_target_folds(
     if target not in molecules:
         raise KeyError(f"target {target!r} is not a column of {molecules_path}")
     labelled = molecules[molecules[target].notna()].reset_index(drop=True)
-    folds = assign_folds(labelled["smiles"].tolist(), k, seed, split)
+    folds = folds_with_calibration(
+        labelled["smiles"].tolist(), k, seed, split, calibration_fraction
+    )
     write_table(pd.DataFrame({"id": labelled["id"], "fold": folds}), out_path)

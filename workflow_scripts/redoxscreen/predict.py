@@ -2,8 +2,10 @@
 
 A target's model directory (``results/final/<target>/``) holds one network per cross-validation
 fold. ``Ensemble`` loads them all and reports, per molecule, the mean over the fold models
-(``pred``), their spread (SD across fold models, ddof=1) and the prediction of the single fold
-model the study kept (``study``, the fold named in ``metrics.json``).
+(``pred``), their spread (SD across fold models, ddof=1), the per-molecule 95 % half-width
+calibrated on the final stage's calibration set (``half_width``: scale x spread, see
+``uncertainty``; NaN without one) and the prediction of the single fold model the study kept
+(``study``, the fold named in ``metrics.json``).
 
 Numbers are exactly those of ``training.predict``: the fold models run unchanged (same graph, same
 bfloat16 kernels) inside one ``tf.function`` per target, and rows never interact, so the chunk
@@ -48,13 +50,14 @@ from redoxscreen.chemistry import (
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generator
 from redoxscreen.tables import atomic_path, iter_smiles_file, write_table
+from redoxscreen.uncertainty import ensemble_half_widths
 
 log = logging.getLogger(__name__)
 
 FOLD_DIR = re.compile(r"^fold(\d+)$")
 PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 BATCH_ROWS = 4096  # rows per call of the fold models; results do not depend on it
-PREDICTION_COLUMNS = ("pred", "spread", "study")
+PREDICTION_COLUMNS = ("pred", "spread", "half_width", "study")
 ID_COLUMNS = ["line", "id", "input_smiles", "smiles", "error"]
 RDKIT_ERROR = "rdkit_error"  # reason for a molecule RDKit raised on outside standardize's checks
 
@@ -351,15 +354,26 @@ class Ensemble:
             values[index] = member.scaler.inverse(values[index])
         return values
 
+    @property
+    def per_molecule_interval(self) -> dict | None:
+        """The calibrated ensemble interval (``scale``, ``spread_floor``, ...) or None."""
+        return (self.metrics or {}).get("interval_95", {}).get("ensemble")
+
     def summarize(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        """``pred`` (mean), ``spread`` (SD across fold models, ddof=1) and ``study``."""
+        """``pred`` (mean), ``spread`` (SD across fold models, ddof=1), ``half_width``, ``study``."""
         if len(self.members) > 1:
             spread = values.std(axis=0, ddof=1)
         else:
             spread = np.full(values.shape[1], np.nan)
+        interval = self.per_molecule_interval
+        if interval:
+            half_width = ensemble_half_widths(spread, interval["scale"], interval["spread_floor"])
+        else:
+            half_width = np.full(values.shape[1], np.nan)
         return {
             "pred": values.mean(axis=0),
             "spread": spread,
+            "half_width": half_width,
             "study": values[self.folds.index(self.study_fold)].copy(),
         }
 
@@ -599,7 +613,7 @@ def predict_smiles_file(
     ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
-    <T>_study`` per target; a molecule that cannot be standardized gets its reason in
+    <T>_half_width, <T>_study`` per target; a molecule that cannot be standardized gets its reason in
     ``error`` and NaN predictions. Parts of an earlier run are removed first.
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the

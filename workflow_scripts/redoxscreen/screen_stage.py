@@ -1,8 +1,10 @@
 """The screening stage: predictions of a molecule set -> candidate tables, counts and figures.
 
-The data set's own molecules are screened with their out-of-fold predictions, so no molecule
-is judged by a model that trained on it; the 95 % half-width is the final models' global
-interval (``screening.interval``: conformal or gaussian).
+The data set's own molecules are screened with their honest predictions, so no molecule is
+judged by a model that trained on it: out-of-fold predictions, and the ensemble's for the
+calibration molecules. The 95 % half-width (``screening.interval``) is per molecule with
+``ensemble`` (ensemble spread x calibrated scale) where an ensemble predicted the molecule (the
+calibration set, libraries), and otherwise the global ``conformal`` (or ``gaussian``) one.
 """
 
 from __future__ import annotations
@@ -48,19 +50,45 @@ def potential_targets(settings: Mapping, targets: Mapping, references: Mapping) 
     return chosen
 
 
+PER_MOLECULE = "ensemble"
+
+
+def global_half_width(metrics: Mapping, interval: str) -> float:
+    """A global 95 % half-width from a target's metrics.json; the fold-model fallback for
+    ``ensemble`` is ``conformal``."""
+    method = "conformal" if interval == PER_MOLECULE else interval
+    return float(metrics["interval_95"][method]["half_width"])
+
+
+def check_per_molecule_interval(metrics: Mapping, interval: str, target: str) -> None:
+    if interval == PER_MOLECULE and not metrics["interval_95"].get(PER_MOLECULE):
+        raise ValueError(
+            f"screening.interval is 'ensemble' but the {target} final models have no calibrated "
+            "ensemble interval (final.calibration_fraction was 0); rerun the final stage"
+        )
+
+
 def out_of_fold_predictions(
     molecules_path: str,
     oof_paths: Mapping[str, str],
     metric_paths: Mapping[str, str],
     interval: str,
 ) -> pd.DataFrame:
-    """id, smiles and per target T: T_pred (out-of-fold) and T_half_width (global 95 %)."""
+    """id, smiles and per target T: T_pred (honest) and T_half_width (95 %)."""
     table = pd.read_parquet(molecules_path, columns=["id", "smiles"])
     for target, path in oof_paths.items():
-        oof = pd.read_parquet(path).set_index("id")["y_pred"]
+        oof = pd.read_parquet(path).set_index("id")
         metrics = json.loads(Path(metric_paths[target]).read_text())
-        table[f"{target}_pred"] = table["id"].map(oof)
-        table[f"{target}_half_width"] = metrics["interval_95"][interval]["half_width"]
+        check_per_molecule_interval(metrics, interval, target)
+        half_width = pd.Series(global_half_width(metrics, interval), index=oof.index)
+        if interval == PER_MOLECULE:
+            by_ensemble = oof["source"] == "ensemble"
+            half_width[by_ensemble] = oof.loc[by_ensemble, "half_width"]
+            log.info("%s: %d molecules with per-molecule intervals (ensemble), %d predicted by "
+                     "one fold model with the global conformal +-%.3f", target, by_ensemble.sum(),
+                     (~by_ensemble).sum(), global_half_width(metrics, interval))  # fmt: skip
+        table[f"{target}_pred"] = table["id"].map(oof["y_pred"])
+        table[f"{target}_half_width"] = table["id"].map(half_width)
     return table
 
 
@@ -127,14 +155,30 @@ def run_screening(
     return counts
 
 
+def library_half_widths(metric_paths: Mapping[str, str], interval: str) -> dict:
+    """Per target: a global half-width, or PER_MOLECULE to read each molecule's own."""
+    widths = {}
+    for target, path in metric_paths.items():
+        metrics = json.loads(Path(path).read_text())
+        check_per_molecule_interval(metrics, interval, target)
+        widths[target] = (
+            PER_MOLECULE if interval == PER_MOLECULE else global_half_width(metrics, interval)
+        )
+    return widths
+
+
 def library_predictions(
     part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
 ) -> pd.DataFrame:
-    """The screening input of one prediction part: ensemble means and global half-widths."""
+    """The screening input of one prediction part: ensemble means and 95 % half-widths."""
     table = part[["id", "smiles"]].reset_index(drop=True)
     for target in targets:
         table[f"{target}_pred"] = part[f"{target}_pred"].to_numpy()
-        table[f"{target}_half_width"] = half_widths[target]
+        width = half_widths[target]
+        per_molecule = width == PER_MOLECULE
+        table[f"{target}_half_width"] = (
+            part[f"{target}_half_width"].to_numpy() if per_molecule else width
+        )
     return table
 
 

@@ -23,6 +23,19 @@ def selected_dataset(config: Mapping) -> dict:
 
 
 def check_config(config: Mapping, workdir: str | Path = ".") -> None:
+    """Raise ``ConfigError`` for settings that contradict each other or cannot be read."""
+    if (
+        config["screening"]["interval"] == "ensemble"
+        and config["final"]["calibration_fraction"] == 0
+    ):
+        raise ConfigError(
+            "screening.interval: 'ensemble' needs a calibration set to calibrate the ensemble "
+            "spread; set final.calibration_fraction above 0 (e.g. 0.1) or use 'conformal'"
+        )
+    check_dataset(config, workdir)
+
+
+def check_dataset(config: Mapping, workdir: str | Path = ".") -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
     name = config["dataset"]
     dataset = selected_dataset(config)

@@ -17,12 +17,30 @@ def target_line(target: str, metrics: Mapping) -> str:
         f"residual SD {oof['residual_sd']:.3f} (n = {oof['n']}); 95 % interval "
         f"±{interval['conformal']['half_width']:.3f} (conformal, coverage "
         f"{interval['conformal']['coverage']:.3f}) / ±{interval['gaussian']['half_width']:.3f} "
-        f"(1.96 σ, coverage {interval['gaussian']['coverage']:.3f})"
+        f"(1.96 σ, coverage {interval['gaussian']['coverage']:.3f})" + ensemble_text(metrics)
+    )
+
+
+def ensemble_text(metrics: Mapping) -> str:
+    """The ensemble's accuracy and per-molecule interval on its calibration set, if any."""
+    ensemble = metrics["interval_95"].get("ensemble")
+    if not ensemble:
+        return ""
+    low, high = ensemble["half_width_5_95"]
+    return (
+        f"; ensemble of the fold models on {ensemble['n_calibration']} calibration molecules: "
+        f"MAE {ensemble['ensemble_metrics']['mae']:.3f}, per-molecule 95 % interval "
+        f"±{low:.3f}–{high:.3f} (median ±{ensemble['median_half_width']:.3f}, coverage "
+        f"{ensemble['coverage']:.3f})"
     )
 
 
 def run_summary(metric_paths: Mapping[str, str], counts_path: str) -> str:
-    lines = ["# redoxscreen run summary", "", "## Final models (out-of-fold)"]
+    lines = [
+        "# redoxscreen run summary",
+        "",
+        "## Final models (honest: out-of-fold, and unseen calibration molecules)",
+    ]
     for target, path in metric_paths.items():
         lines.append(target_line(target, json.loads(Path(path).read_text())))
     counts = pd.read_csv(counts_path, sep="\t")

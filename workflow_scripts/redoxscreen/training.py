@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from redoxscreen.features import read_store
+from redoxscreen.folds import CALIBRATION_FOLD
+from redoxscreen.gpu_slots import assign_gpu
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.tables import atomic_path, write_json, write_table
 
@@ -100,12 +102,15 @@ def hardware_has_bf16(gpus: list) -> bool:
 
 
 def configure_tensorflow(threads: int, settings: TrainingSettings) -> str:
-    """Threads, determinism and precision; returns the device and precision that will train."""
+    """GPU slot, threads, determinism and precision; returns the device and precision."""
+    log.info(assign_gpu())  # before TensorFlow starts: it reads CUDA_VISIBLE_DEVICES once
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:  # take memory as needed, so that jobs can share a device
+        tf.config.experimental.set_memory_growth(gpu, True)
     if not gpus:
         tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -237,18 +242,29 @@ class FoldJob:
 
 
 def fold_data(job: FoldJob):
-    """Training and held-out features, labels and ids for one fold."""
+    """Training, held-out and calibration features, labels and ids for one fold.
+
+    Calibration molecules (fold ``CALIBRATION_FOLD``) are never trained on; every fold model
+    predicts them, so the ensemble meets them as it meets new molecules.
+    """
     molecules = pd.read_parquet(job.molecules, columns=["id", job.target]).set_index("id")
     folds = pd.read_parquet(job.folds)
     store = read_store(job.features)
-    train_ids = folds.loc[folds["fold"] != job.fold, "id"].to_numpy()
+
+    def rows(ids):
+        return store.rows_for(ids), molecules.loc[ids, job.target].to_numpy(dtype=float), ids
+
+    calibration = folds["fold"] == CALIBRATION_FOLD
+    train_ids = folds.loc[~calibration & (folds["fold"] != job.fold), "id"].to_numpy()
     held_ids = folds.loc[folds["fold"] == job.fold, "id"].to_numpy()
     if len(held_ids) == 0:
         raise ValueError(f"fold {job.fold} of {job.folds} is empty")
-    x_train, x_held = store.rows_for(train_ids), store.rows_for(held_ids)
-    y_train = molecules.loc[train_ids, job.target].to_numpy(dtype=float)
-    y_held = molecules.loc[held_ids, job.target].to_numpy(dtype=float)
-    return store.spec, (x_train, y_train), (x_held, y_held, held_ids)
+    return (
+        store.spec,
+        rows(train_ids),
+        rows(held_ids),
+        rows(folds.loc[calibration, "id"].to_numpy()),
+    )
 
 
 def train_fold(
@@ -256,7 +272,7 @@ def train_fold(
 ) -> dict:
     """Train on every fold but one, evaluate on that one; write metrics, history, predictions."""
     device = configure_tensorflow(threads, settings)
-    spec, (x_train, y_train), (x_held, y_held, held_ids) = fold_data(job)
+    spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
     fit = fit_network(x_train, y_train, job.hidden_layers, settings, job.seed + job.fold)
@@ -291,6 +307,7 @@ def train_fold(
     )
     write_table(predictions, out / "predictions.parquet")
     if save_model:
+        write_calibration_predictions(fit, calibration, job.fold, out)
         save_fitted(fit, job, spec, settings, out)
     write_json(metrics, out / "metrics.json")
     log.info(
@@ -301,6 +318,14 @@ def train_fold(
         fit.seconds,
     )
     return metrics
+
+
+def write_calibration_predictions(fit: FitResult, calibration, fold: int, out: Path) -> None:
+    """This fold model's predictions of the calibration molecules (none of which it saw)."""
+    x, y, ids = calibration
+    y_pred = predict(fit.model, fit.scaler, x) if len(ids) else np.empty(0)
+    table = pd.DataFrame({"id": ids, "y_true": y, "y_pred": y_pred, "fold": fold})
+    write_table(table, out / "calibration_predictions.parquet")
 
 
 def save_fitted(fit: FitResult, job: FoldJob, spec, settings: TrainingSettings, out: Path) -> None:
