@@ -28,8 +28,8 @@ rule label_xtb:
     benchmark:
         "benchmarks/label_xtb/{library}.tsv"
     params:
-        xtb=config["xtb"],
-    threads: workflow.cores
+        xtb={key: value for key, value in config["xtb"].items() if key != "threads"},
+    threads: config["xtb"]["threads"]
     resources:
         mem_mb=4000,
         runtime=240,

@@ -1,0 +1,134 @@
+"""The workflow through profiles/slurm on a real single-node SLURM, checked against a local run.
+
+Needs Debian's slurm-wlm and munge (``.ci/run`` installs them and sets
+REDOXSCREEN_REQUIRE_SLURM=1, so that CI fails rather than skips when they are missing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from molecule_fixtures import labelled_molecules, tiny_dataset_config
+from slurm_cluster import SlurmCluster, missing_binaries
+from workflow_runner import REPO, snakemake_command, write_config
+
+RUN_TIMEOUT_S = 900
+RESOURCES = {"gpu": 1, "threads": 1, "mem_mb": 1000, "runtime": 20}
+CONFIG = {
+    "grid": {"models": [24], "k": 2, "resources": RESOURCES},
+    "final": {"k": 2, "resources": RESOURCES},
+    "training": {"max_epochs": 20, "patience": 5},
+}
+# What a site adapts in the profile, set for the test cluster: no accounting, one partition.
+SITE = [
+    "--slurm-no-account",
+    "--slurm-status-command", "squeue",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "2",
+    "--slurm-keep-successful-logs",
+    "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=20",
+    "--set-resources", "train_grid_fold:slurm_partition=debug",
+    "train_final_fold:slurm_partition=debug",
+    "--latency-wait", "10",
+    "--jobs", "4",
+]  # fmt: skip
+COMPARED = [
+    "results/data/molecules.parquet",
+    "results/folds/IE/final.parquet",
+    "results/grid/IE/mae_table.tsv",
+    "results/grid/EA/selected.yaml",
+    "results/final/IE/oof_predictions.parquet",
+    "results/final/EA/oof_predictions.parquet",
+    "results/screen/dataset/candidates.parquet",
+]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if missing := missing_binaries():
+        message = f"SLURM is not installed here ({', '.join(missing)} missing)"
+        if os.environ.get("REDOXSCREEN_REQUIRE_SLURM") == "1":
+            pytest.fail(message)
+        pytest.skip(message + "; .ci/run installs slurm-wlm and munge")
+    with SlurmCluster(tmp_path_factory.mktemp("slurm")) as running:
+        yield running
+
+
+def workflow(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the Snakefile in ``workdir``, bounded by RUN_TIMEOUT_S."""
+    result = subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True,
+                            cwd=workdir, timeout=RUN_TIMEOUT_S)  # fmt: skip
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    return result
+
+
+def prepared_workdir(path: Path) -> Path:
+    path.mkdir()
+    labelled_molecules(every=8).to_csv(path / "molecules.csv", index=False)
+    write_config(path, tiny_dataset_config("molecules.csv", **CONFIG))
+    return path
+
+
+def read_output(path: Path):
+    """A table without its timing columns (wall seconds differ between runs), or the text."""
+    if path.suffix in (".parquet", ".tsv"):
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep="\t")
+        return table.drop(columns=[c for c in table.columns if "seconds" in c])
+    return path.read_text()
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    on_slurm, local = prepared_workdir(base / "slurm"), prepared_workdir(base / "local")
+    started = time.monotonic()
+    submitted = workflow(on_slurm, "--profile", str(REPO / "profiles" / "slurm"), *SITE)
+    slurm_seconds = time.monotonic() - started
+    workflow(local)
+    print(f"\nworkflow through SLURM: {slurm_seconds:.0f} s wall")
+    return on_slurm, local, submitted.stdout + submitted.stderr, cluster.job_ids()
+
+
+def test_every_job_went_through_sbatch(runs):
+    on_slurm, _, output, controller_ids = runs
+    submitted = set(re.findall(r"SLURM jobid (\d+)", output))
+    finished = re.search(r"(\d+) of (\d+) steps \(100%\) done", output)
+    assert finished, output[-2000:]
+    assert len(submitted) == int(finished.group(1)) - 1  # all but the local target rule `all`
+    assert submitted <= set(controller_ids)  # the controller knows every one
+    slurm_logs = list((on_slurm / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert len(slurm_logs) == len(submitted)
+    training_logs = [log for log in slurm_logs if "train_grid_fold" in str(log)]
+    assert len(training_logs) == 2 * 2  # targets x folds of model 24, each its own SLURM job
+
+
+def test_training_jobs_asked_slurm_for_a_gpu(runs):
+    on_slurm, *_ = runs
+    for log in (on_slurm / "logs" / "train_final_fold").rglob("*.log"):
+        assert "CUDA_VISIBLE_DEVICES=0 (set before the job)" in log.read_text(), log
+
+
+@pytest.mark.parametrize("relative", COMPARED)
+def test_outputs_match_a_local_run(runs, relative):
+    on_slurm, local, *_ = runs
+    expected, got = read_output(local / relative), read_output(on_slurm / relative)
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected)
+    else:
+        assert got == expected
+
+
+def test_final_metrics_match_a_local_run(runs):
+    on_slurm, local, *_ = runs
+    for target in ("IE", "EA"):
+        relative = f"results/final/{target}/metrics.json"
+        expected = json.loads((local / relative).read_text())
+        assert json.loads((on_slurm / relative).read_text()) == expected
