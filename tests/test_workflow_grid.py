@@ -1,36 +1,15 @@
 """End to end: a 2-model x 2-fold grid of the real Snakefile on a small real data set."""
 
 import json
-import re
 
 import pandas as pd
 import pytest
 import yaml
 
-from molecule_fixtures import labelled_molecules, tiny_dataset_config
-from workflow_runner import run_snakemake, write_config
+from molecule_fixtures import labelled_molecules
+from workflow_runner import planned_jobs, run_snakemake
 
-GRID = {"models": [2, 24], "k": 2}
-FINAL = {"k": 3}
-TRAINING = {"max_epochs": 60, "patience": 10}
-
-
-def planned_jobs(dry_run_output: str) -> dict[str, int]:
-    """Rule -> count from the job-stats table that `snakemake -n` prints."""
-    table = dry_run_output.split("Job stats:")[1].split("total")[0]
-    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
-
-
-@pytest.fixture(scope="module")
-def finished_grid(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("grid")
-    labelled_molecules(every=4).to_csv(workdir / "molecules.csv", index=False)
-    write_config(
-        workdir, tiny_dataset_config("molecules.csv", grid=GRID, final=FINAL, training=TRAINING)
-    )
-    plan = run_snakemake(workdir, "-n").stdout
-    run_snakemake(workdir)
-    return workdir, plan
+# finished_grid (tests/conftest.py): one finished run of the grid, shared with test_workflow_reruns
 
 
 def test_dry_run_plans_one_job_per_target_model_fold(finished_grid):
@@ -62,13 +41,13 @@ def test_selection_and_fold_outputs(finished_grid):
     metrics = json.loads((workdir / "results/grid/IE/m24/fold1/metrics.json").read_text())
     assert metrics["hidden_layers"] == "512-256"
     assert metrics["n_val"] + metrics["n_train"] + metrics["n_early_stopping"] == len(
-        pd.read_parquet(workdir / "results/folds/IE/k2.parquet")
+        pd.read_parquet(workdir / "results/folds/IE/grid.parquet")
     )
     history = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/history.parquet")
     assert {"epoch", "loss", "mae", "val_loss", "val_mae"} <= set(history.columns)
     assert len(history) == metrics["epochs"]
     predictions = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/predictions.parquet")
-    folds = pd.read_parquet(workdir / "results/folds/IE/k2.parquet")
+    folds = pd.read_parquet(workdir / "results/folds/IE/grid.parquet")
     assert set(predictions["id"]) == set(folds.loc[folds["fold"] == 1, "id"])
     assert (workdir / "results/grid/IE/mae_heatmap.png").stat().st_size > 10_000
 
@@ -81,7 +60,7 @@ def test_finished_run_has_nothing_to_do(finished_grid):
 def test_a_training_change_reruns_the_grid_only(finished_grid):
     workdir, _ = finished_grid
     override = workdir / "longer.yaml"
-    override.write_text(yaml.safe_dump({"training": TRAINING | {"max_epochs": 61}}))
+    override.write_text(yaml.safe_dump({"training": {"max_epochs": 61}}))  # merged key by key
     configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
     plan = run_snakemake(workdir, "-n", *configs)
     jobs = planned_jobs(plan.stdout)
@@ -110,30 +89,45 @@ def test_same_seed_same_metrics(finished_grid, tmp_path):
 
 def test_out_of_fold_predictions_never_come_from_a_model_that_saw_the_molecule(finished_grid):
     workdir, _ = finished_grid
-    folds = pd.read_parquet(workdir / "results/folds/EA/k3.parquet").set_index("id")["fold"]
+    folds = pd.read_parquet(workdir / "results/folds/EA/final.parquet").set_index("id")["fold"]
+    calibration = set(folds.index[folds == -1])
+    assert 0.08 < len(calibration) / len(folds) < 0.12  # final.calibration_fraction 0.1
     oof = pd.read_parquet(workdir / "results/final/EA/oof_predictions.parquet")
     assert sorted(oof["id"]) == sorted(folds.index)  # every labelled molecule, exactly once
     assert (oof.set_index("id")["fold"] == folds.loc[oof["id"]].to_numpy()).all()
+    assert set(oof.loc[oof["source"] == "ensemble", "id"]) == calibration
     for fold in range(3):
-        metrics = json.loads((workdir / f"results/final/EA/fold{fold}/metrics.json").read_text())
+        fold_dir = workdir / f"results/final/EA/fold{fold}"
+        metrics = json.loads((fold_dir / "metrics.json").read_text())
         trained_on = metrics["n_train"] + metrics["n_early_stopping"]
-        assert trained_on == int((folds != fold).sum())  # trained on the other folds only
-        assert (workdir / f"results/final/EA/fold{fold}/model.keras").stat().st_size > 0
+        assert trained_on == int(((folds != fold) & (folds != -1)).sum())  # other folds only
+        assert (fold_dir / "model.keras").stat().st_size > 0
+        predicted = pd.read_parquet(fold_dir / "calibration_predictions.parquet")
+        assert set(predicted["id"]) == calibration  # every fold model meets them unseen
 
 
 def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
     workdir, _ = finished_grid
     metrics = json.loads((workdir / "results/final/IE/metrics.json").read_text())
     selected = yaml.safe_load((workdir / "results/grid/IE/selected.yaml").read_text())
-    oof = pd.read_parquet(workdir / "results/final/IE/oof_predictions.parquet")
+    predictions = pd.read_parquet(workdir / "results/final/IE/oof_predictions.parquet")
+    oof = predictions[predictions["source"] == "fold model"]
     assert metrics["folds"] == 3
     assert metrics["out_of_fold"]["n"] == len(oof)
     assert metrics["out_of_fold"]["mae"] == pytest.approx((oof.y_pred - oof.y_true).abs().mean())
     assert metrics["out_of_fold"]["r2"] > 0.8
     assert metrics["architecture"]["hidden_layers"] == selected["hidden_layers"]
     assert metrics["study_choice"]["fold"] in {0, 1, 2}
-    for method in ("gaussian", "conformal"):
+    for method in ("gaussian", "conformal", "ensemble"):
         assert 0.85 < metrics["interval_95"][method]["coverage"] <= 1.0
+    ensemble = metrics["interval_95"]["ensemble"]
+    calibration = predictions[predictions["source"] == "ensemble"]
+    assert ensemble["n_calibration"] == len(calibration)
+    assert ensemble["ensemble_metrics"]["mae"] == pytest.approx(
+        (calibration.y_pred - calibration.y_true).abs().mean()
+    )
+    widths = ensemble["scale"] * calibration["spread"].clip(lower=ensemble["spread_floor"])
+    assert calibration["half_width"].to_numpy() == pytest.approx(widths.to_numpy())
     for figure in ("parity.png", "learning_curves.png"):
         assert (workdir / f"results/final/IE/{figure}").stat().st_size > 10_000
 
