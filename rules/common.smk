@@ -9,7 +9,7 @@ sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
 from redoxscreen.grid import read_grid  # noqa: E402
 from redoxscreen.settings import MATERIALS_PROJECT, check_config, selected_dataset  # noqa: E402
 
-check_config(config)
+check_config(config, workflow_dir=workflow.basedir)
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])
 
@@ -44,7 +44,7 @@ def dataset_table(wildcards=None):
         return config["materials_project"]["download_path"]
     if DATASET["label_with_xtb"]:
         return f"results/label/{Path(source).stem}.csv"
-    return source
+    return workflow_file(source)
 
 
 def xtb_library(wildcards):
@@ -55,7 +55,7 @@ def xtb_library(wildcards):
             f"results/label/{wildcards.library}.csv is made only for the selected data set's "
             f"SMILES file when label_with_xtb is true (dataset={config['dataset']!r})"
         )
-    return source
+    return workflow_file(source)
 
 
 def fingerprint_store(radius, n_bits):

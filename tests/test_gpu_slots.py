@@ -60,16 +60,17 @@ def test_concurrent_jobs_get_different_devices(tmp_path):
 
 def test_when_every_device_is_busy_the_next_job_waits(tmp_path):
     busy = [start_job(2, tmp_path, 30) for _ in range(2)]
-    waiting = start_job(2, tmp_path, 0)
+    waiting = None
     try:
         for job in busy:
-            first_line(job)
+            first_line(job)  # both slots are held from here on
+        waiting = start_job(2, tmp_path, 0)
         time.sleep(3)
         assert waiting.poll() is None  # both slots held: it waits, it does not fail
         stop(busy[0])
         assert first_line(waiting, timeout=30).startswith("GPU slot")
     finally:
-        stop(*busy, waiting)
+        stop(*busy, *([waiting] if waiting else []))
 
 
 def test_a_scheduler_choice_or_a_single_gpu_is_left_alone(tmp_path, monkeypatch):

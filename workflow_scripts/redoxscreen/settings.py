@@ -22,7 +22,9 @@ def selected_dataset(config: Mapping) -> dict:
     return datasets[name]
 
 
-def check_config(config: Mapping, workdir: str | Path = ".") -> None:
+def check_config(
+    config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
     """Raise ``ConfigError`` for settings that contradict each other or cannot be read."""
     if (
         config["screening"]["interval"] == "ensemble"
@@ -32,10 +34,12 @@ def check_config(config: Mapping, workdir: str | Path = ".") -> None:
             "screening.interval: 'ensemble' needs a calibration set to calibrate the ensemble "
             "spread; set final.calibration_fraction above 0 (e.g. 0.1) or use 'conformal'"
         )
-    check_dataset(config, workdir)
+    check_dataset(config, workdir, workflow_dir)
 
 
-def check_dataset(config: Mapping, workdir: str | Path = ".") -> None:
+def check_dataset(
+    config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
     name = config["dataset"]
     dataset = selected_dataset(config)
@@ -53,8 +57,10 @@ def check_dataset(config: Mapping, workdir: str | Path = ".") -> None:
                 "not materials_project"
             )
         return
-    if not (Path(workdir) / source).exists():
+    places = [Path(workdir)] + ([Path(workflow_dir)] if workflow_dir else [])
+    if not any((place / source).exists() for place in places):
         raise ConfigError(
-            f"datasets.{name}.source: {source!r} does not exist "
-            f"(relative paths are read from the working directory {Path(workdir).resolve()})"
+            f"datasets.{name}.source: {source!r} does not exist (relative paths are read from "
+            f"the working directory {Path(workdir).resolve()}, then the workflow's own "
+            f"directory)"
         )
