@@ -158,10 +158,34 @@ class FitResult:
     n_stop: int
 
 
+def stop_after(seconds: float, model):
+    """A callback that stops training after the epoch in which ``seconds`` have passed."""
+    import keras
+
+    started = []
+
+    def stop_if_late(epoch, logs):
+        if time.perf_counter() - started[0] > seconds:
+            model.stop_training = True
+
+    return keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: started.append(time.perf_counter()),
+        on_epoch_end=stop_if_late,
+    )
+
+
 def fit_network(
-    x: np.ndarray, y: np.ndarray, hidden_layers, settings: TrainingSettings, seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden_layers,
+    settings: TrainingSettings,
+    seed: int,
+    time_limit_s: float | None = None,
 ) -> FitResult:
-    """Train a network on (x, y); early stopping on an inner split when patience > 0."""
+    """Train a network on (x, y); early stopping on an inner split when patience > 0.
+
+    ``time_limit_s`` stops training after the epoch that passes that wall time (benchmarks).
+    """
     import keras
 
     from redoxscreen.model import build_network
@@ -180,6 +204,8 @@ def fit_network(
                 monitor="val_mae", patience=settings.patience, restore_best_weights=True
             )
         )
+    if time_limit_s is not None:
+        callbacks.append(stop_after(time_limit_s, model))
     batch_size = min(settings.batch_size, len(fit_rows))
     training_data = batched(
         x[fit_rows], scaler.transform(y[fit_rows]), batch_size, shuffle_seed=seed

@@ -1,0 +1,207 @@
+"""Benchmark: accuracy of the study's recipe, the default recipe and chemprop v2 on shared sets.
+
+For each benchmark set in ../shared/data (declared in bench/datasets.yaml), the molecules are
+ingested as the workflow ingests them, split into seeded k folds (5 by default), and every
+recipe is trained on k-1 folds and scored on the held-out fold, the same folds for all:
+
+- ``study2020``: config/presets/study2020.yaml (r1 1024-bit fingerprints, 1024-512 as the
+  thesis chose for IE, L2 0.003, min-max labels, batch 30000, 5000 epochs with decay);
+- ``default``: config/config.yaml's training section on the default architecture below;
+- ``ensemble``: the default recipe as the workflow predicts, the mean of ``--members``
+  networks trained with different seeds and early-stopping splits;
+- ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
+  (bench/chemprop_runner.py installs it with the CPU build of torch).
+
+Prints and writes a Markdown table (MAE and R2 over the pooled held-out predictions, training
+wall time summed over folds). On a 2-core CPU use --subsample and --sets to fit a session:
+
+    .venv/bin/python bench/accuracy.py --sets bznsn_reduction:Ered hbe_oxidation:Potential
+    .venv/bin/python bench/accuracy.py --sets radical_redox:reduction --subsample 20000 \\
+        --time-limit 600 --chemprop-epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow_scripts"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from redoxscreen.features import FingerprintSpec, fingerprint_smiles  # noqa: E402
+from redoxscreen.folds import assign_folds  # noqa: E402
+from redoxscreen.ingest import DatasetSpec, ingest, standardize_options  # noqa: E402
+from redoxscreen.metrics import regression_metrics  # noqa: E402
+from redoxscreen.tables import read_table  # noqa: E402
+from redoxscreen.training import (  # noqa: E402
+    TrainingSettings,
+    configure_tensorflow,
+    fit_network,
+    predict,
+)
+
+ALL_SETS = [
+    "bznsn_reduction:Ered",
+    "hbe_oxidation:Potential",
+    "qm9_orbitals:homo",
+    "qm9_orbitals:lumo",
+    "radical_redox:oxidation",
+    "radical_redox:reduction",
+]
+RECIPES = ("study2020", "default", "ensemble", "chemprop")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fingerprint, an architecture and training settings."""
+
+    name: str
+    spec: FingerprintSpec
+    hidden_layers: tuple[int, ...]
+    settings: TrainingSettings
+    members: int = 1
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=ALL_SETS, help="dataset:target pairs")
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--subsample", type=int, help="seeded sample of this many molecules")
+    parser.add_argument("--only-fold", type=int, help="score one fold only (a quick look)")
+    parser.add_argument("--members", type=int, default=5, help="networks in the ensemble")
+    parser.add_argument("--default-arch", default="2:2048:1024-512-256",
+                        help="radius:bits:layers of the default recipe")  # fmt: skip
+    parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
+    parser.add_argument("--chemprop-epochs", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "accuracy")
+    return parser.parse_args()
+
+
+def training_section(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())["training"]
+
+
+def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
+    radius, bits, layers = args.default_arch.split(":")
+    default = TrainingSettings.from_config(training_section(REPO / "config" / "config.yaml"))
+    study = TrainingSettings.from_config(
+        training_section(REPO / "config" / "config.yaml")
+        | training_section(REPO / "config" / "presets" / "study2020.yaml")
+    )
+    default_spec = FingerprintSpec(int(radius), int(bits), default.fingerprint)
+    default_layers = tuple(int(width) for width in layers.split("-"))
+    return {
+        "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),
+        "default": Recipe("default", default_spec, default_layers, default),
+        "ensemble": Recipe("ensemble", default_spec, default_layers, default, args.members),
+    }
+
+
+def load_set(name: str, target: str, subsample: int | None) -> pd.DataFrame:
+    """Molecules (smiles, y) of one target, ingested exactly as the workflow ingests them."""
+    declared = yaml.safe_load((REPO / "bench" / "datasets.yaml").read_text())["datasets"][name]
+    source = (REPO / declared["source"]).resolve()
+    if not source.exists():
+        sys.exit(f"{source} not found: this benchmark needs ../shared/data beside the checkout")
+    dataset = dict(declared, targets={target: declared["targets"][target]})
+    options = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["ingest"]
+    result = ingest(read_table(str(source)), DatasetSpec.from_config(dataset),
+                    standardize_options(options))  # fmt: skip
+    molecules = result.molecules.dropna(subset=[target])
+    if subsample and subsample < len(molecules):
+        molecules = molecules.sample(n=subsample, random_state=0)
+    return pd.DataFrame({"smiles": molecules["smiles"].to_numpy(), "y": molecules[target]})
+
+
+def train_recipe(recipe: Recipe, x_train, y_train, x_test, seed: int, time_limit) -> tuple:
+    """Held-out predictions (mean over members) and the training wall time."""
+    started = time.perf_counter()
+    predictions = []
+    for member in range(recipe.members):
+        fit = fit_network(x_train, y_train, recipe.hidden_layers, recipe.settings,
+                          seed + 1000 * member, time_limit_s=time_limit)  # fmt: skip
+        predictions.append(predict(fit.model, fit.scaler, x_test))
+    return np.mean(predictions, axis=0), time.perf_counter() - started
+
+
+def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dict]:
+    name, target = label.split(":")
+    data = load_set(name, target, args.subsample)
+    folds = assign_folds(data["smiles"].tolist(), args.folds, args.seed)
+    scored = [args.only_fold] if args.only_fold is not None else range(args.folds)
+    print(f"\n{label}: {len(data)} molecules, {args.folds} folds", flush=True)
+    features = {}
+    rows = []
+    for recipe_name in args.recipes:
+        oof_true, oof_pred, seconds = [], [], 0.0
+        for fold in scored:
+            train, test = data[folds != fold], data[folds == fold]
+            if recipe_name == "chemprop":
+                predicted, took = run_chemprop(train, test, out / label / f"fold{fold}", args)
+            else:
+                recipe = recipes[recipe_name]
+                if recipe.spec not in features:
+                    features[recipe.spec] = fingerprint_smiles(data["smiles"].tolist(), recipe.spec)
+                x = features[recipe.spec]
+                configure_tensorflow(args.threads, recipe.settings)  # precision per recipe
+                predicted, took = train_recipe(recipe, x[folds != fold], train["y"].to_numpy(),
+                                               x[folds == fold], args.seed + fold, args.time_limit)  # fmt: skip
+            oof_true.append(test["y"].to_numpy())
+            oof_pred.append(predicted)
+            seconds += took
+            fold_mae = np.mean(np.abs(predicted - test["y"].to_numpy()))
+            print(f"  {recipe_name:9s} fold {fold}: MAE {fold_mae:.4f}, {took:.0f} s", flush=True)
+        metrics = regression_metrics(np.concatenate(oof_true), np.concatenate(oof_pred))
+        rows.append({"set": label, "n": len(data), "recipe": recipe_name, "mae": metrics["mae"],
+                     "r2": metrics["r2"], "train_seconds": seconds, "folds": len(scored)})  # fmt: skip
+    return rows
+
+
+def run_chemprop(train: pd.DataFrame, test: pd.DataFrame, workdir: Path, args) -> tuple:
+    from chemprop_runner import ensure_venv, train_and_predict
+
+    ensure_venv()
+    result = train_and_predict(train, test, workdir, epochs=args.chemprop_epochs,
+                               seed=args.seed, threads=args.threads)  # fmt: skip
+    return result.predictions, result.train_seconds
+
+
+def markdown(rows: list[dict]) -> str:
+    table = pd.DataFrame(rows)
+    chemprop = table[table["recipe"] == "chemprop"].set_index("set")["mae"]
+    table["vs_chemprop"] = table["set"].map(chemprop)
+    table["vs_chemprop"] = (table["mae"] / table["vs_chemprop"]).round(2)
+    table["mae"] = table["mae"].map("{:.4f}".format)
+    table["r2"] = table["r2"].map("{:.3f}".format)
+    table["train_seconds"] = table["train_seconds"].round(0).astype(int)
+    return table.to_markdown(index=False)
+
+
+def main() -> None:
+    args = parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    recipes = make_recipes(args)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rows = []
+    for label in args.sets:
+        rows += run_set(label, args, recipes, args.out)
+        (args.out / f"accuracy-{stamp}.json").write_text(json.dumps(rows, indent=1))
+    text = markdown(rows)
+    (args.out / "accuracy.md").write_text(text + "\n")
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
