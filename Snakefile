@@ -19,7 +19,7 @@ wildcard_constraints:
     stage=r"grid|final",
     radius=r"\d+",
     n_bits=r"\d+",
-    kind=r"bit|count",
+    kind=r"count_ap|count|bit",
 
 
 include: "rules/common.smk"  # config validation, input functions, wildcard constraints

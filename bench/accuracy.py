@@ -26,7 +26,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=5, help="networks in the ensemble")
     parser.add_argument("--default-arch", default="2:2048:1024-512-256",
                         help="radius:bits:layers of the default recipe")  # fmt: skip
+    parser.add_argument("--fingerprint", choices=["bit", "count", "count_ap"],
+                        help="fingerprint kind of the default recipe (default: config's)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
@@ -100,7 +102,9 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
         training_section(REPO / "config" / "config.yaml")
         | training_section(REPO / "config" / "presets" / "study2020.yaml")
     )
-    default_spec = FingerprintSpec(int(radius), int(bits), default.fingerprint)
+    kind = args.fingerprint or default.fingerprint
+    default = replace(default, fingerprint=kind)
+    default_spec = FingerprintSpec(int(radius), int(bits), kind)
     default_layers = tuple(int(width) for width in layers.split("-"))
     return {
         "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),

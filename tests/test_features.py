@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from rdkit import Chem
+from rdkit.Chem import rdFingerprintGenerator
 
 from redoxscreen.features import FingerprintSpec, fingerprint_smiles, read_store, write_store
 
@@ -33,7 +35,17 @@ def test_parallel_equals_serial(smiles):
     assert np.array_equal(serial, parallel)
 
 
-@pytest.mark.parametrize("kind", ["bit", "count"])
+def test_atom_pair_counts_follow_the_morgan_counts(smiles):
+    spec = FingerprintSpec(2, 1024, "count_ap")
+    both = fingerprint_smiles(smiles, spec)
+    assert both.shape == (50, 2048) and spec.width == 2048
+    assert np.array_equal(both[:, :1024], fingerprint_smiles(smiles, FingerprintSpec(2, 1024)))
+    pairs = rdFingerprintGenerator.GetAtomPairGenerator(fpSize=1024)
+    expected = pairs.GetCountFingerprintAsNumPy(Chem.MolFromSmiles(smiles[0]))
+    assert np.array_equal(both[0, 1024:], np.minimum(expected, 255))
+
+
+@pytest.mark.parametrize("kind", ["bit", "count", "count_ap"])
 def test_store_round_trip_keeps_ids_aligned(tmp_path, smiles, kind):
     spec = FingerprintSpec(1, 1024, kind)
     matrix = fingerprint_smiles(smiles, spec)

@@ -132,7 +132,12 @@ def test_screening_features_match_training_features():
     parsed = [prediction_molecule(s, options) for s in smiles]
     assert [canonical for _, canonical in parsed] == [standardize(s).smiles for s in smiles]
     training_mols = [Chem.MolFromSmiles(canonical) for _, canonical in parsed]  # as featurize
-    for spec in (SPEC, features.FingerprintSpec(2, 512, "bit")):
+    specs = (
+        SPEC,
+        features.FingerprintSpec(2, 512, "bit"),
+        features.FingerprintSpec(2, 512, "count_ap"),
+    )
+    for spec in specs:
         fast = sparse_fingerprints([mol for mol, _ in parsed], spec).dense()
         np.testing.assert_array_equal(fast, features.fingerprint_mols(training_mols, spec))
 

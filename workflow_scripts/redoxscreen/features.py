@@ -1,7 +1,9 @@
 """Morgan (ECFP-like) fingerprints and the store every model reads them from.
 
-A store is an ``.npz`` file aligned to the molecule ids: bit fingerprints are bit-packed
-(``n_bits / 8`` bytes per molecule), count fingerprints are ``uint8`` counts clipped at 255.
+Kinds: ``bit`` (Morgan bits), ``count`` (Morgan counts) and ``count_ap`` (Morgan counts followed
+by ``n_bits`` atom-pair counts, which add the topological distance between atoms: ``2 n_bits``
+features). A store is an ``.npz`` file aligned to the molecule ids: bit fingerprints are
+bit-packed (``n_bits / 8`` bytes per molecule), counts are ``uint8`` clipped at 255.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from redoxscreen.tables import atomic_path
 
-KINDS = ("bit", "count")
+KINDS = ("bit", "count", "count_ap")
 COUNT_CEILING = 255
 
 log = logging.getLogger(__name__)
@@ -40,20 +42,31 @@ class FingerprintSpec:
     def name(self) -> str:
         return f"morgan_r{self.radius}_n{self.n_bits}_{self.kind}"
 
+    @property
+    def width(self) -> int:
+        """Features per molecule: ``n_bits`` per generator."""
+        return self.n_bits * len(generators(self))
 
-def generator(spec: FingerprintSpec):
-    return rdFingerprintGenerator.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits)
+
+def generators(spec: FingerprintSpec) -> list:
+    """The RDKit generators whose fingerprints, side by side, make one row."""
+    made = [rdFingerprintGenerator.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits)]
+    if spec.kind == "count_ap":
+        made.append(rdFingerprintGenerator.GetAtomPairGenerator(fpSize=spec.n_bits))
+    return made
 
 
 def fingerprint_mols(mols: Sequence[Chem.Mol], spec: FingerprintSpec) -> np.ndarray:
-    """A ``uint8`` matrix (molecules x bits) of bits or clipped counts for parsed molecules."""
-    make = generator(spec)
-    matrix = np.zeros((len(mols), spec.n_bits), dtype=np.uint8)
-    for row, mol in enumerate(mols):
-        if spec.kind == "bit":
-            matrix[row] = make.GetFingerprintAsNumPy(mol)
-        else:
-            np.minimum(make.GetCountFingerprintAsNumPy(mol), COUNT_CEILING, out=matrix[row])
+    """A ``uint8`` matrix (molecules x width) of bits or clipped counts for parsed molecules."""
+    matrix = np.zeros((len(mols), spec.width), dtype=np.uint8)
+    for block, make in enumerate(generators(spec)):
+        columns = slice(block * spec.n_bits, (block + 1) * spec.n_bits)
+        for row, mol in enumerate(mols):
+            if spec.kind == "bit":
+                matrix[row, columns] = make.GetFingerprintAsNumPy(mol)
+            else:
+                counts = make.GetCountFingerprintAsNumPy(mol)
+                matrix[row, columns] = np.minimum(counts, COUNT_CEILING)
     return matrix
 
 
@@ -79,7 +92,7 @@ def fingerprint_smiles(
         with get_context("spawn").Pool(processes) as pool:
             parts = pool.map(fingerprint_smiles_chunk, chunks)
     if not parts:
-        return np.zeros((0, spec.n_bits), dtype=np.uint8)
+        return np.zeros((0, spec.width), dtype=np.uint8)
     return np.concatenate(parts)
 
 

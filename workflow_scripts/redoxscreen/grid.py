@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from redoxscreen.features import FingerprintSpec
+
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
 
 
@@ -81,7 +83,8 @@ def mae_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def weight_count(row) -> int:
-    widths = [int(row.n_bits), *parse_layers(row.hidden_layers), 1]
+    inputs = FingerprintSpec(int(row.radius), int(row.n_bits), row.fingerprint).width
+    widths = [inputs, *parse_layers(row.hidden_layers), 1]
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
 
 

@@ -48,7 +48,7 @@ from redoxscreen.chemistry import (
     parse_smiles,
     standardize,
 )
-from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generator
+from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.tables import atomic_path, iter_smiles_file, write_table
 from redoxscreen.uncertainty import ensemble_half_widths
 
@@ -121,7 +121,7 @@ class SparseFingerprints:
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` as a dense ``uint8`` matrix, as ``features.fingerprint_mols``."""
         stop = min(stop, len(self))
-        dense = np.zeros((max(stop - start, 0), self.spec.n_bits), dtype=np.uint8)
+        dense = np.zeros((max(stop - start, 0), self.spec.width), dtype=np.uint8)
         first, last = self.indptr[start], self.indptr[stop]
         counts = np.diff(self.indptr[start : stop + 1])
         row = np.repeat(np.arange(stop - start), counts)
@@ -138,26 +138,30 @@ class FingerprintBuilder:
 
     def __init__(self, spec: FingerprintSpec):
         self.spec = spec
-        self.make = generator(spec)
+        self.counted = spec.kind != "bit"
+        self.blocks = [(block * spec.n_bits, make) for block, make in enumerate(generators(spec))]
         self.lengths = array("q")
         self.bits = array("i")
         self.values = array("I")
 
     def add(self, mol: Chem.Mol) -> None:
-        if self.spec.kind == "count":
-            counts = self.make.GetCountFingerprint(mol).GetNonzeroElements()
-            self.bits.extend(counts)
-            self.values.extend(counts.values())
-            self.lengths.append(len(counts))
-        else:
-            on = self.make.GetFingerprint(mol).GetOnBits()
-            self.bits.extend(on)
-            self.lengths.append(len(on))
+        length = 0
+        for offset, make in self.blocks:
+            if self.counted:
+                counts = make.GetCountFingerprint(mol).GetNonzeroElements()
+                self.bits.extend([offset + bit for bit in counts] if offset else counts)
+                self.values.extend(counts.values())
+                length += len(counts)
+            else:
+                on = make.GetFingerprint(mol).GetOnBits()
+                self.bits.extend(on)
+                length += len(on)
+        self.lengths.append(length)
 
     def finish(self) -> SparseFingerprints:
         indptr = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(np.frombuffer(self.lengths, dtype=np.int64), out=indptr[1:])
-        if self.spec.kind == "count":
+        if self.counted:
             values = np.minimum(np.frombuffer(self.values, dtype=np.uint32), COUNT_CEILING)
         else:
             values = np.ones(len(self.bits))
@@ -328,7 +332,7 @@ class Ensemble:
                 import tensorflow as tf
 
                 models = [member.model for member in self.members]
-                signature = [tf.TensorSpec([None, self.spec.n_bits], tf.uint8)]
+                signature = [tf.TensorSpec([None, self.spec.width], tf.uint8)]
 
                 @tf.function(input_signature=signature)
                 def scaled(x):
