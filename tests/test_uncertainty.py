@@ -61,7 +61,12 @@ def heteroscedastic_ensemble(n: int, seed: int):
 
 def test_ensemble_interval_is_calibrated_and_follows_the_spread():
     truth, members, difficulty = heteroscedastic_ensemble(4000, seed=3)
-    interval = ensemble_interval(truth, members)
+    calibrated = ensemble_interval(truth, members)
+    interval = calibrated.summary
+    assert calibrated.half_widths == pytest.approx(
+        ensemble_half_widths(calibrated.spread, interval["scale"], interval["spread_floor"])
+    )
+    assert calibrated.mean == pytest.approx(members.mean(axis=0))
     assert interval["coverage"] == pytest.approx(0.95, abs=0.015)
     assert 5.0 < interval["scale"] < 7.5  # about 1.96 x 3 for this construction
     assert interval["spread_error_spearman"] > 0.3

@@ -18,7 +18,7 @@ import pandas as pd
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
 from redoxscreen.tables import write_json, write_table
-from redoxscreen.uncertainty import ensemble_half_widths, ensemble_interval, global_intervals
+from redoxscreen.uncertainty import ensemble_interval, global_intervals
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,15 @@ def calibration_ensemble(calibration_paths: Sequence[str]) -> tuple[pd.DataFrame
         return pd.DataFrame(columns=["id", "y_true", "y_pred", "spread", "half_width"]), None
     members = long.pivot(index="id", columns="fold", values="y_pred").sort_index()
     y_true = long.groupby("id")["y_true"].first().loc[members.index].to_numpy()
-    interval = ensemble_interval(y_true, members.to_numpy().T)
-    spread = members.std(axis=1, ddof=1).to_numpy()
+    calibrated = ensemble_interval(y_true, members.to_numpy().T)
     rows = pd.DataFrame({
         "id": members.index,
         "y_true": y_true,
-        "y_pred": members.mean(axis=1).to_numpy(),
-        "spread": spread,
-        "half_width": ensemble_half_widths(spread, interval["scale"], interval["spread_floor"]),
+        "y_pred": calibrated.mean,
+        "spread": calibrated.spread,
+        "half_width": calibrated.half_widths,
     })  # fmt: skip
-    return rows, interval
+    return rows, calibrated.summary
 
 
 def all_predictions(oof: pd.DataFrame, calibration: pd.DataFrame) -> pd.DataFrame:

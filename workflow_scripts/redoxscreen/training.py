@@ -382,3 +382,24 @@ def load_fitted(model_dir: str | os.PathLike):
     recipe = json.loads((Path(model_dir) / "recipe.json").read_text())
     model = keras.models.load_model(Path(model_dir) / "model.keras", compile=False)
     return model, LabelScaler(**recipe["scaler"]), recipe
+
+
+def train_fold_of_rule(smk, model_id: int, hidden_layers, save_model: bool = False) -> dict:
+    """The body shared by rules train_grid_fold and train_final_fold (``smk`` is snakemake)."""
+    job = FoldJob(
+        molecules=smk.input.molecules,
+        features=smk.input.features,
+        folds=smk.input.folds,
+        target=smk.wildcards.target,
+        model_id=int(model_id),
+        fold=int(smk.wildcards.fold),
+        hidden_layers=tuple(hidden_layers),
+        seed=smk.params.seed,
+    )
+    return train_fold(
+        job,
+        TrainingSettings.from_config(smk.params.training),
+        out_dir=str(Path(smk.output.metrics).parent),
+        threads=smk.threads,
+        save_model=save_model,
+    )

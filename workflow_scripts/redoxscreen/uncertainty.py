@@ -15,6 +15,8 @@ do not give a zero-width interval. Its coverage is leave-one-out over the calibr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.stats import norm, spearmanr
 
@@ -85,14 +87,24 @@ def leave_one_out_coverage(scores: np.ndarray, level: float = 0.95) -> float:
     return float(np.mean(scores <= quantile_without))
 
 
+@dataclass(frozen=True)
+class CalibratedEnsemble:
+    """The ensemble's calibration-set predictions and the interval they calibrate."""
+
+    mean: np.ndarray
+    spread: np.ndarray
+    half_widths: np.ndarray
+    summary: dict
+
+
 def ensemble_interval(
     y_true: np.ndarray, member_predictions: np.ndarray, level: float = 0.95
-) -> dict:
+) -> CalibratedEnsemble:
     """Calibrate the ensemble-spread interval on molecules none of the models trained on.
 
-    ``member_predictions`` is models x molecules. Returns the ``scale`` and ``spread_floor``
-    that ``ensemble_half_widths`` needs, the leave-one-out coverage, and the ensemble's own
-    accuracy on the calibration molecules.
+    ``member_predictions`` is models x molecules. The summary holds the ``scale`` and
+    ``spread_floor`` that ``ensemble_half_widths`` needs, the leave-one-out coverage, and the
+    ensemble's own accuracy on the calibration molecules.
     """
     if member_predictions.shape[0] < 2 or len(y_true) < 20:
         raise ValueError(
@@ -106,7 +118,7 @@ def ensemble_interval(
     scores = errors / np.maximum(spread, max(spread_floor, np.finfo(float).tiny))
     scale = conformal_quantile(scores, level)
     half_widths = ensemble_half_widths(spread, scale, spread_floor)
-    return {
+    summary = {
         "scale": scale,
         "spread_floor": spread_floor,
         "coverage": leave_one_out_coverage(scores, level),
@@ -116,3 +128,4 @@ def ensemble_interval(
         "spread_error_spearman": float(spearmanr(spread, errors).statistic),
         "ensemble_metrics": regression_metrics(y_true, mean),
     }
+    return CalibratedEnsemble(mean, spread, half_widths, summary)
