@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from redoxscreen.descriptors import describe_smiles  # noqa: E402
 from redoxscreen.features import FingerprintSpec, fingerprint_smiles  # noqa: E402
 from redoxscreen.folds import assign_folds  # noqa: E402
 from redoxscreen.ingest import DatasetSpec, ingest, standardize_options  # noqa: E402
@@ -84,6 +85,8 @@ def parse_args() -> argparse.Namespace:
                         help="radius:bits:layers of the default recipe")  # fmt: skip
     parser.add_argument("--fingerprint", choices=["bit", "count", "count_ap"],
                         help="fingerprint kind of the default recipe (default: config's)")  # fmt: skip
+    parser.add_argument("--descriptors", action="store_true",
+                        help="default recipe: append RDKit descriptors (training.descriptors)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
@@ -103,7 +106,9 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
         | training_section(REPO / "config" / "presets" / "study2020.yaml")
     )
     kind = args.fingerprint or default.fingerprint
-    default = replace(default, fingerprint=kind)
+    default = replace(
+        default, fingerprint=kind, descriptors=args.descriptors or default.descriptors
+    )
     default_spec = FingerprintSpec(int(radius), int(bits), kind)
     default_layers = tuple(int(width) for width in layers.split("-"))
     return {
@@ -156,9 +161,7 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
                 predicted, took = run_chemprop(train, test, out / label / f"fold{fold}", args)
             else:
                 recipe = recipes[recipe_name]
-                if recipe.spec not in features:
-                    features[recipe.spec] = fingerprint_smiles(data["smiles"].tolist(), recipe.spec)
-                x = features[recipe.spec]
+                x = recipe_features(data["smiles"].tolist(), recipe, features)
                 configure_tensorflow(args.threads, recipe.settings)  # precision per recipe
                 predicted, took = train_recipe(recipe, x[folds != fold], train["y"].to_numpy(),
                                                x[folds == fold], args.seed + fold, args.time_limit)  # fmt: skip
@@ -171,6 +174,17 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
         rows.append({"set": label, "n": len(data), "recipe": recipe_name, "mae": metrics["mae"],
                      "r2": metrics["r2"], "train_seconds": seconds, "folds": len(scored)})  # fmt: skip
     return rows
+
+
+def recipe_features(smiles: list[str], recipe: Recipe, cache: dict) -> np.ndarray:
+    """The recipe's fingerprints, followed by RDKit descriptors when its settings ask."""
+    if recipe.spec not in cache:
+        cache[recipe.spec] = fingerprint_smiles(smiles, recipe.spec, processes=2)
+    if not recipe.settings.descriptors:
+        return cache[recipe.spec]
+    if "descriptors" not in cache:
+        cache["descriptors"] = describe_smiles(smiles, processes=2).matrix
+    return np.hstack([cache[recipe.spec].astype(np.float32), cache["descriptors"]])
 
 
 def run_chemprop(train: pd.DataFrame, test: pd.DataFrame, workdir: Path, args) -> tuple:

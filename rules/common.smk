@@ -62,6 +62,11 @@ def fingerprint_store(radius, n_bits):
     return f"results/features/morgan_r{radius}_n{n_bits}_{FINGERPRINT}.npz"
 
 
+def descriptor_store(wildcards=None):
+    """The descriptor store when training.descriptors is true, else no input."""
+    return ["results/features/rdkit_descriptors.npz"] if config["training"]["descriptors"] else []
+
+
 def grid_features(wildcards):
     """The fingerprint store that the grid model in the wildcards reads."""
     architecture = GRID[int(wildcards.model)]

@@ -18,6 +18,26 @@ rule featurize:
         "../workflow_scripts/featurize.py"
 
 
+rule describe:
+    input:
+        molecules="results/data/molecules.parquet",
+        code=package_files("descriptors", "features", "tables", "rulelog"),
+    output:
+        store="results/features/rdkit_descriptors.npz",
+    log:
+        "logs/describe/rdkit_descriptors.log",
+    benchmark:
+        "benchmarks/describe/rdkit_descriptors.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/describe.py"
+
+
 rule make_folds:
     input:
         molecules="results/data/molecules.parquet",

@@ -3,9 +3,18 @@ rule train_final_fold:
         molecules="results/data/molecules.parquet",
         selected="results/grid/{target}/selected.yaml",
         features=final_features,
+        descriptors=descriptor_store,
         folds="results/folds/{target}/final.parquet",
         code=package_files(
-            "training", "model", "features", "folds", "gpu_slots", "metrics", "tables", "rulelog"
+            "training",
+            "model",
+            "features",
+            "descriptors",
+            "folds",
+            "gpu_slots",
+            "metrics",
+            "tables",
+            "rulelog",
         ),
     output:
         model="results/final/{target}/fold{fold}/model.keras",

@@ -2,9 +2,18 @@ rule train_grid_fold:
     input:
         molecules="results/data/molecules.parquet",
         features=grid_features,
+        descriptors=descriptor_store,
         folds="results/folds/{target}/grid.parquet",
         code=package_files(
-            "training", "model", "features", "folds", "gpu_slots", "metrics", "tables", "rulelog"
+            "training",
+            "model",
+            "features",
+            "descriptors",
+            "folds",
+            "gpu_slots",
+            "metrics",
+            "tables",
+            "rulelog",
         ),
     output:
         metrics="results/grid/{target}/m{model}/fold{fold}/metrics.json",

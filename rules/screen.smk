@@ -38,7 +38,9 @@ rule predict_library:
         smiles=library_smiles,
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         models=final_models(SCREEN_TARGETS),
-        code=package_files("predict", "features", "chemistry", "training", "tables", "rulelog"),
+        code=package_files(
+            "predict", "features", "descriptors", "chemistry", "training", "tables", "rulelog"
+        ),
     output:
         parts=directory("results/predict/{library}"),
     log:

@@ -1,5 +1,6 @@
 """Prediction with a real, tiny model directory: two fold models trained here on real molecules."""
 
+import dataclasses
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from redoxscreen import features, training
+from redoxscreen import descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.predict import (
     Ensemble,
@@ -33,14 +34,14 @@ SETTINGS = training.TrainingSettings(max_epochs=5, patience=0, validation_fracti
 BAD_SMILES = ["C1CC", "", "[Na+].[Cl-]", "CC[N+](C)(C)C", "C[Fe]C", "c1cccc1"]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def train_model_dir(work, settings):
     """``results/final/logp/``: fold0 and fold1 models of Crippen logP, study fold 1."""
-    work = tmp_path_factory.mktemp("predict")
     molecules = labelled_molecules()
     molecules.to_parquet(work / "molecules.parquet", index=False)
     matrix = features.fingerprint_smiles(molecules["smiles"].tolist(), SPEC)
     features.write_store(str(work / "features.npz"), molecules["id"].tolist(), matrix, SPEC)
+    if settings.descriptors:
+        descriptors.describe_table(str(work / "molecules.parquet"), str(work / "described.npz"))
     folds = pd.DataFrame({"id": molecules["id"], "fold": np.arange(len(molecules)) % 2})
     folds.to_parquet(work / "folds.parquet", index=False)
     target_dir = work / "results" / "final" / "logp"
@@ -54,8 +55,9 @@ def model_dir(tmp_path_factory):
             fold=fold,
             hidden_layers=(32, 16),
             seed=7,
+            descriptors=str(work / "described.npz") if settings.descriptors else None,
         )
-        training.train_fold(job, SETTINGS, str(target_dir / f"fold{fold}"), 1, save_model=True)
+        training.train_fold(job, settings, str(target_dir / f"fold{fold}"), 1, save_model=True)
     metrics = {
         "unit": "logP",
         "study_choice": {"fold": 1},
@@ -68,6 +70,18 @@ def model_dir(tmp_path_factory):
     }
     (target_dir / "metrics.json").write_text(json.dumps(metrics))
     return target_dir
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return train_model_dir(tmp_path_factory.mktemp("predict"), SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def described_model_dir(tmp_path_factory):
+    """The same, trained on fingerprints followed by RDKit descriptors."""
+    settings = dataclasses.replace(SETTINGS, descriptors=True)
+    return train_model_dir(tmp_path_factory.mktemp("described"), settings)
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +306,53 @@ def test_cli_help():
     for option in ("--model-dir", "--smiles", "--out", "--chunk-size", "snakemake"):
         assert option in result.stdout
     assert run_cli("--help").returncode == 0
+
+
+def test_descriptor_models_predict_as_in_training(described_model_dir, tmp_path):
+    """Library prediction computes descriptors itself and gives the held-out predictions that
+    training made from the stored descriptors; worker processes change nothing."""
+    ensemble = Ensemble.load(described_model_dir)
+    assert ensemble.descriptors
+    held = pd.read_parquet(described_model_dir / "fold0" / "predictions.parquet")
+    smiles = labelled_molecules().set_index("id").loc[held["id"], "smiles"].tolist()
+    members = ensemble.predict_members(
+        sparse_fingerprints([Chem.MolFromSmiles(s) for s in smiles], SPEC),
+        descriptors.describe_smiles(smiles).matrix,
+    )
+    np.testing.assert_allclose(members[0], held["y_pred"], rtol=1e-5, atol=1e-5)
+    inputs = write_smiles(tmp_path / "in.smi", library(30))
+    for processes in (1, 2):
+        predict_smiles_file(inputs, {"logp": described_model_dir}, tmp_path / f"p{processes}",
+                            chunk_size=8, progress=False, processes=processes)  # fmt: skip
+    pd.testing.assert_frame_equal(read_parts(tmp_path / "p1"), read_parts(tmp_path / "p2"))
+    in_memory = predict_smiles(library(30), ensemble)
+    np.testing.assert_allclose(read_parts(tmp_path / "p1")["logp_pred"], in_memory["logp_pred"])
+
+
+def test_descriptors_are_standardized_on_the_fitted_molecules(described_model_dir):
+    model, _, recipe = training.load_fitted(str(described_model_dir / "fold1"))
+    normalization = model.layers[0]
+    assert type(normalization).__name__ == "Normalization"
+    mean = np.asarray(normalization.mean).ravel()
+    n_fingerprint = SPEC.width
+    assert recipe["training"]["descriptors"] is True
+    assert np.all(mean[:n_fingerprint] == 0)  # fingerprint counts pass unchanged
+    store = descriptors.read_store(str(described_model_dir.parents[2] / "described.npz"))
+    trained_on = store.matrix[np.arange(len(store.ids)) % 2 == 0]  # fold 1 trains on fold 0
+    np.testing.assert_allclose(mean[n_fingerprint:], trained_on.mean(axis=0), rtol=1e-4, atol=1e-4)
+
+
+def test_descriptor_models_need_descriptor_rows(described_model_dir):
+    ensemble = Ensemble.load(described_model_dir)
+    fingerprints = sparse_fingerprints([Chem.MolFromSmiles("CCO")], SPEC)
+    with pytest.raises(ValueError, match="trained with descriptors"):
+        ensemble.predict_features(fingerprints)
+
+
+def test_fold_models_with_and_without_descriptors_do_not_mix(model_dir, described_model_dir,
+                                                              tmp_path):  # fmt: skip
+    mixed = shutil.copytree(model_dir, tmp_path / "logp")
+    shutil.rmtree(mixed / "fold1")
+    shutil.copytree(described_model_dir / "fold1", mixed / "fold1")
+    with pytest.raises(ValueError, match="fold 1: morgan_r1_n256_count \\+ descriptors"):
+        Ensemble.load(mixed)

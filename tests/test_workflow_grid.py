@@ -2,12 +2,15 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from redoxscreen import descriptors
+
 from molecule_fixtures import labelled_molecules
-from workflow_runner import planned_jobs, run_snakemake
+from workflow_runner import copy_workdir, planned_jobs, run_snakemake
 
 # finished_grid (tests/conftest.py): one finished run of the grid, shared with test_workflow_reruns
 
@@ -73,6 +76,22 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
         "summarize_run": 1,
         "all": 1,
     }
+
+
+def test_descriptors_add_one_job_and_reach_training(finished_grid, tmp_path):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "described")
+    override = workdir / "described.yaml"
+    override.write_text(yaml.safe_dump({"training": {"descriptors": True}}))
+    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["describe"] == 1 and jobs["train_grid_fold"] == 8 and "featurize" not in jobs
+    target = "results/grid/IE/m24/fold0/metrics.json"
+    run_snakemake(workdir, target, *configs)
+    metrics = json.loads((workdir / target).read_text())
+    assert metrics["descriptors"] is True
+    described = np.load(workdir / "results/features/rdkit_descriptors.npz")
+    molecules = pd.read_parquet(workdir / "results/data/molecules.parquet")
+    assert described["data"].shape == (len(molecules), len(descriptors.NAMES))
 
 
 def test_same_seed_same_metrics(finished_grid, tmp_path):

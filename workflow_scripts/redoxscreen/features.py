@@ -70,27 +70,47 @@ def fingerprint_mols(mols: Sequence[Chem.Mol], spec: FingerprintSpec) -> np.ndar
     return matrix
 
 
-def fingerprint_smiles_chunk(args: tuple[Sequence[str], FingerprintSpec]) -> np.ndarray:
-    smiles, spec = args
+def parse_smiles(smiles: Sequence[str]) -> list[Chem.Mol]:
+    """Molecules of ingested (canonical) SMILES; one that does not parse is named."""
     mols = []
     for text in smiles:
         mol = Chem.MolFromSmiles(text)
         if mol is None:
             raise ValueError(f"cannot parse SMILES {text!r} (ingested SMILES should all parse)")
         mols.append(mol)
-    return fingerprint_mols(mols, spec)
+    return mols
+
+
+def fingerprint_smiles_chunk(args: tuple[Sequence[str], FingerprintSpec]) -> np.ndarray:
+    smiles, spec = args
+    return fingerprint_mols(parse_smiles(smiles), spec)
+
+
+def map_chunks(function, items: Sequence, processes: int, chunk: int, *extra) -> list:
+    """``function((items[a:b], *extra))`` for consecutive chunks, in spawned worker processes
+    when ``processes > 1``; the results in order."""
+    chunks = [(items[start : start + chunk], *extra) for start in range(0, len(items), chunk)]
+    if processes <= 1 or len(chunks) <= 1:
+        return [function(part) for part in chunks]
+    with get_context("spawn").Pool(processes) as pool:
+        return pool.map(function, chunks)
+
+
+def rows_by_id(ids: np.ndarray, matrix: np.ndarray, wanted: Sequence[str], store: str):
+    """Rows of ``matrix`` (aligned to ``ids``) for ``wanted``, in that order; a clear error
+    naming unknown ids."""
+    position = {molecule_id: row for row, molecule_id in enumerate(ids)}
+    missing = [molecule_id for molecule_id in wanted if molecule_id not in position]
+    if missing:
+        raise KeyError(f"{len(missing)} ids are not in the {store}, e.g. {missing[:5]}")
+    return matrix[[position[molecule_id] for molecule_id in wanted]]
 
 
 def fingerprint_smiles(
     smiles: Sequence[str], spec: FingerprintSpec, processes: int = 1, chunk: int = 2000
 ) -> np.ndarray:
     """Fingerprints of canonical SMILES, in parallel over chunks of molecules."""
-    chunks = [(smiles[start : start + chunk], spec) for start in range(0, len(smiles), chunk)]
-    if processes <= 1 or len(chunks) <= 1:
-        parts = [fingerprint_smiles_chunk(part) for part in chunks]
-    else:
-        with get_context("spawn").Pool(processes) as pool:
-            parts = pool.map(fingerprint_smiles_chunk, chunks)
+    parts = map_chunks(fingerprint_smiles_chunk, smiles, processes, chunk, spec)
     if not parts:
         return np.zeros((0, spec.width), dtype=np.uint8)
     return np.concatenate(parts)
@@ -104,13 +124,7 @@ class FingerprintStore:
 
     def rows_for(self, ids: Sequence[str]) -> np.ndarray:
         """Rows of the molecules ``ids``, in that order; a clear error for unknown ids."""
-        position = {molecule_id: row for row, molecule_id in enumerate(self.ids)}
-        missing = [molecule_id for molecule_id in ids if molecule_id not in position]
-        if missing:
-            raise KeyError(
-                f"{len(missing)} ids are not in the fingerprint store, e.g. {missing[:5]}"
-            )
-        return self.matrix[[position[molecule_id] for molecule_id in ids]]
+        return rows_by_id(self.ids, self.matrix, ids, "fingerprint store")
 
 
 def write_store(path: str, ids: Sequence[str], matrix: np.ndarray, spec: FingerprintSpec) -> None:

@@ -90,7 +90,7 @@ def evaluate_final(
         },
         "architecture": {
             key: fold_metrics[0][key]
-            for key in ("radius", "n_bits", "hidden_layers", "fingerprint")
+            for key in ("radius", "n_bits", "hidden_layers", "fingerprint", "descriptors")
         },
     }
     write_table(all_predictions(oof, calibration), out["predictions"])

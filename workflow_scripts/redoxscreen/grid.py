@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from redoxscreen import descriptors
 from redoxscreen.features import FingerprintSpec
 
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
@@ -65,12 +66,15 @@ def gather_fold_metrics(paths: Sequence[str]) -> pd.DataFrame:
 
 def mae_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean and SD over folds of the held-out MAE for each model, best first."""
+    if "descriptors" not in fold_metrics:  # metrics written before descriptors existed
+        fold_metrics = fold_metrics.assign(descriptors=False)
     grouped = fold_metrics.groupby("model")
     table = grouped.agg(
         radius=("radius", "first"),
         n_bits=("n_bits", "first"),
         hidden_layers=("hidden_layers", "first"),
         fingerprint=("fingerprint", "first"),
+        descriptors=("descriptors", "first"),
         val_mae_mean=("val_mae", "mean"),
         val_mae_sd=("val_mae", lambda mae: mae.std(ddof=1) if len(mae) > 1 else 0.0),
         val_r2_mean=("val_r2", "mean"),
@@ -84,6 +88,8 @@ def mae_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
 
 def weight_count(row) -> int:
     inputs = FingerprintSpec(int(row.radius), int(row.n_bits), row.fingerprint).width
+    if row.descriptors:
+        inputs += len(descriptors.NAMES)
     widths = [inputs, *parse_layers(row.hidden_layers), 1]
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
 

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from array import array
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -41,6 +41,7 @@ import pandas as pd
 from rdkit import Chem
 from tqdm import tqdm
 
+from redoxscreen import descriptors
 from redoxscreen.chemistry import (
     INVALID_SMILES,
     MoleculeRejected,
@@ -188,6 +189,7 @@ class PreparedChunk:
     errors: list[str]
     parsed: np.ndarray  # bool, rows that parsed; fingerprints hold only these rows
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
+    descriptors: np.ndarray | None = None  # float32 rows of parsed molecules, when asked for
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -198,11 +200,14 @@ def prepare_chunk(
     lines: tuple[Sequence[int], Sequence[str], Sequence[str]],
     specs: Sequence[FingerprintSpec],
     options: StandardizeOptions,
+    describe: bool = False,
 ) -> PreparedChunk:
-    """Standardize every SMILES (a rejection becomes the row's error) and fingerprint the rest."""
+    """Standardize every SMILES (a rejection becomes the row's error) and fingerprint the rest;
+    with ``describe``, also compute their RDKit descriptors."""
     numbers, ids, input_smiles = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in specs]
+    described, failures = [], Counter()
     canonical, errors = [], []
     parsed = np.zeros(len(input_smiles), dtype=bool)
     featurizing = 0.0
@@ -224,7 +229,11 @@ def prepare_chunk(
         begun = clock()
         for builder in builders:
             builder.add(mol)
+        if describe:
+            described.append(descriptors.descriptor_row(mol, failures))
         featurizing += clock() - begun
+    if failures:
+        descriptors.log_failures(failures, f"lines {numbers[0]}-{numbers[-1]}")
     begun = clock()
     fingerprints = {builder.spec: builder.finish() for builder in builders}
     featurizing += clock() - begun
@@ -237,8 +246,15 @@ def prepare_chunk(
         errors=errors,
         parsed=parsed,
         fingerprints=fingerprints,
+        descriptors=descriptor_rows(described) if describe else None,
         seconds=seconds,
     )
+
+
+def descriptor_rows(rows: list[np.ndarray]) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, len(descriptors.NAMES)), dtype=np.float32)
+    return np.asarray(rows, dtype=np.float32)
 
 
 # --- the ensemble of a target's fold models ------------------------------------------------
@@ -272,6 +288,7 @@ class Ensemble:
         self.metrics = metrics
         self.target = members[0].recipe["target"]
         self.spec = FingerprintSpec(**members[0].recipe["fingerprint"])
+        self.descriptors = uses_descriptors(members[0].recipe)
         self.folds = [member.fold for member in members]
         if metrics is not None:
             self.study_fold = int(metrics["study_choice"]["fold"])
@@ -325,18 +342,22 @@ class Ensemble:
         }
 
     def _scaled_function(self):
-        """One ``tf.function`` running every fold model: uint8 rows -> (models x rows) float32."""
+        """One ``tf.function`` running every fold model: uint8 fingerprint rows (and float32
+        descriptor rows) -> (models x rows) float32."""
         with self._lock:
             if self._function is None:
                 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
                 import tensorflow as tf
 
                 models = [member.model for member in self.members]
-                signature = [tf.TensorSpec([None, self.spec.width], tf.uint8)]
+                signature = [
+                    tf.TensorSpec([None, self.spec.width], tf.uint8),
+                    tf.TensorSpec([None, len(descriptors.NAMES) * self.descriptors], tf.float32),
+                ]
 
                 @tf.function(input_signature=signature)
-                def scaled(x):
-                    x = tf.cast(x, tf.float32)
+                def scaled(x, described):
+                    x = tf.concat([tf.cast(x, tf.float32), described], axis=1)
                     return tf.stack(
                         [tf.reshape(model(x, training=False), [-1]) for model in models]
                     )
@@ -344,15 +365,29 @@ class Ensemble:
                 self._function = scaled
             return self._function
 
-    def predict_members(self, x: np.ndarray | SparseFingerprints) -> np.ndarray:
-        """Every fold model's prediction in label units: an array of ``len(folds) x rows``."""
-        scaled = self._scaled_function()
+    def predict_members(
+        self, x: np.ndarray | SparseFingerprints, described: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Every fold model's prediction in label units: an array of ``len(folds) x rows``.
+
+        ``described``: the molecules' descriptor rows, which models trained with
+        ``training.descriptors`` need (``descriptors.describe_mols``).
+        """
         n = len(x)
+        if self.descriptors and (described is None or len(described) != n):
+            raise ValueError(f"the {self.target} models were trained with descriptors; "
+                             "pass the descriptor rows of the same molecules")  # fmt: skip
+        if not self.descriptors:
+            described = np.zeros((n, 0), dtype=np.float32)
+        scaled = self._scaled_function()
         out = np.empty((len(self.members), n), dtype=np.float32)
         for start in range(0, n, BATCH_ROWS):
             stop = min(start + BATCH_ROWS, n)
             rows = x.rows(start, stop) if isinstance(x, SparseFingerprints) else x[start:stop]
-            out[:, start:stop] = scaled(np.ascontiguousarray(rows, dtype=np.uint8)).numpy()
+            out[:, start:stop] = scaled(
+                np.ascontiguousarray(rows, dtype=np.uint8),
+                np.ascontiguousarray(described[start:stop], dtype=np.float32),
+            ).numpy()
         values = out.astype(float)
         for index, member in enumerate(self.members):
             values[index] = member.scaler.inverse(values[index])
@@ -381,15 +416,27 @@ class Ensemble:
             "study": values[self.folds.index(self.study_fold)].copy(),
         }
 
-    def predict_features(self, x: np.ndarray | SparseFingerprints) -> dict[str, np.ndarray]:
+    def predict_features(
+        self, x: np.ndarray | SparseFingerprints, described: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         if isinstance(x, SparseFingerprints) and x.spec != self.spec:
             raise ValueError(f"fingerprints are {x.spec.name}, the {self.target} models need "
                              f"{self.spec.name}")  # fmt: skip
-        return self.summarize(self.predict_members(x))
+        return self.summarize(self.predict_members(x, described))
 
     def predict_mols(self, mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
         """``pred``, ``spread`` and ``study`` for parsed molecules."""
-        return self.predict_features(sparse_fingerprints(mols, self.spec))
+        described = None
+        if self.descriptors:
+            block = descriptors.describe_mols(mols)
+            block.log_failures(f"{self.target} prediction")
+            described = block.matrix
+        return self.predict_features(sparse_fingerprints(mols, self.spec), described)
+
+
+def uses_descriptors(recipe: dict) -> bool:
+    """Whether a fold model was trained with RDKit descriptors after its fingerprint."""
+    return bool(recipe.get("training", {}).get("descriptors", False))
 
 
 def configure_threads(threads: int) -> bool:
@@ -437,10 +484,16 @@ def read_recipes(model_dir: str | os.PathLike) -> dict[int, dict]:
 
 
 def check_compatible(model_dir: Path, recipes: Mapping[int, dict]) -> None:
-    """All fold models of a directory must share one target and one fingerprint."""
-    specs = {fold: FingerprintSpec(**recipe["fingerprint"]) for fold, recipe in recipes.items()}
+    """All fold models of a directory must share one target and one featurization."""
+    specs = {
+        fold: (FingerprintSpec(**recipe["fingerprint"]), uses_descriptors(recipe))
+        for fold, recipe in recipes.items()
+    }
     if len(set(specs.values())) > 1:
-        described = ", ".join(f"fold {fold}: {spec.name}" for fold, spec in specs.items())
+        described = ", ".join(
+            f"fold {fold}: {spec.name}{' + descriptors' * described}"
+            for fold, (spec, described) in specs.items()
+        )
         raise ValueError(
             f"{model_dir}: the fold models use different fingerprints ({described}); "
             "they cannot form one ensemble, retrain them with one architecture"
@@ -486,7 +539,8 @@ def predicted_frame(chunk: PreparedChunk, ensembles: Mapping[str, Ensemble]) -> 
         }
     )
     for name, ensemble in ensembles.items():
-        summary = ensemble.predict_features(chunk.fingerprints[ensemble.spec])
+        described = chunk.descriptors if ensemble.descriptors else None
+        summary = ensemble.predict_features(chunk.fingerprints[ensemble.spec], described)
         for kind in PREDICTION_COLUMNS:
             column = np.full(len(chunk), np.nan)
             column[chunk.parsed] = summary[kind]
@@ -512,6 +566,7 @@ def prepared_chunks(
     specs: Sequence[FingerprintSpec],
     options: StandardizeOptions,
     processes: int,
+    describe: bool = False,
 ) -> Iterator[PreparedChunk]:
     """Chunks standardized and fingerprinted, in order; in worker processes when ``processes > 1``.
 
@@ -520,12 +575,12 @@ def prepared_chunks(
     """
     if processes <= 1:
         for chunk in chunks:
-            yield prepare_chunk(chunk, specs, options)
+            yield prepare_chunk(chunk, specs, options, describe)
         return
     with get_context("spawn").Pool(processes) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(prepare_chunk, (chunk, specs, options)))
+            pending.append(pool.apply_async(prepare_chunk, (chunk, specs, options, describe)))
             if len(pending) > processes:
                 yield pending.popleft().get()
         while pending:
@@ -649,7 +704,8 @@ def predict_smiles_file(
     total = approximate_line_count(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
-    stream = closing(prepared_chunks(chunks, specs, options, processes))
+    describe = any(ensemble.descriptors for ensemble in ensembles.values())
+    stream = closing(prepared_chunks(chunks, specs, options, processes, describe))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
     with bar, stream as stream, executor:
         running: tuple | None = None  # (future, chunk size, failures)
@@ -721,5 +777,6 @@ def predict_smiles(
         return empty_frame(ensembles)
     specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
     lines = (list(range(1, len(smiles) + 1)), ids, smiles)
-    chunk = prepare_chunk(lines, specs, options or StandardizeOptions())
+    describe = any(ensemble.descriptors for ensemble in ensembles.values())
+    chunk = prepare_chunk(lines, specs, options or StandardizeOptions(), describe)
     return predicted_frame(chunk, ensembles)

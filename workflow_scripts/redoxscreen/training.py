@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxscreen import descriptors
 from redoxscreen.features import read_store
 from redoxscreen.folds import CALIBRATION_FOLD
 from redoxscreen.gpu_slots import assign_gpu
@@ -34,6 +35,7 @@ class TrainingSettings:
     """How a network is trained; every field is a key of the config's ``training`` section."""
 
     fingerprint: str = "count"
+    descriptors: bool = False
     l2: float = 1e-5
     dropout: float = 0.1
     learning_rate: float = 1e-3
@@ -158,6 +160,19 @@ class FitResult:
     n_stop: int
 
 
+def descriptor_scaling(x_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance per input: identity for the fingerprint, standardizing the trailing
+    descriptor columns on the molecules the network fits (constant ones are left as they are)."""
+    n_descriptors = len(descriptors.NAMES)
+    mean = np.zeros(x_fit.shape[1], dtype=np.float32)
+    variance = np.ones(x_fit.shape[1], dtype=np.float32)
+    block = x_fit[:, -n_descriptors:].astype(np.float64)
+    spread = block.var(axis=0)
+    mean[-n_descriptors:] = block.mean(axis=0)
+    variance[-n_descriptors:] = np.where(spread > 0, spread, 1.0)
+    return mean, variance
+
+
 def stop_after(seconds: float, model):
     """A callback that stops training after the epoch in which ``seconds`` have passed."""
     import keras
@@ -193,7 +208,8 @@ def fit_network(
     keras.utils.set_random_seed(seed)
     fit_rows, stop_rows = inner_split(len(y), settings.validation_fraction, seed)
     scaler = LabelScaler.fit(y[fit_rows], settings.label_scaling)
-    model = build_network(x.shape[1], hidden_layers, settings.l2, settings.dropout)
+    scaling = descriptor_scaling(x[fit_rows]) if settings.descriptors else None
+    model = build_network(x.shape[1], hidden_layers, settings.l2, settings.dropout, scaling)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse", metrics=["mae"]
     )
@@ -265,6 +281,7 @@ class FoldJob:
     fold: int
     hidden_layers: tuple[int, ...]
     seed: int
+    descriptors: str | None = None  # the descriptor store, appended to the fingerprints
 
 
 def fold_data(job: FoldJob):
@@ -276,9 +293,15 @@ def fold_data(job: FoldJob):
     molecules = pd.read_parquet(job.molecules, columns=["id", job.target]).set_index("id")
     folds = pd.read_parquet(job.folds)
     store = read_store(job.features)
+    described = descriptors.read_store(job.descriptors) if job.descriptors else None
+
+    def features(ids):
+        if described is None:
+            return store.rows_for(ids)
+        return np.hstack([store.rows_for(ids).astype(np.float32), described.rows_for(ids)])
 
     def rows(ids):
-        return store.rows_for(ids), molecules.loc[ids, job.target].to_numpy(dtype=float), ids
+        return features(ids), molecules.loc[ids, job.target].to_numpy(dtype=float), ids
 
     calibration = folds["fold"] == CALIBRATION_FOLD
     train_ids = folds.loc[~calibration & (folds["fold"] != job.fold), "id"].to_numpy()
@@ -312,6 +335,7 @@ def train_fold(
         "radius": spec.radius,
         "n_bits": spec.n_bits,
         "fingerprint": spec.kind,
+        "descriptors": settings.descriptors,
         "hidden_layers": "-".join(map(str, job.hidden_layers)),
         "n_train": fit.n_fit,
         "n_early_stopping": fit.n_stop,
@@ -395,6 +419,7 @@ def train_fold_of_rule(smk, model_id: int, hidden_layers, save_model: bool = Fal
         fold=int(smk.wildcards.fold),
         hidden_layers=tuple(hidden_layers),
         seed=smk.params.seed,
+        descriptors=smk.input.descriptors[0] if smk.input.descriptors else None,
     )
     return train_fold(
         job,
