@@ -28,6 +28,7 @@ def test_study_preset_states_the_thesis_recipe():
         "minmax", "exponential_decay", 500,
     )  # fmt: skip
     assert settings.patience == 0 and settings.validation_fraction == 0  # no early stopping
+    assert settings.descriptors is False  # the fingerprint is the only input
     assert (preset["grid"]["k"], preset["final"]["k"]) == (2, 8)
     assert preset["final"]["calibration_fraction"] == 0
     assert preset["screening"]["interval"] == "gaussian"  # the thesis's 1.96 sigma
