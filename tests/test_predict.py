@@ -356,3 +356,13 @@ def test_fold_models_with_and_without_descriptors_do_not_mix(model_dir, describe
     shutil.copytree(described_model_dir / "fold1", mixed / "fold1")
     with pytest.raises(ValueError, match="fold 1: morgan_r1_n256_count \\+ descriptors"):
         Ensemble.load(mixed)
+
+
+def test_a_job_without_its_descriptor_store_is_refused(tmp_path):
+    job = training.FoldJob(
+        molecules="m.parquet", features="f.npz", folds="k.parquet", target="logp",
+        model_id=0, fold=0, hidden_layers=(8,), seed=1,
+    )  # fmt: skip
+    settings = dataclasses.replace(SETTINGS, descriptors=True)
+    with pytest.raises(ValueError, match="training.descriptors is True, but the job has no"):
+        training.train_fold(job, settings, str(tmp_path), 1)

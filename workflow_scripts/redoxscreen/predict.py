@@ -326,6 +326,11 @@ class Ensemble:
         return ensemble
 
     @property
+    def n_descriptors(self) -> int:
+        """Descriptor columns after the fingerprint in the models' input."""
+        return len(descriptors.NAMES) if self.descriptors else 0
+
+    @property
     def unit(self) -> str | None:
         return self.metrics.get("unit") if self.metrics else None
 
@@ -352,7 +357,7 @@ class Ensemble:
                 models = [member.model for member in self.members]
                 signature = [
                     tf.TensorSpec([None, self.spec.width], tf.uint8),
-                    tf.TensorSpec([None, len(descriptors.NAMES) * self.descriptors], tf.float32),
+                    tf.TensorSpec([None, self.n_descriptors], tf.float32),
                 ]
 
                 @tf.function(input_signature=signature)
@@ -378,7 +383,7 @@ class Ensemble:
             raise ValueError(f"the {self.target} models were trained with descriptors; "
                              "pass the descriptor rows of the same molecules")  # fmt: skip
         if not self.descriptors:
-            described = np.zeros((n, 0), dtype=np.float32)
+            described = np.zeros((n, self.n_descriptors), dtype=np.float32)
         scaled = self._scaled_function()
         out = np.empty((len(self.members), n), dtype=np.float32)
         for start in range(0, n, BATCH_ROWS):
@@ -521,6 +526,12 @@ def as_ensembles(model_dirs) -> dict[str, Ensemble]:
 
 
 # --- screening -----------------------------------------------------------------------------
+
+
+def features_needed(ensembles: Mapping[str, Ensemble]) -> tuple[list[FingerprintSpec], bool]:
+    """The fingerprints the ensembles read (each once) and whether any needs descriptors."""
+    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
+    return specs, any(ensemble.descriptors for ensemble in ensembles.values())
 
 
 def output_columns(targets: Iterable[str]) -> list[str]:
@@ -685,7 +696,7 @@ def predict_smiles_file(
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
-    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
+    specs, describe = features_needed(ensembles)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if removed := remove_parts(out_dir):
@@ -704,7 +715,6 @@ def predict_smiles_file(
     total = approximate_line_count(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
-    describe = any(ensemble.descriptors for ensemble in ensembles.values())
     stream = closing(prepared_chunks(chunks, specs, options, processes, describe))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
     with bar, stream as stream, executor:
@@ -775,8 +785,7 @@ def predict_smiles(
         raise ValueError(f"{len(ids)} ids for {len(smiles)} SMILES")
     if not smiles:
         return empty_frame(ensembles)
-    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
+    specs, describe = features_needed(ensembles)
     lines = (list(range(1, len(smiles) + 1)), ids, smiles)
-    describe = any(ensemble.descriptors for ensemble in ensembles.values())
     chunk = prepare_chunk(lines, specs, options or StandardizeOptions(), describe)
     return predicted_frame(chunk, ensembles)

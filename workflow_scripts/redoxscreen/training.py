@@ -320,6 +320,9 @@ def train_fold(
     job: FoldJob, settings: TrainingSettings, out_dir: str, threads: int, save_model: bool = False
 ) -> dict:
     """Train on every fold but one, evaluate on that one; write metrics, history, predictions."""
+    if settings.descriptors != bool(job.descriptors):  # else columns would be misread
+        raise ValueError(f"training.descriptors is {settings.descriptors}, but the job "
+                         f"{'has' if job.descriptors else 'has no'} descriptor store")  # fmt: skip
     device = configure_tensorflow(threads, settings)
     spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
