@@ -58,8 +58,8 @@ def xtb_library(wildcards):
     return workflow_file(source)
 
 
-def fingerprint_store(radius, n_bits):
-    return f"results/features/morgan_r{radius}_n{n_bits}_{FINGERPRINT}.npz"
+def fingerprint_store(radius, n_bits, kind):
+    return f"results/features/morgan_r{radius}_n{n_bits}_{kind}.npz"
 
 
 def descriptor_store(wildcards=None):
@@ -70,7 +70,8 @@ def descriptor_store(wildcards=None):
 def grid_features(wildcards):
     """The fingerprint store that the grid model in the wildcards reads."""
     architecture = GRID[int(wildcards.model)]
-    return fingerprint_store(architecture.radius, architecture.n_bits)
+    kind = architecture.fingerprint or FINGERPRINT
+    return fingerprint_store(architecture.radius, architecture.n_bits, kind)
 
 
 def grid_fold_metrics(wildcards):
@@ -117,7 +118,7 @@ def final_features(wildcards):
 
     selected_path = checkpoints.gather_grid.get(target=wildcards.target).output.selected
     selected = yaml.safe_load(Path(selected_path).read_text())
-    return fingerprint_store(selected["radius"], selected["n_bits"])
+    return fingerprint_store(selected["radius"], selected["n_bits"], selected["fingerprint"])
 
 
 def final_fold_files(name):

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -18,6 +20,15 @@ def test_the_study_grid_has_25_architectures():
     }
 
 
+def test_the_fingerprint_grid_is_the_study_grid_once_per_count_kind():
+    study = read_grid(str(REPO / "config" / "grid.tsv"))
+    both = read_grid(str(REPO / "config" / "grid_fingerprints.tsv"))
+    assert sorted(both) == list(range(50))
+    for model, architecture in study.items():
+        assert both[model] == replace(architecture, fingerprint="count")
+        assert both[model + 25] == replace(architecture, model=model + 25, fingerprint="count_ap")
+
+
 def test_parse_layers():
     assert parse_layers("1024-512-256") == (1024, 512, 256)
     with pytest.raises(ValueError, match="1024-512-256"):
@@ -28,6 +39,18 @@ def test_bad_grid_file_names_the_line(tmp_path):
     path = tmp_path / "grid.tsv"
     path.write_text("model\tradius\tn_bits\thidden_layers\n0\t1\t1024\t512\n0\t2\t1024\t512\n")
     with pytest.raises(ValueError, match="line 3: model id 0 appears twice"):
+        read_grid(str(path))
+
+
+def test_a_grid_row_may_name_its_fingerprint_kind(tmp_path):
+    path = tmp_path / "grid.tsv"
+    rows = ["model\tradius\tn_bits\thidden_layers\tfingerprint",
+            "0\t1\t1024\t512\tcount_ap", "1\t1\t1024\t512\t", "2\t2\t1024\t512\tbit"]  # fmt: skip
+    path.write_text("\n".join(rows) + "\n")
+    grid = read_grid(str(path))
+    assert [grid[model].fingerprint for model in (0, 1, 2)] == ["count_ap", None, "bit"]
+    path.write_text("\n".join([*rows, "3\t1\t1024\t512\tcounts"]) + "\n")
+    with pytest.raises(ValueError, match="line 5: fingerprint must be one of .* not 'counts'"):
         read_grid(str(path))
 
 

@@ -94,6 +94,30 @@ def test_descriptors_add_one_job_and_reach_training(finished_grid, tmp_path):
     assert described["data"].shape == (len(molecules), len(descriptors.NAMES))
 
 
+def test_grid_rows_can_search_fingerprint_kinds_through_to_the_final_models(
+    finished_grid, tmp_path
+):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "kinds")
+    (workdir / "kinds.tsv").write_text(
+        "model\tradius\tn_bits\thidden_layers\tfingerprint\n"
+        "2\t1\t1024\t1024-512\tcount_ap\n24\t1\t1024\t512-256\tbit\n"
+    )
+    override = workdir / "kinds.yaml"
+    override.write_text(yaml.safe_dump({"grid": {"architectures": str(workdir / "kinds.tsv")}}))
+    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["featurize"] == 2 and jobs["train_grid_fold"] == 8  # a count_ap and a bit store
+    run_snakemake(workdir, "results/final/IE/fold0/recipe.json", *configs)
+    table = pd.read_csv(workdir / "results/grid/IE/mae_table.tsv", sep="\t")
+    assert dict(zip(table["model"], table["fingerprint"], strict=True)) == {
+        2: "count_ap",
+        24: "bit",
+    }
+    selected = yaml.safe_load((workdir / "results/grid/IE/selected.yaml").read_text())
+    recipe = json.loads((workdir / "results/final/IE/fold0/recipe.json").read_text())
+    assert recipe["fingerprint"]["kind"] == selected["fingerprint"] != "count"
+
+
 def test_same_seed_same_metrics(finished_grid, tmp_path):
     workdir, _ = finished_grid
     (tmp_path / "molecules.csv").write_bytes((workdir / "molecules.csv").read_bytes())

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from redoxscreen import descriptors
-from redoxscreen.features import FingerprintSpec
+from redoxscreen.features import KINDS, FingerprintSpec
 
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
+OPTIONAL_FINGERPRINT_COLUMN = "fingerprint"  # a kind per row; blank: training.fingerprint
 
 
 def parse_layers(text: str | Sequence[int]) -> tuple[int, ...]:
@@ -34,14 +35,25 @@ class Architecture:
     radius: int
     n_bits: int
     hidden_layers: tuple[int, ...]
+    fingerprint: str | None = None  # None: the configured training.fingerprint
 
     @property
     def layers_text(self) -> str:
         return "-".join(map(str, self.hidden_layers))
 
 
+def parse_fingerprint_kind(text) -> str | None:
+    """A grid row's fingerprint kind; a blank cell means the configured default."""
+    if pd.isna(text) or not str(text).strip():
+        return None
+    kind = str(text).strip()
+    if kind not in KINDS:
+        raise ValueError(f"fingerprint must be one of {KINDS} or blank, not {kind!r}")
+    return kind
+
+
 def read_grid(path: str) -> dict[int, Architecture]:
-    """The grid table (model, radius, n_bits, hidden_layers), keyed by model id."""
+    """The grid table (model, radius, n_bits, hidden_layers[, fingerprint]), keyed by model id."""
     table = pd.read_csv(path, sep="\t", dtype=str)
     missing = [column for column in GRID_COLUMNS if column not in table.columns]
     if missing:
@@ -50,7 +62,11 @@ def read_grid(path: str) -> dict[int, Architecture]:
     for line, row in enumerate(table.itertuples(index=False), start=2):
         try:
             architecture = Architecture(
-                int(row.model), int(row.radius), int(row.n_bits), parse_layers(row.hidden_layers)
+                int(row.model),
+                int(row.radius),
+                int(row.n_bits),
+                parse_layers(row.hidden_layers),
+                parse_fingerprint_kind(getattr(row, OPTIONAL_FINGERPRINT_COLUMN, None)),
             )
         except ValueError as error:
             raise ValueError(f"{path} line {line}: {error}") from error

@@ -19,9 +19,13 @@ def save_figure(figure, path: str) -> None:
 
 
 def mae_heatmap(table: pd.DataFrame, target: str, unit: str, path: str) -> None:
-    """Mean held-out MAE for each (radius, bits) column and hidden-layer row; best boxed."""
+    """Mean held-out MAE for each (radius, bits[, kind]) column and hidden-layer row; best bold."""
+    several_kinds = table.fingerprint.nunique() > 1
     table = table.assign(
-        features=lambda t: [f"r{r}\n{b}" for r, b in zip(t.radius, t.n_bits, strict=True)]
+        features=[
+            f"r{r}\n{b}" + (f"\n{kind}" if several_kinds else "")
+            for r, b, kind in zip(table.radius, table.n_bits, table.fingerprint, strict=True)
+        ]
     )
     grid = table.pivot_table(index="hidden_layers", columns="features", values="val_mae_mean")
     ids = table.pivot_table(index="hidden_layers", columns="features", values="model")
@@ -39,7 +43,7 @@ def mae_heatmap(table: pd.DataFrame, target: str, unit: str, path: str) -> None:
         axes.text(column, row, f"m{model}\n{value:.3f}", ha="center", va="center",
                   color="black" if light_cell else "white", fontsize=8, fontweight=weight)  # fmt: skip
     figure.colorbar(image, ax=axes, label=f"mean held-out MAE ({unit})")
-    axes.set_xlabel("fingerprint radius and bits")
+    axes.set_xlabel("fingerprint radius and bits" + (" and kind" if several_kinds else ""))
     axes.set_ylabel("hidden layers")
     axes.set_title(f"{target}: model grid (best m{int(best.model)}, bold)")
     save_figure(figure, path)
