@@ -13,11 +13,15 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
   fingerprints, without descriptors (min-max kernel, penalty chosen by inner cross-validation
   on the training folds; bench/kernel_ridge.py): a second learner on the same features, for
   sets of up to 25,000 training molecules;
+- ``mpnn`` (only when asked for): a directed message-passing network after chemprop's
+  defaults, written in TensorFlow (bench/message_passing.py), ``--mpnn-epochs`` epochs capped
+  by ``--time-limit``;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
   (bench/chemprop_runner.py installs it with the CPU build of torch).
 
 Prints and writes a Markdown table (MAE and R2 over the pooled held-out predictions, training
-wall time summed over folds). On a 2-core CPU use --subsample and --sets to fit a session:
+wall time summed over folds), and each set's held-out predictions, a column per recipe, to
+<out>/<set>/predictions.csv (to compare or average recipes afterwards). On a 2-core CPU use --subsample and --sets to fit a session:
 
     .venv/bin/python bench/accuracy.py --sets bznsn_reduction:Ered hbe_oxidation:Potential
     .venv/bin/python bench/accuracy.py --sets radical_redox:reduction --subsample 20000 \\
@@ -62,7 +66,7 @@ ALL_SETS = [
     "radical_redox:oxidation",
     "radical_redox:reduction",
 ]
-RECIPES = ("study2020", "default", "ensemble", "kernel", "chemprop")
+RECIPES = ("study2020", "default", "ensemble", "kernel", "mpnn", "chemprop")
 DEFAULT_RECIPES = ["study2020", "default", "ensemble", "chemprop"]
 
 
@@ -94,6 +98,7 @@ def parse_args() -> argparse.Namespace:
                         help="default recipe: append RDKit descriptors (training.descriptors)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=int, default=50)
+    parser.add_argument("--mpnn-epochs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "accuracy")
     return parser.parse_args()
@@ -121,6 +126,7 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
         "default": Recipe("default", default_spec, default_layers, default),
         "ensemble": Recipe("ensemble", default_spec, default_layers, default, args.members),
         "kernel": Recipe("kernel", default_spec, (), replace(default, descriptors=False)),
+        "mpnn": Recipe("mpnn", default_spec, (), replace(default, mixed_precision=False)),
     }
 
 
@@ -162,6 +168,18 @@ def train_kernel(x_train, y_train, x_test, seed: int) -> tuple:
     return predicted, time.perf_counter() - started
 
 
+def train_mpnn(train: pd.DataFrame, test: pd.DataFrame, seed: int, args) -> tuple:
+    """The message-passing network's held-out predictions and its wall time."""
+    from message_passing import fit_mpnn
+
+    started = time.perf_counter()
+    fitted = fit_mpnn(train["smiles"].tolist(), train["y"].to_numpy(), seed,
+                      epochs=args.mpnn_epochs, time_limit_s=args.time_limit)  # fmt: skip
+    predicted = fitted.predict(test["smiles"].tolist())
+    print(f"  mpnn      {fitted.epochs_run} epochs", flush=True)
+    return predicted, time.perf_counter() - started
+
+
 def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dict]:
     name, target = label.split(":")
     data = load_set(name, target, args.subsample)
@@ -170,12 +188,16 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
     print(f"\n{label}: {len(data)} molecules, {args.folds} folds", flush=True)
     features = {}
     rows = []
+    held_out = data.assign(fold=folds).query("fold in @scored").sort_values("fold", kind="stable")
     for recipe_name in args.recipes:
         oof_true, oof_pred, seconds = [], [], 0.0
         for fold in scored:
             train, test = data[folds != fold], data[folds == fold]
             if recipe_name == "chemprop":
                 predicted, took = run_chemprop(train, test, out / label / f"fold{fold}", args)
+            elif recipe_name == "mpnn":
+                configure_tensorflow(args.threads, recipes["mpnn"].settings)
+                predicted, took = train_mpnn(train, test, args.seed + fold, args)
             else:
                 recipe = recipes[recipe_name]
                 x = recipe_features(data["smiles"].tolist(), recipe, features)
@@ -192,6 +214,9 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
             fold_mae = np.mean(np.abs(predicted - test["y"].to_numpy()))
             print(f"  {recipe_name:9s} fold {fold}: MAE {fold_mae:.4f}, {took:.0f} s", flush=True)
         metrics = regression_metrics(np.concatenate(oof_true), np.concatenate(oof_pred))
+        held_out[recipe_name] = np.concatenate(oof_pred)  # fold by fold, as held_out is sorted
+        (out / label).mkdir(parents=True, exist_ok=True)
+        held_out.to_csv(out / label / "predictions.csv", index=False)
         rows.append({"set": label, "n": len(data), "recipe": recipe_name, "mae": metrics["mae"],
                      "r2": metrics["r2"], "train_seconds": seconds, "folds": len(scored)})  # fmt: skip
     return rows
