@@ -79,14 +79,14 @@ def molecule_graph(smiles: str) -> MoleculeGraph:
 
 def batch_graphs(graphs: list[MoleculeGraph]) -> tuple:
     """One disjoint graph: atom and bond features, bond ends, reverse bonds, molecule per atom."""
-    offsets = np.cumsum([0] + [len(graph.atoms) for graph in graphs[:-1]])
+    offsets = np.cumsum([0] + [len(graph.atoms) for graph in graphs[:-1]], dtype=np.int32)
     source = np.concatenate([g.source + o for g, o in zip(graphs, offsets, strict=True)])
     target = np.concatenate([g.target + o for g, o in zip(graphs, offsets, strict=True)])
     molecule = np.concatenate([np.full(len(g.atoms), i, np.int32) for i, g in enumerate(graphs)])
     reverse = np.arange(len(source), dtype=np.int32) ^ 1  # pairs (2k, 2k+1) survive offsets
     atoms = np.concatenate([graph.atoms for graph in graphs])
     bonds = np.concatenate([graph.bonds for graph in graphs])
-    return atoms, bonds, source, target.astype(np.int32), reverse, molecule, np.int32(len(graphs))
+    return atoms, bonds, source, target, reverse, molecule, np.int32(len(graphs))
 
 
 class DirectedMPNN:

@@ -28,6 +28,7 @@ def test_batches_offset_atoms_and_keep_reverse_bonds_paired():
     assert np.array_equal(molecule, [0, 0, 0, 1, 1, 1, 1, 1, 1])
     assert source[4:].min() == 3  # the benzene's bonds point at its own atoms
     assert np.array_equal(source[reverse], target) and np.array_equal(target[reverse], source)
+    assert all(array.dtype == np.int32 for array in (source, target, reverse, molecule))
 
 
 def test_unparsable_smiles_is_named():
