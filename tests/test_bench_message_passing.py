@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from redoxscreen.training import TrainingSettings, configure_tensorflow
+
 from message_passing import (
     DirectedMPNN,
     batch_graphs,
@@ -11,6 +13,12 @@ from message_passing import (
     molecule_graph,
 )
 from molecule_fixtures import labelled_molecules
+
+
+@pytest.fixture(autouse=True, scope="module")
+def tensorflow_configured_as_the_other_tests_do():
+    """TensorFlow fixes its thread pools when it first runs: set them as train_fold(threads=1)."""
+    configure_tensorflow(1, TrainingSettings())
 
 
 def test_every_bond_is_stored_both_ways_next_to_its_reverse():
