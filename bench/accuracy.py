@@ -21,7 +21,8 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
 
 Prints and writes a Markdown table (MAE and R2 over the pooled held-out predictions, training
 wall time summed over folds), and each set's held-out predictions, a column per recipe, to
-<out>/<set>/predictions.csv (to compare or average recipes afterwards). On a 2-core CPU use --subsample and --sets to fit a session:
+<out>/<set>/predictions.csv (to compare or average recipes afterwards). On a 2-core CPU use
+--subsample and --sets to fit a session:
 
     .venv/bin/python bench/accuracy.py --sets bznsn_reduction:Ered hbe_oxidation:Potential
     .venv/bin/python bench/accuracy.py --sets radical_redox:reduction --subsample 20000 \\
