@@ -13,9 +13,10 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
   fingerprints, without descriptors (min-max kernel, penalty chosen by inner cross-validation
   on the training folds; bench/kernel_ridge.py): a second learner on the same features, for
   sets of up to 25,000 training molecules;
-- ``mpnn`` (only when asked for): a directed message-passing network after chemprop's
-  defaults, written in TensorFlow (bench/message_passing.py), ``--mpnn-epochs`` epochs capped
-  by ``--time-limit``;
+- ``mpnn`` (only when asked for): the workflow's message-passing network (a grid row of
+  fingerprint ``graph``: depth 3, width 300, a 300-unit head, chemprop v2's defaults;
+  workflow_scripts/redoxscreen/message_passing.py), ``--mpnn-epochs`` epochs capped by
+  ``--time-limit``;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
   (bench/chemprop_runner.py installs it with the CPU build of torch).
 
@@ -47,15 +48,16 @@ sys.path.insert(0, str(REPO / "workflow_scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from redoxscreen.descriptors import describe_smiles  # noqa: E402
-from redoxscreen.features import FingerprintSpec, fingerprint_smiles  # noqa: E402
+from redoxscreen.features import FingerprintSpec, fingerprint_smiles, parse_smiles  # noqa: E402
 from redoxscreen.folds import assign_folds  # noqa: E402
+from redoxscreen.graphs import molecule_graph  # noqa: E402
 from redoxscreen.ingest import DatasetSpec, ingest, standardize_options  # noqa: E402
 from redoxscreen.metrics import regression_metrics  # noqa: E402
 from redoxscreen.tables import read_table  # noqa: E402
 from redoxscreen.training import (  # noqa: E402
     TrainingSettings,
     configure_tensorflow,
-    fit_network,
+    fit_model,
     predict,
 )
 
@@ -127,7 +129,12 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
         "default": Recipe("default", default_spec, default_layers, default),
         "ensemble": Recipe("ensemble", default_spec, default_layers, default, args.members),
         "kernel": Recipe("kernel", default_spec, (), replace(default, descriptors=False)),
-        "mpnn": Recipe("mpnn", default_spec, (), replace(default, mixed_precision=False)),
+        "mpnn": Recipe(
+            "mpnn",
+            FingerprintSpec(3, 300, "graph"),
+            (300,),
+            replace(default, descriptors=False, graph_epochs=args.mpnn_epochs),
+        ),  # fmt: skip
     }
 
 
@@ -152,8 +159,8 @@ def train_recipe(recipe: Recipe, x_train, y_train, x_test, seed: int, time_limit
     started = time.perf_counter()
     predictions = []
     for member in range(recipe.members):
-        fit = fit_network(x_train, y_train, recipe.hidden_layers, recipe.settings,
-                          seed + 1000 * member, time_limit_s=time_limit)  # fmt: skip
+        fit = fit_model(x_train, y_train, recipe.spec, recipe.hidden_layers, recipe.settings,
+                        seed + 1000 * member, time_limit_s=time_limit)  # fmt: skip
         predictions.append(predict(fit.model, fit.scaler, x_test))
     return np.mean(predictions, axis=0), time.perf_counter() - started
 
@@ -166,18 +173,6 @@ def train_kernel(x_train, y_train, x_test, seed: int) -> tuple:
     model = fit_kernel_ridge(x_train, y_train, seed)
     predicted = model.predict(x_test)
     print(f"  kernel    penalty {model.penalty} (inner cross-validation)", flush=True)
-    return predicted, time.perf_counter() - started
-
-
-def train_mpnn(train: pd.DataFrame, test: pd.DataFrame, seed: int, args) -> tuple:
-    """The message-passing network's held-out predictions and its wall time."""
-    from message_passing import fit_mpnn
-
-    started = time.perf_counter()
-    fitted = fit_mpnn(train["smiles"].tolist(), train["y"].to_numpy(), seed,
-                      epochs=args.mpnn_epochs, time_limit_s=args.time_limit)  # fmt: skip
-    predicted = fitted.predict(test["smiles"].tolist())
-    print(f"  mpnn      {fitted.epochs_run} epochs", flush=True)
     return predicted, time.perf_counter() - started
 
 
@@ -196,19 +191,12 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
             train, test = data[folds != fold], data[folds == fold]
             if recipe_name == "chemprop":
                 predicted, took = run_chemprop(train, test, out / label / f"fold{fold}", args)
-            elif recipe_name == "mpnn":
-                configure_tensorflow(args.threads, recipes["mpnn"].settings)
-                predicted, took = train_mpnn(train, test, args.seed + fold, args)
             else:
                 recipe = recipes[recipe_name]
                 x = recipe_features(data["smiles"].tolist(), recipe, features)
-                x_train, y_train, x_test = x[folds != fold], train["y"].to_numpy(), x[folds == fold]
-                if recipe_name == "kernel":
-                    predicted, took = train_kernel(x_train, y_train, x_test, args.seed + fold)
-                else:
-                    configure_tensorflow(args.threads, recipe.settings)  # precision per recipe
-                    predicted, took = train_recipe(recipe, x_train, y_train, x_test,
-                                                   args.seed + fold, args.time_limit)  # fmt: skip
+                x_train, x_test = rows_of(x, folds != fold), rows_of(x, folds == fold)
+                predicted, took = train_and_predict(recipe, x_train, train["y"].to_numpy(),
+                                                    x_test, args.seed + fold, args)  # fmt: skip
             oof_true.append(test["y"].to_numpy())
             oof_pred.append(predicted)
             seconds += took
@@ -223,8 +211,29 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
     return rows
 
 
-def recipe_features(smiles: list[str], recipe: Recipe, cache: dict) -> np.ndarray:
-    """The recipe's fingerprints, followed by RDKit descriptors when its settings ask."""
+def train_and_predict(recipe: Recipe, x_train, y_train, x_test, seed: int, args) -> tuple:
+    if recipe.name == "kernel":
+        return train_kernel(x_train, y_train, x_test, seed)
+    configure_tensorflow(args.threads, recipe.settings)  # precision per recipe
+    return train_recipe(recipe, x_train, y_train, x_test, seed, args.time_limit)
+
+
+def rows_of(x: np.ndarray | list, chosen: np.ndarray) -> np.ndarray | list:
+    """Rows of a feature matrix, or items of a list of molecule graphs, where ``chosen``."""
+    return (
+        [item for item, keep in zip(x, chosen, strict=True) if keep]
+        if isinstance(x, list)
+        else x[chosen]
+    )
+
+
+def recipe_features(smiles: list[str], recipe: Recipe, cache: dict) -> np.ndarray | list:
+    """The recipe's fingerprints, followed by RDKit descriptors when its settings ask; for a
+    message-passing network, the molecules' graphs."""
+    if recipe.spec.learned:
+        if "graphs" not in cache:
+            cache["graphs"] = [molecule_graph(mol) for mol in parse_smiles(smiles)]
+        return cache["graphs"]
     if recipe.spec not in cache:
         cache[recipe.spec] = fingerprint_smiles(smiles, recipe.spec, processes=2)
     if not recipe.settings.descriptors:

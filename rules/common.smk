@@ -29,6 +29,12 @@ if _unknown_models:
     raise ValueError(f"grid.models: ids {_unknown_models} are not in {config['grid']['architectures']}")
 GRID = {model: GRID_ALL[model] for model in GRID_MODELS}
 FINGERPRINT = config["training"]["fingerprint"]
+_message_passing_models = [model for model, row in GRID.items() if row.fingerprint == "graph"]
+if config["training"]["descriptors"] and _message_passing_models:
+    raise ValueError(
+        f"grid models {_message_passing_models} are message-passing networks (fingerprint graph), "
+        "which take no descriptors: set training.descriptors: false or leave them out of grid.models"
+    )
 
 
 def package_files(*modules):
@@ -59,6 +65,9 @@ def xtb_library(wildcards):
 
 
 def fingerprint_store(radius, n_bits, kind):
+    """A model's feature store; every message-passing network reads the one graph store."""
+    if kind == "graph":
+        return "results/features/molecule_graphs.npz"
     return f"results/features/morgan_r{radius}_n{n_bits}_{kind}.npz"
 
 
@@ -68,10 +77,9 @@ def descriptor_store(wildcards=None):
 
 
 def grid_features(wildcards):
-    """The fingerprint store that the grid model in the wildcards reads."""
-    architecture = GRID[int(wildcards.model)]
-    kind = architecture.fingerprint or FINGERPRINT
-    return fingerprint_store(architecture.radius, architecture.n_bits, kind)
+    """The feature store that the grid model in the wildcards reads."""
+    architecture = grid_architecture(wildcards)
+    return fingerprint_store(architecture["radius"], architecture["n_bits"], architecture["fingerprint"])
 
 
 def grid_fold_metrics(wildcards):
@@ -104,8 +112,16 @@ def final_outputs():
     ]
 
 
-def grid_hidden_layers(wildcards):
-    return GRID[int(wildcards.model)].hidden_layers
+def grid_architecture(wildcards):
+    """The grid row of the model in the wildcards, its fingerprint kind resolved."""
+    row = GRID[int(wildcards.model)]
+    return {
+        "model": row.model,
+        "radius": row.radius,
+        "n_bits": row.n_bits,
+        "fingerprint": row.fingerprint or FINGERPRINT,
+        "hidden_layers": row.layers_text,
+    }
 
 
 def target_unit(wildcards):

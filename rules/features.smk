@@ -18,6 +18,26 @@ rule featurize:
         "../workflow_scripts/featurize.py"
 
 
+rule featurize_graphs:
+    input:
+        molecules="results/data/molecules.parquet",
+        code=package_files("graphs", "features", "tables", "rulelog"),
+    output:
+        store="results/features/molecule_graphs.npz",
+    log:
+        "logs/featurize_graphs/molecule_graphs.log",
+    benchmark:
+        "benchmarks/featurize_graphs/molecule_graphs.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/featurize_graphs.py"
+
+
 rule describe:
     input:
         molecules="results/data/molecules.parquet",

@@ -8,6 +8,8 @@ rule train_final_fold:
         code=package_files(
             "training",
             "model",
+            "message_passing",
+            "graphs",
             "features",
             "descriptors",
             "folds",

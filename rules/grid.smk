@@ -7,6 +7,8 @@ rule train_grid_fold:
         code=package_files(
             "training",
             "model",
+            "message_passing",
+            "graphs",
             "features",
             "descriptors",
             "folds",
@@ -24,7 +26,7 @@ rule train_grid_fold:
     benchmark:
         "benchmarks/train_grid_fold/{target}/m{model}/fold{fold}.tsv"
     params:
-        hidden_layers=grid_hidden_layers,
+        architecture=grid_architecture,
         training=config["training"],
         seed=config["seed"],
     threads: config["grid"]["resources"]["threads"]

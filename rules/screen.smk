@@ -39,7 +39,15 @@ rule predict_library:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         models=final_models(SCREEN_TARGETS),
         code=package_files(
-            "predict", "features", "descriptors", "chemistry", "training", "tables", "rulelog"
+            "predict",
+            "features",
+            "descriptors",
+            "graphs",
+            "message_passing",
+            "chemistry",
+            "training",
+            "tables",
+            "rulelog",
         ),
     output:
         parts=directory("results/predict/{library}"),

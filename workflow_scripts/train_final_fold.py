@@ -4,12 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from redoxscreen.grid import parse_layers
 from redoxscreen.rulelog import rule_log
 from redoxscreen.training import train_fold_of_rule
 
 with rule_log(snakemake.log[0]):
     selected = yaml.safe_load(Path(snakemake.input.selected).read_text())
-    train_fold_of_rule(
-        snakemake, selected["model"], parse_layers(selected["hidden_layers"]), save_model=True
-    )
+    train_fold_of_rule(snakemake, selected, save_model=True)

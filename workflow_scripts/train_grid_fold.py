@@ -4,4 +4,4 @@ from redoxscreen.rulelog import rule_log
 from redoxscreen.training import train_fold_of_rule
 
 with rule_log(snakemake.log[0]):
-    train_fold_of_rule(snakemake, int(snakemake.wildcards.model), snakemake.params.hidden_layers)
+    train_fold_of_rule(snakemake, snakemake.params.architecture)

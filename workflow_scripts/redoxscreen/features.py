@@ -4,6 +4,10 @@ Kinds: ``bit`` (Morgan bits), ``count`` (Morgan counts) and ``count_ap`` (Morgan
 by ``n_bits`` atom-pair counts, which add the topological distance between atoms: ``2 n_bits``
 features). A store is an ``.npz`` file aligned to the molecule ids: bit fingerprints are
 bit-packed (``n_bits / 8`` bytes per molecule), counts are ``uint8`` clipped at 255.
+
+A fourth kind, ``graph``, is a fingerprint that a network learns: a directed message-passing
+network (``message_passing``) reads the molecular graph (``graphs``) and, like ECFP, gathers
+each atom's surroundings up to ``radius`` bonds away, into ``n_bits`` learned features.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from rdkit.Chem import rdFingerprintGenerator
 from redoxscreen.tables import atomic_path
 
 KINDS = ("bit", "count", "count_ap")
+GRAPH = "graph"  # a message-passing network's learned fingerprint: radius = depth, n_bits = width
+SPEC_KINDS = (*KINDS, GRAPH)
 COUNT_CEILING = 255
 
 log = logging.getLogger(__name__)
@@ -33,19 +39,28 @@ class FingerprintSpec:
     kind: str = "count"
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"fingerprint kind must be one of {KINDS}, not {self.kind!r}")
-        if self.n_bits % 8:
+        if self.kind not in SPEC_KINDS:
+            raise ValueError(f"fingerprint kind must be one of {SPEC_KINDS}, not {self.kind!r}")
+        if self.n_bits < 1 or self.radius < (1 if self.learned else 0):
+            raise ValueError(f"radius {self.radius} or n_bits {self.n_bits} is too small")
+        if self.n_bits % 8 and not self.learned:
             raise ValueError(f"n_bits must be a multiple of 8, not {self.n_bits}")
 
     @property
+    def learned(self) -> bool:
+        """A message-passing network's fingerprint, learned from the molecular graph."""
+        return self.kind == GRAPH
+
+    @property
     def name(self) -> str:
+        if self.learned:
+            return f"mpnn_d{self.radius}_h{self.n_bits}"
         return f"morgan_r{self.radius}_n{self.n_bits}_{self.kind}"
 
     @property
     def width(self) -> int:
-        """Features per molecule: ``n_bits`` per generator."""
-        return self.n_bits * len(generators(self))
+        """Features per molecule: ``n_bits`` per generator (a learned fingerprint: ``n_bits``)."""
+        return self.n_bits if self.learned else self.n_bits * len(generators(self))
 
 
 def generators(spec: FingerprintSpec) -> list:

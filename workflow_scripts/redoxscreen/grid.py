@@ -1,4 +1,9 @@
-"""The architecture grid: reading it, gathering fold metrics, and choosing a model per target."""
+"""The architecture grid: reading it, gathering fold metrics, and choosing a model per target.
+
+A row whose fingerprint is ``graph`` is a message-passing network: ``radius`` is its depth
+(message-passing steps), ``n_bits`` the width of the fingerprint it learns and
+``hidden_layers`` its feed-forward head (``config/grid_mpnn.tsv``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from redoxscreen import descriptors
-from redoxscreen.features import KINDS, FingerprintSpec
+from redoxscreen.features import SPEC_KINDS, FingerprintSpec
 
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
 OPTIONAL_FINGERPRINT_COLUMN = "fingerprint"  # a kind per row; blank: training.fingerprint
@@ -47,8 +52,8 @@ def parse_fingerprint_kind(text) -> str | None:
     if pd.isna(text) or not str(text).strip():
         return None
     kind = str(text).strip()
-    if kind not in KINDS:
-        raise ValueError(f"fingerprint must be one of {KINDS} or blank, not {kind!r}")
+    if kind not in SPEC_KINDS:
+        raise ValueError(f"fingerprint must be one of {SPEC_KINDS} or blank, not {kind!r}")
     return kind
 
 
@@ -103,11 +108,19 @@ def mae_table(fold_metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def weight_count(row) -> int:
-    inputs = FingerprintSpec(int(row.radius), int(row.n_bits), row.fingerprint).width
-    if row.descriptors:
-        inputs += len(descriptors.NAMES)
+    spec = FingerprintSpec(int(row.radius), int(row.n_bits), row.fingerprint)
+    inputs = spec.width + (len(descriptors.NAMES) if row.descriptors else 0)
     widths = [inputs, *parse_layers(row.hidden_layers), 1]
-    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    head = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    return head + (message_passing_weights(spec.n_bits) if spec.learned else 0)
+
+
+def message_passing_weights(hidden: int) -> int:
+    """Weights of a message-passing network before its head (``message_passing``)."""
+    from redoxscreen.graphs import ATOM_FEATURES, BOND_FEATURES
+
+    bond_input = (ATOM_FEATURES + BOND_FEATURES) * hidden
+    return bond_input + hidden * hidden + (ATOM_FEATURES + hidden) * hidden + hidden
 
 
 def rank_models(table: pd.DataFrame) -> pd.DataFrame:

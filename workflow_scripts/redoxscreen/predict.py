@@ -1,7 +1,7 @@
 """Predicting new molecules with a target's trained fold models, from a list or a SMILES file.
 
 A target's model directory (``results/final/<target>/``) holds one network per cross-validation
-fold. ``Ensemble`` loads them all and reports, per molecule, the mean over the fold models
+fold: fingerprint networks, or message-passing networks that read molecular graphs. ``Ensemble`` loads them all and reports, per molecule, the mean over the fold models
 (``pred``), their spread (SD across fold models, ddof=1), the per-molecule 95 % half-width
 calibrated on the final stage's calibration set (``half_width``: scale x spread, see
 ``uncertainty``; NaN without one) and the prediction of the single fold model the study kept
@@ -41,7 +41,7 @@ import pandas as pd
 from rdkit import Chem
 from tqdm import tqdm
 
-from redoxscreen import descriptors
+from redoxscreen import descriptors, graphs
 from redoxscreen.chemistry import (
     INVALID_SMILES,
     MoleculeRejected,
@@ -178,6 +178,15 @@ def sparse_fingerprints(mols: Iterable[Chem.Mol], spec: FingerprintSpec) -> Spar
     return builder.finish()
 
 
+@dataclass(frozen=True)
+class FeatureNeeds:
+    """What the ensembles read: fingerprints (each once), descriptors, molecular graphs."""
+
+    specs: tuple[FingerprintSpec, ...] = ()
+    describe: bool = False
+    graphs: bool = False
+
+
 @dataclass
 class PreparedChunk:
     """One chunk of input lines, standardized and fingerprinted (fingerprints of parsed rows)."""
@@ -190,6 +199,7 @@ class PreparedChunk:
     parsed: np.ndarray  # bool, rows that parsed; fingerprints hold only these rows
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
     descriptors: np.ndarray | None = None  # float32 rows of parsed molecules, when asked for
+    graphs: list[graphs.MoleculeGraph] | None = None  # of parsed molecules, when asked for
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -198,16 +208,15 @@ class PreparedChunk:
 
 def prepare_chunk(
     lines: tuple[Sequence[int], Sequence[str], Sequence[str]],
-    specs: Sequence[FingerprintSpec],
+    needs: FeatureNeeds,
     options: StandardizeOptions,
-    describe: bool = False,
 ) -> PreparedChunk:
-    """Standardize every SMILES (a rejection becomes the row's error) and fingerprint the rest;
-    with ``describe``, also compute their RDKit descriptors."""
+    """Standardize every SMILES (a rejection becomes the row's error) and featurize the rest as
+    ``needs`` says: fingerprints, RDKit descriptors, molecular graphs."""
     numbers, ids, input_smiles = lines
     clock = time.perf_counter
-    builders = [FingerprintBuilder(spec) for spec in specs]
-    described, failures = [], Counter()
+    builders = [FingerprintBuilder(spec) for spec in needs.specs]
+    described, failures, molecule_graphs = [], Counter(), []
     canonical, errors = [], []
     parsed = np.zeros(len(input_smiles), dtype=bool)
     featurizing = 0.0
@@ -229,8 +238,10 @@ def prepare_chunk(
         begun = clock()
         for builder in builders:
             builder.add(mol)
-        if describe:
+        if needs.describe:
             described.append(descriptors.descriptor_row(mol, failures))
+        if needs.graphs:
+            molecule_graphs.append(graphs.molecule_graph(mol))
         featurizing += clock() - begun
     if failures:
         descriptors.log_failures(failures, f"lines {numbers[0]}-{numbers[-1]}")
@@ -246,7 +257,8 @@ def prepare_chunk(
         errors=errors,
         parsed=parsed,
         fingerprints=fingerprints,
-        descriptors=descriptor_rows(described) if describe else None,
+        descriptors=descriptor_rows(described) if needs.describe else None,
+        graphs=molecule_graphs if needs.graphs else None,
         seconds=seconds,
     )
 
@@ -348,13 +360,18 @@ class Ensemble:
 
     def _scaled_function(self):
         """One ``tf.function`` running every fold model: uint8 fingerprint rows (and float32
-        descriptor rows) -> (models x rows) float32."""
+        descriptor rows), or a batch of molecular graphs -> (models x rows) float32."""
         with self._lock:
             if self._function is None:
                 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
                 import tensorflow as tf
 
                 models = [member.model for member in self.members]
+                if self.spec.learned:
+                    from redoxscreen.message_passing import forward_function
+
+                    self._function = forward_function(models)
+                    return self._function
                 signature = [
                     tf.TensorSpec([None, self.spec.width], tf.uint8),
                     tf.TensorSpec([None, self.n_descriptors], tf.float32),
@@ -371,13 +388,16 @@ class Ensemble:
             return self._function
 
     def predict_members(
-        self, x: np.ndarray | SparseFingerprints, described: np.ndarray | None = None
+        self, x: np.ndarray | SparseFingerprints | list, described: np.ndarray | None = None
     ) -> np.ndarray:
         """Every fold model's prediction in label units: an array of ``len(folds) x rows``.
 
-        ``described``: the molecules' descriptor rows, which models trained with
-        ``training.descriptors`` need (``descriptors.describe_mols``).
+        ``x``: fingerprint rows, or the molecules' graphs (``graphs.molecule_graph``) for
+        message-passing models. ``described``: the molecules' descriptor rows, which models
+        trained with ``training.descriptors`` need (``descriptors.describe_mols``).
         """
+        if self.spec.learned:
+            return self.in_label_units(self.predict_graphs_scaled(x))
         n = len(x)
         if self.descriptors and (described is None or len(described) != n):
             raise ValueError(f"the {self.target} models were trained with descriptors; "
@@ -393,7 +413,20 @@ class Ensemble:
                 np.ascontiguousarray(rows, dtype=np.uint8),
                 np.ascontiguousarray(described[start:stop], dtype=np.float32),
             ).numpy()
-        values = out.astype(float)
+        return self.in_label_units(out)
+
+    def predict_graphs_scaled(self, molecule_graphs: list) -> np.ndarray:
+        if not isinstance(molecule_graphs, list):
+            raise TypeError(f"the {self.target} models are message-passing networks; pass "
+                            "molecular graphs (graphs.molecule_graph), not fingerprints")  # fmt: skip
+        if not molecule_graphs:
+            return np.zeros((len(self.members), 0), dtype=np.float32)
+        from redoxscreen.message_passing import predict_scaled
+
+        return predict_scaled(self._scaled_function(), molecule_graphs)
+
+    def in_label_units(self, scaled: np.ndarray) -> np.ndarray:
+        values = scaled.astype(float)
         for index, member in enumerate(self.members):
             values[index] = member.scaler.inverse(values[index])
         return values
@@ -422,7 +455,7 @@ class Ensemble:
         }
 
     def predict_features(
-        self, x: np.ndarray | SparseFingerprints, described: np.ndarray | None = None
+        self, x: np.ndarray | SparseFingerprints | list, described: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
         if isinstance(x, SparseFingerprints) and x.spec != self.spec:
             raise ValueError(f"fingerprints are {x.spec.name}, the {self.target} models need "
@@ -431,6 +464,8 @@ class Ensemble:
 
     def predict_mols(self, mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
         """``pred``, ``spread`` and ``study`` for parsed molecules."""
+        if self.spec.learned:
+            return self.predict_features([graphs.molecule_graph(mol) for mol in mols])
         described = None
         if self.descriptors:
             block = descriptors.describe_mols(mols)
@@ -528,10 +563,15 @@ def as_ensembles(model_dirs) -> dict[str, Ensemble]:
 # --- screening -----------------------------------------------------------------------------
 
 
-def features_needed(ensembles: Mapping[str, Ensemble]) -> tuple[list[FingerprintSpec], bool]:
-    """The fingerprints the ensembles read (each once) and whether any needs descriptors."""
-    specs = list(dict.fromkeys(ensemble.spec for ensemble in ensembles.values()))
-    return specs, any(ensemble.descriptors for ensemble in ensembles.values())
+def features_needed(ensembles: Mapping[str, Ensemble]) -> FeatureNeeds:
+    """The fingerprints the ensembles read (each once), and whether any reads descriptors or
+    molecular graphs."""
+    specs = [ensemble.spec for ensemble in ensembles.values() if not ensemble.spec.learned]
+    return FeatureNeeds(
+        specs=tuple(dict.fromkeys(specs)),
+        describe=any(ensemble.descriptors for ensemble in ensembles.values()),
+        graphs=any(ensemble.spec.learned for ensemble in ensembles.values()),
+    )
 
 
 def output_columns(targets: Iterable[str]) -> list[str]:
@@ -551,7 +591,8 @@ def predicted_frame(chunk: PreparedChunk, ensembles: Mapping[str, Ensemble]) -> 
     )
     for name, ensemble in ensembles.items():
         described = chunk.descriptors if ensemble.descriptors else None
-        summary = ensemble.predict_features(chunk.fingerprints[ensemble.spec], described)
+        features = chunk.graphs if ensemble.spec.learned else chunk.fingerprints[ensemble.spec]
+        summary = ensemble.predict_features(features, described)
         for kind in PREDICTION_COLUMNS:
             column = np.full(len(chunk), np.nan)
             column[chunk.parsed] = summary[kind]
@@ -574,10 +615,9 @@ def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list
 
 def prepared_chunks(
     chunks: Iterable[tuple[list, list, list]],
-    specs: Sequence[FingerprintSpec],
+    needs: FeatureNeeds,
     options: StandardizeOptions,
     processes: int,
-    describe: bool = False,
 ) -> Iterator[PreparedChunk]:
     """Chunks standardized and fingerprinted, in order; in worker processes when ``processes > 1``.
 
@@ -586,12 +626,12 @@ def prepared_chunks(
     """
     if processes <= 1:
         for chunk in chunks:
-            yield prepare_chunk(chunk, specs, options, describe)
+            yield prepare_chunk(chunk, needs, options)
         return
     with get_context("spawn").Pool(processes) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(prepare_chunk, (chunk, specs, options, describe)))
+            pending.append(pool.apply_async(prepare_chunk, (chunk, needs, options)))
             if len(pending) > processes:
                 yield pending.popleft().get()
         while pending:
@@ -696,7 +736,7 @@ def predict_smiles_file(
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
-    specs, describe = features_needed(ensembles)
+    needs = features_needed(ensembles)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if removed := remove_parts(out_dir):
@@ -715,7 +755,7 @@ def predict_smiles_file(
     total = approximate_line_count(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
-    stream = closing(prepared_chunks(chunks, specs, options, processes, describe))
+    stream = closing(prepared_chunks(chunks, needs, options, processes))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
     with bar, stream as stream, executor:
         running: tuple | None = None  # (future, chunk size, failures)
@@ -785,7 +825,6 @@ def predict_smiles(
         raise ValueError(f"{len(ids)} ids for {len(smiles)} SMILES")
     if not smiles:
         return empty_frame(ensembles)
-    specs, describe = features_needed(ensembles)
     lines = (list(range(1, len(smiles) + 1)), ids, smiles)
-    chunk = prepare_chunk(lines, specs, options or StandardizeOptions(), describe)
+    chunk = prepare_chunk(lines, features_needed(ensembles), options or StandardizeOptions())
     return predicted_frame(chunk, ensembles)

@@ -1,7 +1,8 @@
 """Training one network on one fold, with labels scaled on the training molecules only.
 
-Early stopping watches an inner validation split drawn from the training folds, so the held-out
-fold that the reported MAE comes from never steers training.
+A fingerprint network's early stopping watches an inner validation split drawn from the
+training folds, so the held-out fold that the reported MAE comes from never steers training.
+A message-passing network (features of kind ``graph``) trains a fixed number of epochs.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from redoxscreen import descriptors
-from redoxscreen.features import read_store
+from redoxscreen import descriptors, graphs
+from redoxscreen.features import FingerprintSpec, read_store
 from redoxscreen.folds import CALIBRATION_FOLD
 from redoxscreen.gpu_slots import assign_gpu
 from redoxscreen.metrics import regression_metrics
@@ -49,6 +50,8 @@ class TrainingSettings:
     validation_fraction: float = 0.1
     mixed_precision: bool | str = "auto"
     deterministic: bool = True
+    graph_epochs: int = 50  # message-passing networks: epochs (no early stopping) and batch
+    graph_batch_size: int = 64
 
     @classmethod
     def from_config(cls, entry: dict) -> TrainingSettings:
@@ -244,6 +247,48 @@ def fit_network(
     return FitResult(model, scaler, history, best_epoch, seconds, len(fit_rows), len(stop_rows))
 
 
+def fit_graph_network(
+    molecule_graphs: list,
+    y: np.ndarray,
+    spec: FingerprintSpec,
+    head_layers,
+    settings: TrainingSettings,
+    seed: int,
+    time_limit_s: float | None = None,
+) -> FitResult:
+    """Train a message-passing network on every molecule's graph for ``graph_epochs`` epochs,
+    at most ``learning_rate``, on labels scaled by ``label_scaling``."""
+    import keras
+
+    from redoxscreen import message_passing
+
+    keras.utils.set_random_seed(seed)
+    scaler = LabelScaler.fit(y, settings.label_scaling)
+    model = message_passing.MessagePassingNetwork(spec.radius, spec.n_bits, tuple(head_layers))
+    started = time.perf_counter()
+    raw = message_passing.train(
+        model,
+        molecule_graphs,
+        scaler.transform(y),
+        epochs=settings.graph_epochs,
+        batch_size=min(settings.graph_batch_size, len(y)),
+        peak_learning_rate=settings.learning_rate,
+        seed=seed,
+        time_limit_s=time_limit_s,
+    )
+    seconds = time.perf_counter() - started
+    history = history_in_label_units(raw, scaler)
+    return FitResult(model, scaler, history, len(history), seconds, len(y), 0)
+
+
+def fit_model(x, y, spec: FingerprintSpec, hidden_layers, settings: TrainingSettings, seed: int,
+              time_limit_s: float | None = None) -> FitResult:  # fmt: skip
+    """A message-passing network on graphs when ``spec`` is learned, else a fingerprint network."""
+    fit = fit_graph_network if spec.learned else fit_network
+    extra = (spec,) if spec.learned else ()
+    return fit(x, y, *extra, hidden_layers, settings, seed, time_limit_s=time_limit_s)
+
+
 def batched(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
     """A cached tf.data pipeline (reshuffled each epoch when a seed is given)."""
     import tensorflow as tf
@@ -264,8 +309,14 @@ def history_in_label_units(raw: dict, scaler: LabelScaler) -> pd.DataFrame:
     return history
 
 
-def predict(model, scaler: LabelScaler, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    scaled = model.predict(x.astype("float32"), batch_size=batch_size, verbose=0)
+def predict(model, scaler: LabelScaler, x: np.ndarray | list, batch_size: int = 4096) -> np.ndarray:
+    """Predictions in label units of a feature matrix, or of a list of molecule graphs."""
+    if isinstance(x, list):
+        from redoxscreen.message_passing import forward_function, predict_scaled
+
+        scaled = predict_scaled(forward_function([model]), x)[0] if x else np.empty(0)
+    else:
+        scaled = model.predict(x.astype("float32"), batch_size=batch_size, verbose=0)
     return scaler.inverse(np.asarray(scaled, dtype=float).ravel())
 
 
@@ -282,6 +333,7 @@ class FoldJob:
     hidden_layers: tuple[int, ...]
     seed: int
     descriptors: str | None = None  # the descriptor store, appended to the fingerprints
+    spec: FingerprintSpec | None = None  # the architecture's; needed for a learned one (graphs)
 
 
 def fold_data(job: FoldJob):
@@ -292,7 +344,11 @@ def fold_data(job: FoldJob):
     """
     molecules = pd.read_parquet(job.molecules, columns=["id", job.target]).set_index("id")
     folds = pd.read_parquet(job.folds)
-    store = read_store(job.features)
+    learned = job.spec is not None and job.spec.learned
+    store = graphs.read_store(job.features) if learned else read_store(job.features)
+    spec = job.spec if learned else store.spec
+    if job.spec is not None and job.spec != spec:
+        raise ValueError(f"{job.features} holds {spec.name}, the model needs {job.spec.name}")
     described = descriptors.read_store(job.descriptors) if job.descriptors else None
 
     def features(ids):
@@ -309,7 +365,7 @@ def fold_data(job: FoldJob):
     if len(held_ids) == 0:
         raise ValueError(f"fold {job.fold} of {job.folds} is empty")
     return (
-        store.spec,
+        spec,
         rows(train_ids),
         rows(held_ids),
         rows(folds.loc[calibration, "id"].to_numpy()),
@@ -323,11 +379,15 @@ def train_fold(
     if settings.descriptors != bool(job.descriptors):  # else columns would be misread
         raise ValueError(f"training.descriptors is {settings.descriptors}, but the job "
                          f"{'has' if job.descriptors else 'has no'} descriptor store")  # fmt: skip
+    if job.descriptors and job.spec is not None and job.spec.learned:
+        raise ValueError(f"model {job.model_id} is a message-passing network (fingerprint "
+                         "graph), which takes no descriptors: set training.descriptors: false")  # fmt: skip
     device = configure_tensorflow(threads, settings)
     spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
-    fit = fit_network(x_train, y_train, job.hidden_layers, settings, job.seed + job.fold)
+    seed = job.seed + job.fold
+    fit = fit_model(x_train, y_train, spec, job.hidden_layers, settings, seed)
     y_pred = predict(fit.model, fit.scaler, x_held)
     held = regression_metrics(y_held, y_pred)
     epochs = len(fit.history)
@@ -351,7 +411,7 @@ def train_fold(
         "train_seconds": fit.seconds,
         "samples_per_second": fit.n_fit * epochs / fit.seconds if fit.seconds > 0 else None,
         "device": device,
-        "seed": job.seed + job.fold,
+        "seed": seed,
     }
     out = Path(out_dir)
     write_table(fit.history, out / "history.parquet")
@@ -407,22 +467,33 @@ def load_fitted(model_dir: str | os.PathLike):
     import keras
 
     recipe = json.loads((Path(model_dir) / "recipe.json").read_text())
+    if FingerprintSpec(**recipe["fingerprint"]).learned:
+        import redoxscreen.message_passing  # noqa: F401  (registers the network's class)
     model = keras.models.load_model(Path(model_dir) / "model.keras", compile=False)
     return model, LabelScaler(**recipe["scaler"]), recipe
 
 
-def train_fold_of_rule(smk, model_id: int, hidden_layers, save_model: bool = False) -> dict:
-    """The body shared by rules train_grid_fold and train_final_fold (``smk`` is snakemake)."""
+def train_fold_of_rule(smk, architecture: dict, save_model: bool = False) -> dict:
+    """The body shared by rules train_grid_fold and train_final_fold (``smk`` is snakemake).
+
+    ``architecture``: ``model``, ``radius``, ``n_bits``, ``fingerprint`` and ``hidden_layers``,
+    as a grid row or ``selected.yaml`` gives them.
+    """
+    from redoxscreen.grid import parse_layers
+
     job = FoldJob(
         molecules=smk.input.molecules,
         features=smk.input.features,
         folds=smk.input.folds,
         target=smk.wildcards.target,
-        model_id=int(model_id),
+        model_id=int(architecture["model"]),
         fold=int(smk.wildcards.fold),
-        hidden_layers=tuple(hidden_layers),
+        hidden_layers=parse_layers(architecture["hidden_layers"]),
         seed=smk.params.seed,
         descriptors=smk.input.descriptors[0] if smk.input.descriptors else None,
+        spec=FingerprintSpec(
+            int(architecture["radius"]), int(architecture["n_bits"]), architecture["fingerprint"]
+        ),
     )
     return train_fold(
         job,

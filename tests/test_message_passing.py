@@ -1,0 +1,200 @@
+"""Molecular graphs, the message-passing network, and its fold models in training and prediction."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from redoxscreen import graphs, training
+from redoxscreen.features import FingerprintSpec
+from redoxscreen.grid import mae_table, read_grid
+from redoxscreen.message_passing import (
+    MessagePassingNetwork,
+    forward_function,
+    learning_rate_at,
+    predict_scaled,
+)
+from redoxscreen.predict import Ensemble, features_needed, predict_smiles, predict_smiles_file
+
+from molecule_fixtures import labelled_molecules
+from workflow_runner import REPO
+
+SPEC = FingerprintSpec(radius=3, n_bits=32, kind="graph")
+SETTINGS = training.TrainingSettings(graph_epochs=5, graph_batch_size=32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def tensorflow_configured_as_the_other_tests_do():
+    """TensorFlow fixes its thread pools when it first runs: set them as train_fold(threads=1)."""
+    training.configure_tensorflow(1, training.TrainingSettings())
+
+
+def graph_of(smiles: str) -> graphs.MoleculeGraph:
+    return graphs.molecule_graph(Chem.MolFromSmiles(smiles))
+
+
+def test_every_bond_is_stored_both_ways_next_to_its_reverse():
+    graph = graph_of("C=CC(=O)[O-]")  # 5 heavy atoms, 4 bonds
+    assert graph.atoms.shape == (5, graphs.ATOM_FEATURES)
+    assert len(graph.source) == len(graph.target) == len(graph.bonds) == 8
+    assert np.array_equal(graph.source[0::2], graph.target[1::2])
+    assert np.array_equal(graph.target[0::2], graph.source[1::2])
+
+
+def test_batches_offset_atoms_and_keep_reverse_bonds_paired():
+    atoms, _, source, target, reverse, molecule, count = graphs.graph_batch(
+        [graph_of("CCO"), graph_of("c1ccccc1")]
+    )
+    assert count == 2 and len(atoms) == 3 + 6
+    assert np.array_equal(molecule, [0, 0, 0, 1, 1, 1, 1, 1, 1])
+    assert source[4:].min() == 3  # the benzene's bonds point at its own atoms
+    assert np.array_equal(source[reverse], target) and np.array_equal(target[reverse], source)
+    assert all(array.dtype == np.int32 for array in (source, target, reverse, molecule))
+
+
+def test_store_gives_back_each_molecules_graph_by_id(tmp_path):
+    smiles = {"a": "CCO", "b": "c1ccccc1", "c": "[Na]"}  # c: one atom, no bonds
+    store = graphs.stack_graphs(list(smiles), [graph_of(text) for text in smiles.values()])
+    graphs.write_store(str(tmp_path / "graphs.npz"), store)
+    back = graphs.read_store(str(tmp_path / "graphs.npz")).rows_for(["c", "a"])
+    assert [len(graph.atoms) for graph in back] == [1, 3]
+    assert np.array_equal(back[1].bonds, graph_of("CCO").bonds)
+    assert len(back[0].source) == 0
+    with pytest.raises(KeyError, match="not in the graph store"):
+        store.rows_for(["a", "zz"])
+
+
+def test_a_learned_fingerprint_is_named_by_depth_and_width():
+    assert SPEC.learned and SPEC.name == "mpnn_d3_h32" and SPEC.width == 32
+    assert FingerprintSpec(3, 300, "graph").n_bits == 300  # no multiple of 8 needed
+    with pytest.raises(ValueError, match="too small"):
+        FingerprintSpec(0, 300, "graph")
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth_of_its_peak():
+    assert learning_rate_at(0, 10, 50, 1e-3) == pytest.approx(1e-4)
+    assert learning_rate_at(20, 10, 50, 1e-3) == pytest.approx(1e-3)
+    assert learning_rate_at(500, 10, 50, 1e-3) == pytest.approx(1e-4)
+
+
+def test_network_stays_float32_under_a_mixed_precision_policy():
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        output = MessagePassingNetwork(hidden=8)(graphs.graph_batch([graph_of("CCO")]))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert output.dtype.name == "float32" and output.shape == (1,)
+
+
+def test_the_grid_counts_the_networks_weights():
+    grid = read_grid(str(REPO / "config" / "grid_mpnn.tsv"))
+    row = grid[25]
+    assert (row.fingerprint, row.radius, row.n_bits, row.hidden_layers) == ("graph", 3, 300, (300,))
+    metrics = pd.DataFrame([{"model": 25, "radius": 3, "n_bits": 300, "hidden_layers": "300",
+                             "fingerprint": "graph", "descriptors": False, "val_mae": 0.1,
+                             "val_r2": 0.9, "fold": 0, "epochs": 50, "train_seconds": 1.0}])  # fmt: skip
+    assert mae_table(metrics).n_weights[0] == MessagePassingNetwork(3, 300, (300,)).count_params()
+
+
+def test_network_learns_an_additive_property_of_held_out_molecules():
+    molecules = labelled_molecules()
+    molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
+    labels = molecules["logp"].to_numpy()
+    held_out = np.arange(len(labels)) % 5 == 0
+    train = [graph for graph, out in zip(molecule_graphs, held_out, strict=True) if not out]
+    test = [graph for graph, out in zip(molecule_graphs, held_out, strict=True) if out]
+    settings = training.TrainingSettings(graph_epochs=30)
+    fit = training.fit_graph_network(train, labels[~held_out], FingerprintSpec(3, 300, "graph"),
+                                     (300,), settings, seed=0)  # fmt: skip
+    error = np.abs(training.predict(fit.model, fit.scaler, test) - labels[held_out]).mean()
+    baseline = np.abs(labels[~held_out].mean() - labels[held_out]).mean()
+    assert len(fit.history) == 30 and fit.history["learning_rate"].iloc[-1] < 1.1e-4
+    assert error < 0.3 * baseline
+
+
+# --- fold models in the workflow's training and prediction -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graph_model_dir(tmp_path_factory):
+    """``results/final/logp/``: two message-passing fold models of Crippen logP."""
+    work = tmp_path_factory.mktemp("mpnn")
+    molecules = labelled_molecules()
+    molecules.to_parquet(work / "molecules.parquet", index=False)
+    graphs.graph_table(str(work / "molecules.parquet"), str(work / "graphs.npz"))
+    folds = pd.DataFrame({"id": molecules["id"], "fold": np.arange(len(molecules)) % 2})
+    folds.to_parquet(work / "folds.parquet", index=False)
+    target_dir = work / "results" / "final" / "logp"
+    for fold in (0, 1):
+        training.train_fold(
+            fold_job(work, fold), SETTINGS, str(target_dir / f"fold{fold}"), 1, save_model=True
+        )
+    metrics = {"unit": "logP", "study_choice": {"fold": 0}, "out_of_fold": {}}
+    (target_dir / "metrics.json").write_text(json.dumps(metrics))
+    return target_dir
+
+
+def fold_job(work, fold: int, **changes) -> training.FoldJob:
+    job = training.FoldJob(
+        molecules=str(work / "molecules.parquet"),
+        features=str(work / "graphs.npz"),
+        folds=str(work / "folds.parquet"),
+        target="logp",
+        model_id=25,
+        fold=fold,
+        hidden_layers=(16,),
+        seed=7,
+        spec=SPEC,
+    )
+    return dataclasses.replace(job, **changes)
+
+
+def test_fold_models_record_their_architecture_and_held_out_predictions(graph_model_dir):
+    recipe = json.loads((graph_model_dir / "fold0" / "recipe.json").read_text())
+    metrics = json.loads((graph_model_dir / "fold0" / "metrics.json").read_text())
+    assert recipe["fingerprint"] == {"radius": 3, "n_bits": 32, "kind": "graph"}
+    assert metrics["fingerprint"] == "graph" and metrics["epochs"] == 5
+    assert metrics["n_early_stopping"] == 0  # trains on every training molecule
+    held = pd.read_parquet(graph_model_dir / "fold0" / "predictions.parquet")
+    assert len(held) == (len(labelled_molecules()) + 1) // 2 and held["y_pred"].notna().all()
+
+
+def test_ensemble_of_graph_models_predicts_as_the_saved_fold_models(graph_model_dir):
+    smiles = labelled_molecules()["smiles"].tolist()[:40]
+    ensemble = Ensemble.load(graph_model_dir)
+    assert features_needed({"logp": ensemble}).graphs
+    table = predict_smiles(smiles + ["C1CC"], ensemble)
+    fitted = [training.load_fitted(graph_model_dir / f"fold{fold}") for fold in (0, 1)]
+    models, scalers = [model for model, _, _ in fitted], [scaler for _, scaler, _ in fitted]
+    scaled = predict_scaled(forward_function(models), [graph_of(text) for text in smiles])
+    per_fold = np.stack([scalers[fold].inverse(scaled[fold]) for fold in (0, 1)])
+    np.testing.assert_allclose(table["logp_pred"][:40], per_fold.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(table["logp_study"][:40], per_fold[0], rtol=1e-6)
+    assert table["error"].iloc[40].startswith("invalid_smiles") and np.isnan(table["logp_pred"][40])
+
+
+def test_a_smiles_file_is_screened_with_graph_models(graph_model_dir, tmp_path):
+    smiles = labelled_molecules()["smiles"].tolist()[:30]
+    (tmp_path / "library.smi").write_text(
+        "".join(f"{text} m{i}\n" for i, text in enumerate(smiles))
+    )
+    counts = predict_smiles_file(tmp_path / "library.smi", {"logp": graph_model_dir},
+                                 tmp_path / "out", chunk_size=7, progress=False)  # fmt: skip
+    parts = pd.concat([pd.read_parquet(path) for path in sorted((tmp_path / "out").iterdir())])
+    in_memory = predict_smiles(smiles, graph_model_dir)
+    assert counts["predicted"] == 30 and counts["parts"] == 5
+    np.testing.assert_allclose(parts["logp_pred"], in_memory["logp_pred"], rtol=1e-6)
+
+
+def test_descriptors_are_refused_for_a_graph_model(graph_model_dir, tmp_path):
+    work = graph_model_dir.parents[2]
+    job = fold_job(work, 0, descriptors=str(work / "described.npz"))
+    settings = dataclasses.replace(SETTINGS, descriptors=True)
+    with pytest.raises(ValueError, match="takes no descriptors"):
+        training.train_fold(job, settings, str(tmp_path), 1)
