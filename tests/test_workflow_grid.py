@@ -118,6 +118,33 @@ def test_grid_rows_can_search_fingerprint_kinds_through_to_the_final_models(
     assert recipe["fingerprint"]["kind"] == selected["fingerprint"] != "count"
 
 
+def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_library(
+    finished_grid, tmp_path
+):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "mpnn")
+    (workdir / "mpnn.tsv").write_text(
+        "model\tradius\tn_bits\thidden_layers\tfingerprint\n25\t2\t32\t16\tgraph\n"
+    )
+    (workdir / "library.smi").write_text("O=C1C=CC(=O)C=C1 quinone\nC1CC broken\n")
+    override = workdir / "mpnn.yaml"
+    override.write_text(yaml.safe_dump({
+        "grid": {"architectures": str(workdir / "mpnn.tsv"), "models": "all"},
+        "training": {"graph_epochs": 3},
+        "screen": {"lib": "library.smi"},
+    }))  # fmt: skip
+    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["featurize_graphs"] == 1 and "featurize" not in jobs
+    assert jobs["train_grid_fold"] == 4 and jobs["train_final_fold"] == 6  # 2 targets
+    run_snakemake(workdir, *configs)
+    recipe = json.loads((workdir / "results/final/EA/fold2/recipe.json").read_text())
+    assert recipe["fingerprint"] == {"radius": 2, "n_bits": 32, "kind": "graph"}
+    history = pd.read_parquet(workdir / "results/final/EA/fold2/history.parquet")
+    assert len(history) == 3
+    predicted = pd.read_parquet(workdir / "results/predict/lib/part-00000.parquet")
+    assert np.isfinite(predicted["EA_pred"][0]) and np.isnan(predicted["EA_pred"][1])
+
+
 def test_same_seed_same_metrics(finished_grid, tmp_path):
     workdir, _ = finished_grid
     (tmp_path / "molecules.csv").write_bytes((workdir / "molecules.csv").read_bytes())
