@@ -214,7 +214,7 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
 def train_and_predict(recipe: Recipe, x_train, y_train, x_test, seed: int, args) -> tuple:
     if recipe.name == "kernel":
         return train_kernel(x_train, y_train, x_test, seed)
-    configure_tensorflow(args.threads, recipe.settings)  # precision per recipe
+    configure_tensorflow(args.threads, recipe.settings, float32=recipe.spec.learned)
     return train_recipe(recipe, x_train, y_train, x_test, seed, args.time_limit)
 
 

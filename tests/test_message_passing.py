@@ -160,6 +160,7 @@ def test_fold_models_record_their_architecture_and_held_out_predictions(graph_mo
     metrics = json.loads((graph_model_dir / "fold0" / "metrics.json").read_text())
     assert recipe["fingerprint"] == {"radius": 3, "n_bits": 32, "kind": "graph"}
     assert metrics["fingerprint"] == "graph" and metrics["epochs"] == 5
+    assert metrics["device"].endswith("float32")  # whatever training.mixed_precision says
     assert metrics["n_early_stopping"] == 0  # trains on every training molecule
     held = pd.read_parquet(graph_model_dir / "fold0" / "predictions.parquet")
     assert len(held) == (len(labelled_molecules()) + 1) // 2 and held["y_pred"].notna().all()

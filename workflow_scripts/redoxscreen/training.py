@@ -106,8 +106,11 @@ def hardware_has_bf16(gpus: list) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def configure_tensorflow(threads: int, settings: TrainingSettings) -> str:
-    """GPU slot, threads, determinism and precision; returns the device and precision."""
+def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool = False) -> str:
+    """GPU slot, threads, determinism and precision; returns the device and precision.
+
+    ``float32``: the model computes in float32 whatever the settings (message passing).
+    """
     log.info(assign_gpu())  # before TensorFlow starts: it reads CUDA_VISIBLE_DEVICES once
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -121,8 +124,9 @@ def configure_tensorflow(threads: int, settings: TrainingSettings) -> str:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
-    bf16 = settings.mixed_precision is True or (
-        settings.mixed_precision == "auto" and hardware_has_bf16(gpus)
+    bf16 = not float32 and (
+        settings.mixed_precision is True
+        or (settings.mixed_precision == "auto" and hardware_has_bf16(gpus))
     )
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
     device = f"GPU ({gpus[0].name})" if gpus else f"CPU ({threads} threads)"
@@ -382,7 +386,9 @@ def train_fold(
     if job.descriptors and job.spec is not None and job.spec.learned:
         raise ValueError(f"model {job.model_id} is a message-passing network (fingerprint "
                          "graph), which takes no descriptors: set training.descriptors: false")  # fmt: skip
-    device = configure_tensorflow(threads, settings)
+    device = configure_tensorflow(
+        threads, settings, float32=job.spec is not None and job.spec.learned
+    )
     spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
