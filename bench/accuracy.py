@@ -162,6 +162,7 @@ def train_recipe(recipe: Recipe, x_train, y_train, x_test, seed: int, time_limit
         fit = fit_model(x_train, y_train, recipe.spec, recipe.hidden_layers, recipe.settings,
                         seed + 1000 * member, time_limit_s=time_limit)  # fmt: skip
         predictions.append(predict(fit.model, fit.scaler, x_test))
+        print(f"  {recipe.name:9s} member {member}: {len(fit.history)} epochs", flush=True)
     return np.mean(predictions, axis=0), time.perf_counter() - started
 
 

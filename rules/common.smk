@@ -6,6 +6,7 @@ from snakemake.utils import validate
 validate(config, schema="../config/schema.yaml")
 
 sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
+from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
 from redoxscreen.settings import MATERIALS_PROJECT, check_config, selected_dataset  # noqa: E402
 
@@ -29,11 +30,12 @@ if _unknown_models:
     raise ValueError(f"grid.models: ids {_unknown_models} are not in {config['grid']['architectures']}")
 GRID = {model: GRID_ALL[model] for model in GRID_MODELS}
 FINGERPRINT = config["training"]["fingerprint"]
-_message_passing_models = [model for model, row in GRID.items() if row.fingerprint == "graph"]
+_message_passing_models = [model for model, row in GRID.items() if row.fingerprint == GRAPH]
 if config["training"]["descriptors"] and _message_passing_models:
     raise ValueError(
         f"grid models {_message_passing_models} are message-passing networks (fingerprint graph), "
-        "which take no descriptors: set training.descriptors: false or leave them out of grid.models"
+        "which take no descriptors: with training.descriptors: true, search fingerprint networks "
+        "only (grid.architectures: config/grid.tsv, or grid.models without those ids)"
     )
 
 
@@ -66,7 +68,7 @@ def xtb_library(wildcards):
 
 def fingerprint_store(radius, n_bits, kind):
     """A model's feature store; every message-passing network reads the one graph store."""
-    if kind == "graph":
+    if kind == GRAPH:
         return "results/features/molecule_graphs.npz"
     return f"results/features/morgan_r{radius}_n{n_bits}_{kind}.npz"
 

@@ -43,7 +43,7 @@ rule train_grid_fold:
 checkpoint gather_grid:
     input:
         metrics=grid_fold_metrics,
-        code=package_files("grid", "features", "plots", "tables", "rulelog"),
+        code=package_files("grid", "features", "graphs", "plots", "tables", "rulelog"),
     output:
         table=report(
             "results/grid/{target}/mae_table.tsv",

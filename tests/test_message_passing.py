@@ -9,7 +9,7 @@ import pytest
 from rdkit import Chem
 
 from redoxscreen import graphs, training
-from redoxscreen.features import FingerprintSpec
+from redoxscreen.features import FingerprintSpec, fingerprint_smiles
 from redoxscreen.grid import mae_table, read_grid
 from redoxscreen.message_passing import (
     MessagePassingNetwork,
@@ -67,11 +67,25 @@ def test_store_gives_back_each_molecules_graph_by_id(tmp_path):
         store.rows_for(["a", "zz"])
 
 
-def test_a_learned_fingerprint_is_named_by_depth_and_width():
+def test_a_store_of_other_graph_features_is_refused(tmp_path):
+    store = graphs.stack_graphs(["a"], [graph_of("CCO")])
+    np.savez(tmp_path / "old.npz", **store.__dict__)  # no version: written before versions
+    with pytest.raises(ValueError, match="delete it and rerun"):
+        graphs.read_store(str(tmp_path / "old.npz"))
+
+
+def test_a_learned_fingerprint_is_named_by_depth_and_width_and_rdkit_refuses_it():
     assert SPEC.learned and SPEC.name == "mpnn_d3_h32" and SPEC.width == 32
     assert FingerprintSpec(3, 300, "graph").n_bits == 300  # no multiple of 8 needed
     with pytest.raises(ValueError, match="too small"):
         FingerprintSpec(0, 300, "graph")
+    with pytest.raises(ValueError, match="learned by a message-passing network"):
+        fingerprint_smiles(["CCO"], SPEC)
+
+
+def test_training_on_no_molecules_is_refused():
+    with pytest.raises(ValueError, match="nothing to train on"):
+        training.fit_graph_network([], np.zeros(0), SPEC, (16,), SETTINGS, seed=0)
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth_of_its_peak():
@@ -178,6 +192,19 @@ def test_ensemble_of_graph_models_predicts_as_the_saved_fold_models(graph_model_
     np.testing.assert_allclose(table["logp_pred"][:40], per_fold.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(table["logp_study"][:40], per_fold[0], rtol=1e-6)
     assert table["error"].iloc[40].startswith("invalid_smiles") and np.isnan(table["logp_pred"][40])
+
+
+def test_two_spellings_of_a_chiral_molecule_get_one_prediction(graph_model_dir):
+    # RDKit tags these chiral centres clockwise and anticlockwise: the atom order differs
+    spellings = ["Cl[C@@H](F)Br", "F[C@H](Cl)Br", "N[C@@H](C)C(=O)O", "C[C@H](N)C(=O)O"]
+    tags = [int(Chem.MolFromSmiles(text).GetAtomWithIdx(1).GetChiralTag()) for text in spellings]
+    assert tags[0] != tags[1] and tags[2] != tags[3]
+    table = predict_smiles(spellings, graph_model_dir)
+    ensemble = Ensemble.load(graph_model_dir)
+    from_mols = ensemble.predict_mols([Chem.MolFromSmiles(text) for text in spellings])["pred"]
+    for predicted in (table["logp_pred"].to_numpy(), from_mols):
+        assert predicted[0] == predicted[1] and predicted[2] == predicted[3]
+    np.testing.assert_array_equal(from_mols, table["logp_pred"])
 
 
 def test_a_smiles_file_is_screened_with_graph_models(graph_model_dir, tmp_path):

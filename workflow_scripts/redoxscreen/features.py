@@ -65,6 +65,9 @@ class FingerprintSpec:
 
 def generators(spec: FingerprintSpec) -> list:
     """The RDKit generators whose fingerprints, side by side, make one row."""
+    if spec.learned:
+        raise ValueError(f"{spec.name} is learned by a message-passing network from the "
+                         "molecular graph (graphs.py); RDKit does not compute it")  # fmt: skip
     made = [rdFingerprintGenerator.GetMorganGenerator(radius=spec.radius, fpSize=spec.n_bits)]
     if spec.kind == "count_ap":
         made.append(rdFingerprintGenerator.GetAtomPairGenerator(fpSize=spec.n_bits))
@@ -111,14 +114,18 @@ def map_chunks(function, items: Sequence, processes: int, chunk: int, *extra) ->
         return pool.map(function, chunks)
 
 
-def rows_by_id(ids: np.ndarray, matrix: np.ndarray, wanted: Sequence[str], store: str):
-    """Rows of ``matrix`` (aligned to ``ids``) for ``wanted``, in that order; a clear error
-    naming unknown ids."""
+def positions_of(ids: np.ndarray, wanted: Sequence[str], store: str) -> list[int]:
+    """Positions in ``ids`` of ``wanted``, in that order; a clear error naming unknown ids."""
     position = {molecule_id: row for row, molecule_id in enumerate(ids)}
     missing = [molecule_id for molecule_id in wanted if molecule_id not in position]
     if missing:
         raise KeyError(f"{len(missing)} ids are not in the {store}, e.g. {missing[:5]}")
-    return matrix[[position[molecule_id] for molecule_id in wanted]]
+    return [position[molecule_id] for molecule_id in wanted]
+
+
+def rows_by_id(ids: np.ndarray, matrix: np.ndarray, wanted: Sequence[str], store: str):
+    """Rows of ``matrix`` (aligned to ``ids``) for ``wanted``, in that order."""
+    return matrix[positions_of(ids, wanted, store)]
 
 
 def fingerprint_smiles(

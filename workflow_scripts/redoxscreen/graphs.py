@@ -7,6 +7,10 @@ ring), each one-hot with an "other" slot. Bonds are directed: bond ``2k`` runs
 
 A store is one ``.npz`` file aligned to the molecule ids: every molecule's atoms and bonds
 concatenated, with offsets saying where each molecule's rows start.
+
+Graphs are always built from the canonical SMILES (``canonical_graph``): RDKit's chiral tags
+depend on the order atoms are written in, so two spellings of one molecule would otherwise get
+different graphs.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from rdkit import Chem
 
-from redoxscreen.features import map_chunks, parse_smiles
+from redoxscreen.features import map_chunks, parse_smiles, positions_of
 from redoxscreen.tables import atomic_path
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,7 @@ ELEMENTS = (1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 35, 53)
 HYBRIDIZATIONS = ("SP", "SP2", "SP3", "SP3D", "SP3D2")
 BOND_TYPES = ("SINGLE", "DOUBLE", "TRIPLE", "AROMATIC")
 BOND_FEATURES = len(BOND_TYPES) + 3  # one-hot with "other", conjugated, in ring
+FEATURES_VERSION = 1  # raise when atom_features or bond_features change: stores are refused
 
 
 def one_hot(value, choices) -> list[float]:
@@ -88,9 +93,16 @@ def molecule_graph(mol: Chem.Mol) -> MoleculeGraph:
     )
 
 
+def canonical_graph(mol: Chem.Mol) -> MoleculeGraph:
+    """The graph of the molecule as its canonical SMILES writes it (what training reads)."""
+    return molecule_graph(Chem.MolFromSmiles(Chem.MolToSmiles(mol)))
+
+
 def graph_batch(graphs: Sequence[MoleculeGraph]) -> tuple:
     """Many molecules as one disjoint graph: atom and bond features, bond ends, reverse bonds,
     the molecule of every atom, and the number of molecules (the network's inputs)."""
+    if not graphs:
+        raise ValueError("a batch needs at least one molecule graph")
     offsets = np.cumsum([0] + [len(graph.atoms) for graph in graphs[:-1]], dtype=np.int32)
     source = np.concatenate([g.source + o for g, o in zip(graphs, offsets, strict=True)])
     target = np.concatenate([g.target + o for g, o in zip(graphs, offsets, strict=True)])
@@ -124,11 +136,7 @@ class GraphStore:
 
     def rows_for(self, ids: Sequence[str]) -> list[MoleculeGraph]:
         """The graphs of the molecules ``ids``, in that order; a clear error for unknown ids."""
-        position = {molecule_id: row for row, molecule_id in enumerate(self.ids)}
-        missing = [molecule_id for molecule_id in ids if molecule_id not in position]
-        if missing:
-            raise KeyError(f"{len(missing)} ids are not in the graph store, e.g. {missing[:5]}")
-        return [self.graph(position[molecule_id]) for molecule_id in ids]
+        return [self.graph(row) for row in positions_of(self.ids, ids, "graph store")]
 
 
 def stack_graphs(ids: Sequence[str], graphs: Sequence[MoleculeGraph]) -> GraphStore:
@@ -152,14 +160,15 @@ def stack_graphs(ids: Sequence[str], graphs: Sequence[MoleculeGraph]) -> GraphSt
 
 def write_store(path: str, store: GraphStore) -> None:
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-        np.savez(handle, **store.__dict__)
+        np.savez(handle, **store.__dict__, version=FEATURES_VERSION)
 
 
 def read_store(path: str) -> GraphStore:
     with np.load(path) as archive:
-        if archive["atoms"].shape[1] != ATOM_FEATURES:
-            raise ValueError(f"{path} holds other atom features than this version computes; "
-                             "delete it and rerun")  # fmt: skip
+        version = int(archive["version"]) if "version" in archive else 0
+        if version != FEATURES_VERSION:
+            raise ValueError(f"{path} holds graph features of version {version}, this code "
+                             f"computes version {FEATURES_VERSION}; delete it and rerun")  # fmt: skip
         return GraphStore(**{name: archive[name] for name in GraphStore.__dataclass_fields__})
 
 

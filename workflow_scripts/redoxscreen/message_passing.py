@@ -134,6 +134,8 @@ def train(
     ``loss`` and ``mae`` (scaled). Stops after ``epochs`` or the first epoch past the limit."""
     import tensorflow as tf
 
+    if not graphs or batch_size < 1:
+        raise ValueError(f"nothing to train on: {len(graphs)} molecules, batch size {batch_size}")
     optimizer = keras.optimizers.Adam(peak_learning_rate)
     variables = model.trainable_variables
 

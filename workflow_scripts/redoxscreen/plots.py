@@ -43,7 +43,8 @@ def mae_heatmap(table: pd.DataFrame, target: str, unit: str, path: str) -> None:
         axes.text(column, row, f"m{model}\n{value:.3f}", ha="center", va="center",
                   color="black" if light_cell else "white", fontsize=8, fontweight=weight)  # fmt: skip
     figure.colorbar(image, ax=axes, label=f"mean held-out MAE ({unit})")
-    axes.set_xlabel("fingerprint radius and bits" + (" and kind" if several_kinds else ""))
+    axes.set_xlabel("fingerprint radius and bits" + (" and kind" if several_kinds else "")
+                    + ("\n(graph: message-passing steps and width)" if "graph" in set(table.fingerprint) else ""))  # fmt: skip
     axes.set_ylabel("hidden layers")
     axes.set_title(f"{target}: model grid (best m{int(best.model)}, bold)")
     save_figure(figure, path)
@@ -79,6 +80,8 @@ def learning_curves(histories: dict[int, pd.DataFrame], target: str, unit: str, 
     axes.set_xlabel("epoch")
     axes.set_ylabel(f"MAE ({unit})")
     axes.set_yscale("log")
-    axes.set_title(f"{target}: training (solid) and early-stopping (dashed) MAE")
+    stopped_early = any("val_mae" in history for history in histories.values())
+    detail = "training (solid) and early-stopping (dashed)" if stopped_early else "training"
+    axes.set_title(f"{target}: {detail} MAE")
     axes.legend(fontsize=7, ncol=2)
     save_figure(figure, path)

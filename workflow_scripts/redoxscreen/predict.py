@@ -1,17 +1,21 @@
 """Predicting new molecules with a target's trained fold models, from a list or a SMILES file.
 
 A target's model directory (``results/final/<target>/``) holds one network per cross-validation
-fold: fingerprint networks, or message-passing networks that read molecular graphs. ``Ensemble`` loads them all and reports, per molecule, the mean over the fold models
-(``pred``), their spread (SD across fold models, ddof=1), the per-molecule 95 % half-width
-calibrated on the final stage's calibration set (``half_width``: scale x spread, see
-``uncertainty``; NaN without one) and the prediction of the single fold model the study kept
-(``study``, the fold named in ``metrics.json``).
+fold: fingerprint networks, or message-passing networks that read molecular graphs (built from
+the canonical SMILES, as in training). ``Ensemble`` loads them all and reports, per molecule,
+the mean over the fold models (``pred``), their spread (SD across fold models, ddof=1), the
+per-molecule 95 % half-width calibrated on the final stage's calibration set (``half_width``:
+scale x spread, see ``uncertainty``; NaN without one) and the prediction of the single fold
+model the study kept (``study``, the fold named in ``metrics.json``).
 
-Numbers are exactly those of ``training.predict``: the fold models run unchanged (same graph, same
-bfloat16 kernels) inside one ``tf.function`` per target, and rows never interact, so the chunk
-size cannot change a result. Molecules are standardized as ``chemistry.standardize`` does (same
-canonical SMILES, same rejection reasons) except that no InChIKey is computed, which would cost
-twice as much as everything else together and is not needed to predict.
+Fingerprint networks give exactly the numbers of ``training.predict``: the fold models run
+unchanged (same graph, same bfloat16 kernels) inside one ``tf.function`` per target, and rows
+never interact, so the chunk size cannot change a result. Message-passing networks see
+molecules in batches of ``message_passing.PREDICT_BATCH``, whose make-up follows the chunks;
+molecules never interact there either, but a result may differ in its last float32 bits.
+Molecules are standardized as ``chemistry.standardize`` does (same canonical SMILES, same
+rejection reasons) except that no InChIKey is computed, which would cost twice as much as
+everything else together and is not needed to predict.
 
 A screen streams the SMILES file in chunks and writes one Parquet part per chunk, so memory is
 bounded by the chunk size, never by the library.
@@ -240,8 +244,8 @@ def prepare_chunk(
             builder.add(mol)
         if needs.describe:
             described.append(descriptors.descriptor_row(mol, failures))
-        if needs.graphs:
-            molecule_graphs.append(graphs.molecule_graph(mol))
+        if needs.graphs:  # from the canonical SMILES, as training: chiral tags follow atom order
+            molecule_graphs.append(graphs.molecule_graph(Chem.MolFromSmiles(smiles)))
         featurizing += clock() - begun
     if failures:
         descriptors.log_failures(failures, f"lines {numbers[0]}-{numbers[-1]}")
@@ -465,7 +469,7 @@ class Ensemble:
     def predict_mols(self, mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
         """``pred``, ``spread`` and ``study`` for parsed molecules."""
         if self.spec.learned:
-            return self.predict_features([graphs.molecule_graph(mol) for mol in mols])
+            return self.predict_features([graphs.canonical_graph(mol) for mol in mols])
         described = None
         if self.descriptors:
             block = descriptors.describe_mols(mols)
