@@ -187,7 +187,7 @@ def test_ensemble_of_graph_models_predicts_as_the_saved_fold_models(graph_model_
     table = predict_smiles(smiles + ["C1CC"], ensemble)
     fitted = [training.load_fitted(graph_model_dir / f"fold{fold}") for fold in (0, 1)]
     models, scalers = [model for model, _, _ in fitted], [scaler for _, scaler, _ in fitted]
-    scaled = predict_scaled(forward_function(models), [graph_of(text) for text in smiles])
+    scaled = predict_scaled(forward_function(models), [graph_of(text) for text in smiles], 2)
     per_fold = np.stack([scalers[fold].inverse(scaled[fold]) for fold in (0, 1)])
     np.testing.assert_allclose(table["logp_pred"][:40], per_fold.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(table["logp_study"][:40], per_fold[0], rtol=1e-6)

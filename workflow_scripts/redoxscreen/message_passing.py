@@ -102,13 +102,14 @@ def forward_function(models: Sequence[keras.Model]):
     return forward
 
 
-def predict_scaled(forward, graphs: Sequence[MoleculeGraph]) -> np.ndarray:
-    """``forward_function(models)`` over the graphs, ``PREDICT_BATCH`` at a time: models x n."""
+def predict_scaled(forward, graphs: Sequence[MoleculeGraph], n_models: int) -> np.ndarray:
+    """``forward_function`` of ``n_models`` models over the graphs, ``PREDICT_BATCH`` at a
+    time: an array of ``n_models x len(graphs)``."""
     parts = [
         forward(*graph_batch(graphs[start : start + PREDICT_BATCH])).numpy()
         for start in range(0, len(graphs), PREDICT_BATCH)
     ]
-    return np.concatenate(parts, axis=1) if parts else np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(parts, axis=1) if parts else np.zeros((n_models, 0), np.float32)
 
 
 def learning_rate_at(step: int, steps_per_epoch: int, epochs: int, peak: float) -> float:

@@ -423,11 +423,9 @@ class Ensemble:
         if not isinstance(molecule_graphs, list):
             raise TypeError(f"the {self.target} models are message-passing networks; pass "
                             "molecular graphs (graphs.molecule_graph), not fingerprints")  # fmt: skip
-        if not molecule_graphs:
-            return np.zeros((len(self.members), 0), dtype=np.float32)
         from redoxscreen.message_passing import predict_scaled
 
-        return predict_scaled(self._scaled_function(), molecule_graphs)
+        return predict_scaled(self._scaled_function(), molecule_graphs, len(self.members))
 
     def in_label_units(self, scaled: np.ndarray) -> np.ndarray:
         values = scaled.astype(float)

@@ -318,7 +318,7 @@ def predict(model, scaler: LabelScaler, x: np.ndarray | list, batch_size: int = 
     if isinstance(x, list):
         from redoxscreen.message_passing import forward_function, predict_scaled
 
-        scaled = predict_scaled(forward_function([model]), x)[0] if x else np.empty(0)
+        scaled = predict_scaled(forward_function([model]), x, n_models=1)[0]
     else:
         scaled = model.predict(x.astype("float32"), batch_size=batch_size, verbose=0)
     return scaler.inverse(np.asarray(scaled, dtype=float).ravel())
@@ -339,6 +339,11 @@ class FoldJob:
     descriptors: str | None = None  # the descriptor store, appended to the fingerprints
     spec: FingerprintSpec | None = None  # the architecture's; needed for a learned one (graphs)
 
+    @property
+    def learned(self) -> bool:
+        """A message-passing network, reading the graph store."""
+        return self.spec is not None and self.spec.learned
+
 
 def fold_data(job: FoldJob):
     """Training, held-out and calibration features, labels and ids for one fold.
@@ -348,9 +353,8 @@ def fold_data(job: FoldJob):
     """
     molecules = pd.read_parquet(job.molecules, columns=["id", job.target]).set_index("id")
     folds = pd.read_parquet(job.folds)
-    learned = job.spec is not None and job.spec.learned
-    store = graphs.read_store(job.features) if learned else read_store(job.features)
-    spec = job.spec if learned else store.spec
+    store = graphs.read_store(job.features) if job.learned else read_store(job.features)
+    spec = job.spec if job.learned else store.spec
     if job.spec is not None and job.spec != spec:
         raise ValueError(f"{job.features} holds {spec.name}, the model needs {job.spec.name}")
     described = descriptors.read_store(job.descriptors) if job.descriptors else None
@@ -383,12 +387,10 @@ def train_fold(
     if settings.descriptors != bool(job.descriptors):  # else columns would be misread
         raise ValueError(f"training.descriptors is {settings.descriptors}, but the job "
                          f"{'has' if job.descriptors else 'has no'} descriptor store")  # fmt: skip
-    if job.descriptors and job.spec is not None and job.spec.learned:
+    if job.descriptors and job.learned:
         raise ValueError(f"model {job.model_id} is a message-passing network (fingerprint "
                          "graph), which takes no descriptors: set training.descriptors: false")  # fmt: skip
-    device = configure_tensorflow(
-        threads, settings, float32=job.spec is not None and job.spec.learned
-    )
+    device = configure_tensorflow(threads, settings, float32=job.learned)
     spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
