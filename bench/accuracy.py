@@ -14,9 +14,11 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
   on the training folds; bench/kernel_ridge.py): a second learner on the same features, for
   sets of up to 25,000 training molecules;
 - ``mpnn`` (only when asked for): the workflow's message-passing network (a grid row of
-  fingerprint ``graph``: depth 3, width 300, a 300-unit head, chemprop v2's defaults;
-  workflow_scripts/redoxscreen/message_passing.py), ``--mpnn-epochs`` epochs capped by
-  ``--time-limit``;
+  fingerprint ``graph``; ``--mpnn-arch``, by default depth 3, width 300, a 300-unit head,
+  chemprop v2's defaults; workflow_scripts/redoxscreen/message_passing.py), ``--mpnn-epochs``
+  epochs capped by ``--time-limit``;
+- ``mpnn_ensemble`` (only when asked for): the mean of ``--members`` such networks trained
+  with different seeds, as the workflow's final ensemble predicts;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
   (bench/chemprop_runner.py installs it with the CPU build of torch).
 
@@ -69,7 +71,7 @@ ALL_SETS = [
     "radical_redox:oxidation",
     "radical_redox:reduction",
 ]
-RECIPES = ("study2020", "default", "ensemble", "kernel", "mpnn", "chemprop")
+RECIPES = ("study2020", "default", "ensemble", "kernel", "mpnn", "mpnn_ensemble", "chemprop")
 DEFAULT_RECIPES = ["study2020", "default", "ensemble", "chemprop"]
 
 
@@ -102,6 +104,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=int, default=50)
     parser.add_argument("--mpnn-epochs", type=int, default=50)
+    parser.add_argument("--mpnn-arch", default="3:300:300",
+                        help="depth:width:head layers of the message-passing network")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "accuracy")
     return parser.parse_args()
@@ -112,7 +116,6 @@ def training_section(path: Path) -> dict:
 
 
 def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
-    radius, bits, layers = args.default_arch.split(":")
     default = TrainingSettings.from_config(training_section(REPO / "config" / "config.yaml"))
     study = TrainingSettings.from_config(
         training_section(REPO / "config" / "config.yaml")
@@ -122,20 +125,25 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
     default = replace(
         default, fingerprint=kind, descriptors=args.descriptors or default.descriptors
     )
-    default_spec = FingerprintSpec(int(radius), int(bits), kind)
-    default_layers = tuple(int(width) for width in layers.split("-"))
+    default_spec, default_layers = architecture(args.default_arch, kind)
+    mpnn_spec, mpnn_head = architecture(args.mpnn_arch, "graph")
+    mpnn_settings = replace(default, descriptors=False, graph_epochs=args.mpnn_epochs)
+    mpnn = Recipe("mpnn", mpnn_spec, mpnn_head, mpnn_settings)
     return {
         "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),
         "default": Recipe("default", default_spec, default_layers, default),
         "ensemble": Recipe("ensemble", default_spec, default_layers, default, args.members),
         "kernel": Recipe("kernel", default_spec, (), replace(default, descriptors=False)),
-        "mpnn": Recipe(
-            "mpnn",
-            FingerprintSpec(3, 300, "graph"),
-            (300,),
-            replace(default, descriptors=False, graph_epochs=args.mpnn_epochs),
-        ),  # fmt: skip
+        "mpnn": mpnn,
+        "mpnn_ensemble": replace(mpnn, name="mpnn_ensemble", members=args.members),
     }
+
+
+def architecture(text: str, kind: str) -> tuple[FingerprintSpec, tuple[int, ...]]:
+    """``radius:bits:layers`` (a fingerprint network) or ``depth:width:head`` (a graph one)."""
+    radius, bits, layers = text.split(":")
+    hidden_layers = tuple(int(width) for width in layers.split("-"))
+    return FingerprintSpec(int(radius), int(bits), kind), hidden_layers
 
 
 def load_set(name: str, target: str, subsample: int | None) -> pd.DataFrame:
