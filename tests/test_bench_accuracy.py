@@ -1,0 +1,50 @@
+"""bench/accuracy.py: the message-passing recipes it compares with chemprop."""
+
+import sys
+from dataclasses import replace
+
+import numpy as np
+
+from redoxscreen import training
+from redoxscreen.features import FingerprintSpec, parse_smiles
+from redoxscreen.graphs import molecule_graph
+
+import accuracy
+from molecule_fixtures import labelled_molecules
+
+
+def recipes_for(monkeypatch, *flags: str) -> dict:
+    monkeypatch.setattr(sys, "argv", ["accuracy.py", *flags])
+    return accuracy.make_recipes(accuracy.parse_args())
+
+
+def test_mpnn_recipes_take_the_architecture_epochs_and_ensemble_size(monkeypatch):
+    recipes = recipes_for(monkeypatch, "--mpnn-arch", "4:600:600-300", "--members", "3",
+                          "--mpnn-epochs", "7")  # fmt: skip
+    single, ensemble = recipes["mpnn"], recipes["mpnn_ensemble"]
+    assert single.spec == FingerprintSpec(4, 600, "graph") and single.hidden_layers == (600, 300)
+    assert (single.members, ensemble.members) == (1, 3)
+    assert single.settings.graph_epochs == 7 and not single.settings.descriptors
+    assert replace(ensemble, name="mpnn", members=1) == single
+
+
+def test_the_default_mpnn_is_the_grids_width_300_network(monkeypatch):
+    single = recipes_for(monkeypatch)["mpnn"]
+    assert (single.spec, single.hidden_layers) == (FingerprintSpec(3, 300, "graph"), (300,))
+
+
+def test_an_mpnn_ensemble_predicts_the_mean_of_its_members(monkeypatch):
+    molecules = labelled_molecules(every=20)
+    graphs = [molecule_graph(mol) for mol in parse_smiles(molecules["smiles"].tolist())]
+    labels = molecules["logp"].to_numpy()
+    recipe = recipes_for(monkeypatch, "--mpnn-arch", "2:8:8", "--members", "2",
+                         "--mpnn-epochs", "2")["mpnn_ensemble"]  # fmt: skip
+    training.configure_tensorflow(1, recipe.settings, float32=True)
+    mean, _ = accuracy.train_recipe(recipe, graphs[5:], labels[5:], graphs[:5], 0, None)
+    members = []
+    for seed in (0, 1000):
+        fit = training.fit_model(graphs[5:], labels[5:], recipe.spec, recipe.hidden_layers,
+                                 recipe.settings, seed)  # fmt: skip
+        members.append(training.predict(fit.model, fit.scaler, graphs[:5]))
+    assert not np.allclose(members[0], members[1])
+    assert np.allclose(mean, np.mean(members, axis=0), rtol=1e-4, atol=1e-5)
