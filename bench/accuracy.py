@@ -53,6 +53,7 @@ from redoxscreen.descriptors import describe_smiles  # noqa: E402
 from redoxscreen.features import FingerprintSpec, fingerprint_smiles, parse_smiles  # noqa: E402
 from redoxscreen.folds import assign_folds  # noqa: E402
 from redoxscreen.graphs import molecule_graph  # noqa: E402
+from redoxscreen.grid import parse_layers  # noqa: E402
 from redoxscreen.ingest import DatasetSpec, ingest, standardize_options  # noqa: E402
 from redoxscreen.metrics import regression_metrics  # noqa: E402
 from redoxscreen.tables import read_table  # noqa: E402
@@ -142,8 +143,7 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
 def architecture(text: str, kind: str) -> tuple[FingerprintSpec, tuple[int, ...]]:
     """``radius:bits:layers`` (a fingerprint network) or ``depth:width:head`` (a graph one)."""
     radius, bits, layers = text.split(":")
-    hidden_layers = tuple(int(width) for width in layers.split("-"))
-    return FingerprintSpec(int(radius), int(bits), kind), hidden_layers
+    return FingerprintSpec(int(radius), int(bits), kind), parse_layers(layers)
 
 
 def load_set(name: str, target: str, subsample: int | None) -> pd.DataFrame:

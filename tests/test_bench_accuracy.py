@@ -8,6 +8,7 @@ import numpy as np
 from redoxscreen import training
 from redoxscreen.features import FingerprintSpec, parse_smiles
 from redoxscreen.graphs import molecule_graph
+from redoxscreen.grid import read_grid
 
 import accuracy
 from molecule_fixtures import labelled_molecules
@@ -31,6 +32,8 @@ def test_mpnn_recipes_take_the_architecture_epochs_and_ensemble_size(monkeypatch
 def test_the_default_mpnn_is_the_grids_width_300_network(monkeypatch):
     single = recipes_for(monkeypatch)["mpnn"]
     assert (single.spec, single.hidden_layers) == (FingerprintSpec(3, 300, "graph"), (300,))
+    row = read_grid(str(accuracy.REPO / "config" / "grid_mpnn.tsv"))[25]
+    assert (row.fingerprint, row.radius, row.n_bits, row.hidden_layers) == ("graph", 3, 300, (300,))
 
 
 def test_an_mpnn_ensemble_predicts_the_mean_of_its_members(monkeypatch):
