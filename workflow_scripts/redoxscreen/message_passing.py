@@ -4,7 +4,7 @@ Messages live on directed bonds. Each of ``depth`` steps sums the messages enter
 source atom (less the one coming back along the bond itself), so after ``depth`` steps an atom
 has seen its surroundings ``depth`` bonds away, as an ECFP of that radius does; the atoms'
 states are averaged into a ``hidden``-wide fingerprint that a feed-forward head maps to the
-label. Defaults are chemprop v2's (hidden 300, depth 3, one 300-unit head layer, batch 64, the
+label. Defaults are chemprop v2's (hidden 300, depth 3, one 300-unit head layer, the
 learning rate warmed up from a tenth of its peak over 2 epochs, then decayed back to a tenth at
 the last epoch). The network trains on every training molecule for a fixed number of epochs and
 keeps the last weights: no validation split, no early stopping.
