@@ -15,8 +15,9 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
   sets of up to 25,000 training molecules;
 - ``mpnn`` (only when asked for): the workflow's message-passing network (a grid row of
   fingerprint ``graph``; ``--mpnn-arch``, by default depth 3, width 300, a 300-unit head,
-  chemprop v2's defaults; workflow_scripts/redoxscreen/message_passing.py), ``--mpnn-epochs``
-  epochs capped by ``--time-limit``;
+  chemprop v2's defaults; workflow_scripts/redoxscreen/message_passing.py), trained as the
+  config's training section says (``--mpnn-epochs`` and ``--mpnn-batch`` override its
+  ``graph_epochs`` and ``graph_batch_size``), each network capped by ``--time-limit``;
 - ``mpnn_ensemble`` (only when asked for): the mean of ``--members`` such networks trained
   with different seeds, as the workflow's final ensemble predicts;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
@@ -104,7 +105,10 @@ def parse_args() -> argparse.Namespace:
                         help="default recipe: append RDKit descriptors (training.descriptors)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=int, default=50)
-    parser.add_argument("--mpnn-epochs", type=int, default=50)
+    parser.add_argument("--mpnn-epochs", type=int,
+                        help="message-passing epochs (default: config's graph_epochs)")  # fmt: skip
+    parser.add_argument("--mpnn-batch", type=int,
+                        help="message-passing batch size (default: config's graph_batch_size)")  # fmt: skip
     parser.add_argument("--mpnn-arch", default="3:300:300",
                         help="depth:width:head layers of the message-passing network")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
@@ -128,7 +132,12 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
     )
     default_spec, default_layers = architecture(args.default_arch, kind)
     mpnn_spec, mpnn_head = architecture(args.mpnn_arch, "graph")
-    mpnn_settings = replace(default, descriptors=False, graph_epochs=args.mpnn_epochs)
+    mpnn_settings = replace(
+        default,
+        descriptors=False,
+        graph_epochs=args.mpnn_epochs or default.graph_epochs,
+        graph_batch_size=args.mpnn_batch or default.graph_batch_size,
+    )
     mpnn = Recipe("mpnn", mpnn_spec, mpnn_head, mpnn_settings)
     return {
         "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),

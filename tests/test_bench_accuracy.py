@@ -19,19 +19,24 @@ def recipes_for(monkeypatch, *flags: str) -> dict:
     return accuracy.make_recipes(accuracy.parse_args())
 
 
-def test_mpnn_recipes_take_the_architecture_epochs_and_ensemble_size(monkeypatch):
+def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monkeypatch):
     recipes = recipes_for(monkeypatch, "--mpnn-arch", "4:600:600-300", "--members", "3",
-                          "--mpnn-epochs", "7")  # fmt: skip
+                          "--mpnn-epochs", "7", "--mpnn-batch", "64")  # fmt: skip
     single, ensemble = recipes["mpnn"], recipes["mpnn_ensemble"]
     assert single.spec == FingerprintSpec(4, 600, "graph") and single.hidden_layers == (600, 300)
     assert (single.members, ensemble.members) == (1, 3)
-    assert single.settings.graph_epochs == 7 and not single.settings.descriptors
+    assert single.settings.graph_epochs == 7 and single.settings.graph_batch_size == 64
+    assert not single.settings.descriptors
     assert replace(ensemble, name="mpnn", members=1) == single
 
 
-def test_the_default_mpnn_is_the_grids_width_300_network(monkeypatch):
+def test_the_default_mpnn_is_the_grids_width_300_network_trained_as_config_says(monkeypatch):
     single = recipes_for(monkeypatch)["mpnn"]
     assert (single.spec, single.hidden_layers) == (FingerprintSpec(3, 300, "graph"), (300,))
+    config = training.TrainingSettings.from_config(
+        accuracy.training_section(accuracy.REPO / "config" / "config.yaml")
+    )
+    assert single.settings == replace(config, descriptors=False)
     row = read_grid(str(accuracy.REPO / "config" / "grid_mpnn.tsv"))[25]
     assert (row.fingerprint, row.radius, row.n_bits, row.hidden_layers) == ("graph", 3, 300, (300,))
 
