@@ -88,15 +88,23 @@ class Recipe:
     members: int = 1
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (0 epochs or a batch of 0 is a mistake)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=ALL_SETS, help="dataset:target pairs")
     parser.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=RECIPES)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=positive_int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subsample", type=int, help="seeded sample of this many molecules")
     parser.add_argument("--only-fold", type=int, help="score one fold only (a quick look)")
-    parser.add_argument("--members", type=int, default=5, help="networks in the ensemble")
+    parser.add_argument("--members", type=positive_int, default=5, help="networks in the ensemble")
     parser.add_argument("--default-arch", default="2:2048:1024-512-256",
                         help="radius:bits:layers of the default recipe")  # fmt: skip
     parser.add_argument("--fingerprint", choices=["bit", "count", "count_ap"],
@@ -104,14 +112,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--descriptors", action="store_true",
                         help="default recipe: append RDKit descriptors (training.descriptors)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
-    parser.add_argument("--chemprop-epochs", type=int, default=50)
-    parser.add_argument("--mpnn-epochs", type=int,
+    parser.add_argument("--chemprop-epochs", type=positive_int, default=50)
+    parser.add_argument("--mpnn-epochs", type=positive_int,
                         help="message-passing epochs (default: config's graph_epochs)")  # fmt: skip
-    parser.add_argument("--mpnn-batch", type=int,
+    parser.add_argument("--mpnn-batch", type=positive_int,
                         help="message-passing batch size (default: config's graph_batch_size)")  # fmt: skip
     parser.add_argument("--mpnn-arch", default="3:300:300",
                         help="depth:width:head layers of the message-passing network")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "accuracy")
     return parser.parse_args()
 
@@ -121,10 +129,10 @@ def training_section(path: Path) -> dict:
 
 
 def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
-    default = TrainingSettings.from_config(training_section(REPO / "config" / "config.yaml"))
+    configured = training_section(REPO / "config" / "config.yaml")
+    default = TrainingSettings.from_config(configured)
     study = TrainingSettings.from_config(
-        training_section(REPO / "config" / "config.yaml")
-        | training_section(REPO / "config" / "presets" / "study2020.yaml")
+        configured | training_section(REPO / "config" / "presets" / "study2020.yaml")
     )
     kind = args.fingerprint or default.fingerprint
     default = replace(
@@ -135,8 +143,8 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
     mpnn_settings = replace(
         default,
         descriptors=False,
-        graph_epochs=args.mpnn_epochs or default.graph_epochs,
-        graph_batch_size=args.mpnn_batch or default.graph_batch_size,
+        graph_epochs=default.graph_epochs if args.mpnn_epochs is None else args.mpnn_epochs,
+        graph_batch_size=default.graph_batch_size if args.mpnn_batch is None else args.mpnn_batch,
     )
     mpnn = Recipe("mpnn", mpnn_spec, mpnn_head, mpnn_settings)
     return {

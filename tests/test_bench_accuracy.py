@@ -4,6 +4,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from redoxscreen import training
 from redoxscreen.features import FingerprintSpec, parse_smiles
@@ -28,6 +29,13 @@ def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monke
     assert single.settings.graph_epochs == 7 and single.settings.graph_batch_size == 64
     assert not single.settings.descriptors
     assert replace(ensemble, name="mpnn", members=1) == single
+
+
+@pytest.mark.parametrize("flag", ["--mpnn-epochs", "--mpnn-batch", "--members"])
+def test_a_count_below_one_is_refused_not_replaced_by_the_default(monkeypatch, capsys, flag):
+    with pytest.raises(SystemExit):
+        recipes_for(monkeypatch, flag, "0")
+    assert f"argument {flag}: must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_the_default_mpnn_is_the_grids_width_300_network_trained_as_config_says(monkeypatch):
