@@ -16,8 +16,9 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
 - ``mpnn`` (only when asked for): the workflow's message-passing network (a grid row of
   fingerprint ``graph``; ``--mpnn-arch``, by default depth 3, width 300, a 300-unit head,
   chemprop v2's defaults; workflow_scripts/redoxscreen/message_passing.py), trained as the
-  config's training section says (``--mpnn-epochs`` and ``--mpnn-batch`` override its
-  ``graph_epochs`` and ``graph_batch_size``), each network capped by ``--time-limit``;
+  config's training section says (``--mpnn-epochs``, ``--mpnn-batch`` and
+  ``--mpnn-averaging`` override its ``graph_epochs``, ``graph_batch_size`` and
+  ``graph_weight_averaging``), each network capped by ``--time-limit``;
 - ``mpnn_ensemble`` (only when asked for): the mean of ``--members`` such networks trained
   with different seeds, as the workflow's final ensemble predicts;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
@@ -96,6 +97,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def fraction(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    return value
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=ALL_SETS, help="dataset:target pairs")
@@ -117,6 +126,9 @@ def parse_args() -> argparse.Namespace:
                         help="message-passing epochs (default: config's graph_epochs)")  # fmt: skip
     parser.add_argument("--mpnn-batch", type=positive_int,
                         help="message-passing batch size (default: config's graph_batch_size)")  # fmt: skip
+    parser.add_argument("--mpnn-averaging", type=fraction,
+                        help="message-passing weight averaging (default: config's "
+                        "graph_weight_averaging; 0: the last weights, as chemprop)")  # fmt: skip
     parser.add_argument("--mpnn-arch", default="3:300:300",
                         help="depth:width:head layers of the message-passing network")  # fmt: skip
     parser.add_argument("--threads", type=positive_int, default=2)
@@ -140,12 +152,13 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
     )
     default_spec, default_layers = architecture(args.default_arch, kind)
     mpnn_spec, mpnn_head = architecture(args.mpnn_arch, "graph")
-    mpnn_settings = replace(
-        default,
-        descriptors=False,
-        graph_epochs=default.graph_epochs if args.mpnn_epochs is None else args.mpnn_epochs,
-        graph_batch_size=default.graph_batch_size if args.mpnn_batch is None else args.mpnn_batch,
-    )
+    given = {
+        "graph_epochs": args.mpnn_epochs,
+        "graph_batch_size": args.mpnn_batch,
+        "graph_weight_averaging": args.mpnn_averaging,
+    }
+    overrides = {key: value for key, value in given.items() if value is not None}
+    mpnn_settings = replace(default, descriptors=False, **overrides)
     mpnn = Recipe("mpnn", mpnn_spec, mpnn_head, mpnn_settings)
     return {
         "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),

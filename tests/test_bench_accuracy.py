@@ -22,20 +22,28 @@ def recipes_for(monkeypatch, *flags: str) -> dict:
 
 def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monkeypatch):
     recipes = recipes_for(monkeypatch, "--mpnn-arch", "4:600:600-300", "--members", "3",
-                          "--mpnn-epochs", "7", "--mpnn-batch", "64")  # fmt: skip
+                          "--mpnn-epochs", "7", "--mpnn-batch", "64",
+                          "--mpnn-averaging", "0")  # fmt: skip
     single, ensemble = recipes["mpnn"], recipes["mpnn_ensemble"]
     assert single.spec == FingerprintSpec(4, 600, "graph") and single.hidden_layers == (600, 300)
     assert (single.members, ensemble.members) == (1, 3)
     assert single.settings.graph_epochs == 7 and single.settings.graph_batch_size == 64
+    assert single.settings.graph_weight_averaging == 0
     assert not single.settings.descriptors
     assert replace(ensemble, name="mpnn", members=1) == single
 
 
-@pytest.mark.parametrize("flag", ["--mpnn-epochs", "--mpnn-batch", "--members"])
-def test_a_count_below_one_is_refused_not_replaced_by_the_default(monkeypatch, capsys, flag):
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--mpnn-epochs", "0", "must be at least 1, got 0"),
+    ("--mpnn-batch", "0", "must be at least 1, got 0"),
+    ("--members", "0", "must be at least 1, got 0"),
+    ("--mpnn-averaging", "1.5", "must be from 0 to 1, got 1.5"),
+])  # fmt: skip
+def test_a_value_out_of_range_is_refused_not_replaced_by_the_default(monkeypatch, capsys, flag,
+                                                                      value, message):  # fmt: skip
     with pytest.raises(SystemExit):
-        recipes_for(monkeypatch, flag, "0")
-    assert f"argument {flag}: must be at least 1, got 0" in capsys.readouterr().err
+        recipes_for(monkeypatch, flag, value)
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
 
 
 def test_the_default_mpnn_is_the_grids_width_300_network_trained_as_config_says(monkeypatch):

@@ -13,9 +13,12 @@ from redoxscreen.features import FingerprintSpec, fingerprint_smiles
 from redoxscreen.grid import mae_table, read_grid
 from redoxscreen.message_passing import (
     MessagePassingNetwork,
+    WeightAverage,
+    averaging_start,
     forward_function,
     learning_rate_at,
     predict_scaled,
+    train,
 )
 from redoxscreen.predict import Ensemble, features_needed, predict_smiles, predict_smiles_file
 
@@ -92,6 +95,46 @@ def test_learning_rate_warms_up_then_decays_to_a_tenth_of_its_peak():
     assert learning_rate_at(0, 10, 50, 1e-3) == pytest.approx(1e-4)
     assert learning_rate_at(20, 10, 50, 1e-3) == pytest.approx(1e-3)
     assert learning_rate_at(500, 10, 50, 1e-3) == pytest.approx(1e-4)
+
+
+def test_weights_are_averaged_over_the_last_part_of_the_epochs():
+    assert averaging_start(50, 0.25) == 37  # the last 13 epochs
+    assert averaging_start(4, 0.01) == 3  # at least the last epoch
+    assert (averaging_start(50, 0.0), averaging_start(10, 1.0)) == (50, 0)
+    with pytest.raises(ValueError, match="graph_weight_averaging must be from 0 to 1"):
+        training.TrainingSettings.from_config({"graph_weight_averaging": 1.5})
+
+
+def test_a_weight_average_puts_the_mean_of_what_it_saw_into_the_variables():
+    import keras
+
+    variables = [keras.Variable(np.array([1.0, 2.0])), keras.Variable(np.array(3.0))]
+    average = WeightAverage(variables)
+    for shift in (0.0, 1.0, 5.0):
+        variables[0].assign(np.array([1.0, 2.0]) + shift)
+        variables[1].assign(3.0 - shift)
+        average.add()
+    variables[0].assign(np.zeros(2))
+    average.apply()
+    assert np.allclose(variables[0].numpy(), [3.0, 4.0]) and variables[1].numpy() == 1.0
+
+
+def test_averaging_changes_the_kept_weights_but_not_the_training_itself():
+    import keras
+
+    molecules = labelled_molecules(every=20)
+    molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
+    labels = molecules["logp"].to_numpy()
+    runs = {}
+    for fraction in (0.0, 0.01, 0.5):
+        keras.utils.set_random_seed(0)
+        model = MessagePassingNetwork(2, 8, (8,))
+        history = train(model, molecule_graphs, labels - labels.mean(), epochs=4, batch_size=8,
+                        peak_learning_rate=1e-3, seed=0, average_last=fraction)  # fmt: skip
+        runs[fraction] = history, [weights.copy() for weights in model.get_weights()]
+    assert runs[0.0][0] == runs[0.01][0] == runs[0.5][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0.0][1], runs[0.01][1], strict=True))
+    assert not all(np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[0.5][1], strict=True))
 
 
 def test_network_stays_float32_under_a_mixed_precision_policy():

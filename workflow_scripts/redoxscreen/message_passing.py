@@ -6,8 +6,9 @@ has seen its surroundings ``depth`` bonds away, as an ECFP of that radius does; 
 states are averaged into a ``hidden``-wide fingerprint that a feed-forward head maps to the
 label. Defaults are chemprop v2's (hidden 300, depth 3, one 300-unit head layer, the
 learning rate warmed up from a tenth of its peak over 2 epochs, then decayed back to a tenth at
-the last epoch). The network trains on every training molecule for a fixed number of epochs and
-keeps the last weights: no validation split, no early stopping.
+the last epoch). The network trains on every training molecule for a fixed number of epochs,
+no validation split, no early stopping; it keeps the mean of its weights at the ends of the last
+epochs (stochastic weight averaging, Izmailov et al. 2018), or the last weights.
 
 Every layer computes in float32, whatever the mixed-precision policy: sums over bonds in
 bfloat16 would lose the messages' small differences.
@@ -15,6 +16,7 @@ bfloat16 would lose the messages' small differences.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -121,6 +123,34 @@ def learning_rate_at(step: int, steps_per_epoch: int, epochs: int, peak: float) 
     return peak * 0.1 ** ((step - warmup) / max(total - warmup, 1))
 
 
+def averaging_start(epochs: int, fraction: float) -> int:
+    """The first epoch (0-based) whose end-of-epoch weights enter the average: the last
+    ``fraction`` of the epochs, at least one when ``fraction`` > 0; ``epochs`` (none) when 0."""
+    return epochs - max(1, math.ceil(epochs * fraction)) if fraction > 0 else epochs
+
+
+class WeightAverage:
+    """Running mean of variables' values, put into the variables by ``apply``."""
+
+    def __init__(self, variables):
+        self.variables, self.mean, self.count = variables, None, 0
+
+    def add(self) -> None:
+        current = [variable.numpy() for variable in self.variables]
+        self.count += 1
+        self.mean = [
+            new if old is None else old + (new - old) / self.count
+            for old, new in zip(self.mean or [None] * len(current), current, strict=True)
+        ]
+
+    def apply(self) -> None:
+        """Put the mean into the variables; nothing when nothing was added."""
+        if self.mean is None:
+            return
+        for variable, value in zip(self.variables, self.mean, strict=True):
+            variable.assign(value)
+
+
 def train(
     model: MessagePassingNetwork,
     graphs: Sequence[MoleculeGraph],
@@ -130,9 +160,12 @@ def train(
     peak_learning_rate: float,
     seed: int,
     time_limit_s: float | None = None,
+    average_last: float = 0.0,
 ) -> dict[str, list[float]]:
     """Adam on the mean squared error of scaled labels, seeded shuffles; per-epoch training
-    ``loss`` and ``mae`` (scaled). Stops after ``epochs`` or the first epoch past the limit."""
+    ``loss`` and ``mae`` (scaled). Stops after ``epochs`` or the first epoch past the limit.
+    The model ends with the mean of its weights over the last ``average_last`` of the epochs
+    (those it reached), or its last weights when that is 0 or the limit came first."""
     import tensorflow as tf
 
     if not graphs or batch_size < 1:
@@ -152,6 +185,7 @@ def train(
     rng = np.random.default_rng(seed)
     steps_per_epoch = -(-len(graphs) // batch_size)
     history: dict[str, list[float]] = {"loss": [], "mae": [], "learning_rate": []}
+    average, first_averaged = WeightAverage(variables), averaging_start(epochs, average_last)
     started, step = time.perf_counter(), 0
     while len(history["loss"]) < epochs:
         if time_limit_s is not None and time.perf_counter() - started > time_limit_s:
@@ -168,4 +202,7 @@ def train(
         history["loss"].append(squared / len(graphs))
         history["mae"].append(absolute / len(graphs))
         history["learning_rate"].append(rate)
+        if len(history["loss"]) > first_averaged:
+            average.add()
+    average.apply()
     return history

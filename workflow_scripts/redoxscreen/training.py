@@ -52,6 +52,7 @@ class TrainingSettings:
     deterministic: bool = True
     graph_epochs: int = 50  # message-passing networks: epochs (no early stopping) and batch
     graph_batch_size: int = 16  # chemprop: 64; 16 fits small sets better, 64 runs large faster
+    graph_weight_averaging: float = 0.25  # mean of the weights over this last part of the epochs
 
     @classmethod
     def from_config(cls, entry: dict) -> TrainingSettings:
@@ -66,6 +67,8 @@ class TrainingSettings:
             raise ValueError(f"training.lr_schedule must be one of {LR_SCHEDULES}")
         if settings.mixed_precision not in (True, False, "auto"):
             raise ValueError("training.mixed_precision must be true, false or auto")
+        if not 0 <= settings.graph_weight_averaging <= 1:
+            raise ValueError("training.graph_weight_averaging must be from 0 to 1")
         if settings.patience > 0 and settings.validation_fraction <= 0:
             raise ValueError("training.patience > 0 needs training.validation_fraction > 0")
         return settings
@@ -261,7 +264,8 @@ def fit_graph_network(
     time_limit_s: float | None = None,
 ) -> FitResult:
     """Train a message-passing network on every molecule's graph for ``graph_epochs`` epochs,
-    at most ``learning_rate``, on labels scaled by ``label_scaling``."""
+    at most ``learning_rate``, on labels scaled by ``label_scaling``; keep the mean of its
+    weights over the last ``graph_weight_averaging`` of the epochs."""
     import keras
 
     from redoxscreen import message_passing
@@ -279,6 +283,7 @@ def fit_graph_network(
         peak_learning_rate=settings.learning_rate,
         seed=seed,
         time_limit_s=time_limit_s,
+        average_last=settings.graph_weight_averaging,
     )
     seconds = time.perf_counter() - started
     history = history_in_label_units(raw, scaler)
