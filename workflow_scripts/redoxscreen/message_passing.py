@@ -138,10 +138,11 @@ class WeightAverage:
     def add(self) -> None:
         current = [variable.numpy() for variable in self.variables]
         self.count += 1
-        self.mean = [
-            new if old is None else old + (new - old) / self.count
-            for old, new in zip(self.mean or [None] * len(current), current, strict=True)
-        ]
+        if self.mean is None:
+            self.mean = current
+            return
+        count = self.count
+        self.mean = [old + (new - old) / count for old, new in zip(self.mean, current, strict=True)]
 
     def apply(self) -> None:
         """Put the mean into the variables; nothing when nothing was added."""
