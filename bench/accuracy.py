@@ -128,7 +128,7 @@ def parse_args() -> argparse.Namespace:
                         help="message-passing batch size (default: config's graph_batch_size)")  # fmt: skip
     parser.add_argument("--mpnn-averaging", type=fraction,
                         help="message-passing weight averaging (default: config's "
-                        "graph_weight_averaging; 0: the last weights, as chemprop)")  # fmt: skip
+                        "graph_weight_averaging; 0: the last weights)")  # fmt: skip
     parser.add_argument("--mpnn-arch", default="3:300:300",
                         help="depth:width:head layers of the message-passing network")  # fmt: skip
     parser.add_argument("--threads", type=positive_int, default=2)
