@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from redoxscreen.cli import positive_int  # noqa: E402
 from redoxscreen.descriptors import describe_smiles  # noqa: E402
 from redoxscreen.features import FingerprintSpec, fingerprint_smiles, parse_smiles  # noqa: E402
 from redoxscreen.folds import assign_folds  # noqa: E402
@@ -87,14 +88,6 @@ class Recipe:
     hidden_layers: tuple[int, ...]
     settings: TrainingSettings
     members: int = 1
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (0 epochs or a batch of 0 is a mistake)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def fraction(text: str) -> float:

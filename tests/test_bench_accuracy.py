@@ -34,9 +34,9 @@ def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monke
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), [
-    ("--mpnn-epochs", "0", "must be at least 1, got 0"),
-    ("--mpnn-batch", "0", "must be at least 1, got 0"),
-    ("--members", "0", "must be at least 1, got 0"),
+    ("--mpnn-epochs", "0", "must be at least 1, not 0"),
+    ("--mpnn-batch", "0", "must be at least 1, not 0"),
+    ("--members", "0", "must be at least 1, not 0"),
     ("--mpnn-averaging", "1.5", "must be from 0 to 1, got 1.5"),
 ])  # fmt: skip
 def test_a_value_out_of_range_is_refused_not_replaced_by_the_default(monkeypatch, capsys, flag,
