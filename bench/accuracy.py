@@ -90,11 +90,13 @@ class Recipe:
     members: int = 1
 
 
-def fraction(text: str) -> float:
-    """argparse type: a number from 0 to 1."""
+def weight_averaging(text: str) -> float:
+    """argparse type: a ``training.graph_weight_averaging`` the settings accept."""
     value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    try:
+        TrainingSettings(graph_weight_averaging=value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
     return value
 
 
@@ -119,7 +121,7 @@ def parse_args() -> argparse.Namespace:
                         help="message-passing epochs (default: config's graph_epochs)")  # fmt: skip
     parser.add_argument("--mpnn-batch", type=positive_int,
                         help="message-passing batch size (default: config's graph_batch_size)")  # fmt: skip
-    parser.add_argument("--mpnn-averaging", type=fraction,
+    parser.add_argument("--mpnn-averaging", type=weight_averaging,
                         help="message-passing weight averaging (default: config's "
                         "graph_weight_averaging; 0: the last weights)")  # fmt: skip
     parser.add_argument("--mpnn-arch", default="3:300:300",

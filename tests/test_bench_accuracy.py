@@ -37,7 +37,7 @@ def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monke
     ("--mpnn-epochs", "0", "must be at least 1, not 0"),
     ("--mpnn-batch", "0", "must be at least 1, not 0"),
     ("--members", "0", "must be at least 1, not 0"),
-    ("--mpnn-averaging", "1.5", "must be from 0 to 1, got 1.5"),
+    ("--mpnn-averaging", "1.5", "training.graph_weight_averaging must be from 0 to 1, got 1.5"),
 ])  # fmt: skip
 def test_a_value_out_of_range_is_refused_not_replaced_by_the_default(monkeypatch, capsys, flag,
                                                                       value, message):  # fmt: skip

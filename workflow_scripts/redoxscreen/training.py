@@ -54,24 +54,27 @@ class TrainingSettings:
     graph_batch_size: int = 16  # chemprop: 64; 16 fits small sets better, 64 runs large faster
     graph_weight_averaging: float = 0.25  # mean of the weights over this last part of the epochs
 
+    def __post_init__(self) -> None:
+        """Refuse values no network can train with, also on ``dataclasses.replace``."""
+        if self.label_scaling not in LABEL_SCALINGS:
+            raise ValueError(f"training.label_scaling must be one of {LABEL_SCALINGS}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"training.lr_schedule must be one of {LR_SCHEDULES}")
+        if self.mixed_precision not in (True, False, "auto"):
+            raise ValueError("training.mixed_precision must be true, false or auto")
+        if not 0 <= self.graph_weight_averaging <= 1:
+            raise ValueError("training.graph_weight_averaging must be from 0 to 1, "
+                             f"got {self.graph_weight_averaging}")  # fmt: skip
+        if self.patience > 0 and self.validation_fraction <= 0:
+            raise ValueError("training.patience > 0 needs training.validation_fraction > 0")
+
     @classmethod
     def from_config(cls, entry: dict) -> TrainingSettings:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(entry) - known)
         if unknown:
             raise KeyError(f"training: unknown keys {unknown}; known keys are {sorted(known)}")
-        settings = cls(**entry)
-        if settings.label_scaling not in LABEL_SCALINGS:
-            raise ValueError(f"training.label_scaling must be one of {LABEL_SCALINGS}")
-        if settings.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"training.lr_schedule must be one of {LR_SCHEDULES}")
-        if settings.mixed_precision not in (True, False, "auto"):
-            raise ValueError("training.mixed_precision must be true, false or auto")
-        if not 0 <= settings.graph_weight_averaging <= 1:
-            raise ValueError("training.graph_weight_averaging must be from 0 to 1")
-        if settings.patience > 0 and settings.validation_fraction <= 0:
-            raise ValueError("training.patience > 0 needs training.validation_fraction > 0")
-        return settings
+        return cls(**entry)
 
 
 @dataclass(frozen=True)
