@@ -326,7 +326,10 @@ def test_descriptor_models_predict_as_in_training(described_model_dir, tmp_path)
                             chunk_size=8, progress=False, processes=processes)  # fmt: skip
     pd.testing.assert_frame_equal(read_parts(tmp_path / "p1"), read_parts(tmp_path / "p2"))
     in_memory = predict_smiles(library(30), ensemble)
-    np.testing.assert_allclose(read_parts(tmp_path / "p1")["logp_pred"], in_memory["logp_pred"])
+    # float32 networks: chunks of 8 and one batch of 30 may round the last digit differently
+    np.testing.assert_allclose(
+        read_parts(tmp_path / "p1")["logp_pred"], in_memory["logp_pred"], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_descriptors_are_standardized_on_the_fitted_molecules(described_model_dir):
