@@ -1,4 +1,5 @@
 rule download_materials_project:
+    localrule: True  # compute nodes often cannot reach the internet; the login node can
     input:
         code=package_files("materials_project", "tables", "rulelog"),
     output:

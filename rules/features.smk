@@ -59,6 +59,7 @@ rule describe:
 
 
 rule make_folds:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         molecules="results/data/molecules.parquet",
         code=package_files("folds", "tables", "rulelog"),

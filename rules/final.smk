@@ -44,6 +44,7 @@ rule train_final_fold:
 
 
 rule evaluate_final:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         predictions=final_fold_files("predictions.parquet"),
         metrics=final_fold_files("metrics.json"),

@@ -41,6 +41,7 @@ rule train_grid_fold:
 
 
 checkpoint gather_grid:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         metrics=grid_fold_metrics,
         code=package_files("grid", "features", "graphs", "plots", "tables", "rulelog"),

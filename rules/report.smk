@@ -1,4 +1,5 @@
 rule summarize_run:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         metrics=expand("results/final/{target}/metrics.json", target=TARGETS),
         counts="results/screen/dataset/counts.tsv",

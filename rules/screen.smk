@@ -1,4 +1,5 @@
 rule screen_dataset:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         molecules="results/data/molecules.parquet",
         oof=expand("results/final/{target}/oof_predictions.parquet", target=SCREEN_TARGETS),

@@ -4,7 +4,8 @@ It runs Debian's ``slurm-wlm`` and ``munge`` (``.ci/run`` installs them): munged
 slurmd are started as child processes, and stopped by PID when the cluster is closed. The node
 declares one GPU gres (``File=/dev/null``: SLURM needs a device file to accept the gres), so jobs
 asking for ``--gpus=1`` are accepted and run one at a time. Accounting is off, so the Snakemake
-executor must poll with ``--slurm-status-command squeue``.
+executor must poll with ``--slurm-status-command squeue``, and the controller keeps finished jobs
+for two hours (``MinJobAge``; SLURM's default of 300 s forgot the first jobs of a slow CI run).
 
 The configuration must sit at ``/etc/slurm/slurm.conf``: the executor's job step does not pass
 ``SLURM_CONF`` on, so srun inside a job reads the default path. An existing file there that this
@@ -72,6 +73,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 ReturnToService=2
 SlurmdTimeout=30
+MinJobAge=7200
 GresTypes=gpu
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
