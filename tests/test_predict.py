@@ -67,6 +67,7 @@ def train_model_dir(work, settings):
             "ensemble": {"scale": 4.0, "spread_floor": 0.05, "coverage": 0.95},
         },
         "out_of_fold": {},
+        "fold_mae": {"0": 0.3, "1": 0.3},
     }
     (target_dir / "metrics.json").write_text(json.dumps(metrics))
     return target_dir
@@ -275,6 +276,23 @@ def test_mismatched_fingerprints_are_a_clear_error(model_dir, tmp_path):
     recipe["fingerprint"]["n_bits"] = 512
     recipe_path.write_text(json.dumps(recipe))
     with pytest.raises(ValueError, match="different fingerprints.*fold 1: morgan_r1_n512_count"):
+        Ensemble.load(copy)
+
+
+def test_fold_models_that_metrics_did_not_evaluate_are_skipped(model_dir, tmp_path, caplog):
+    copy = shutil.copytree(model_dir, tmp_path / "logp")
+    left_over = shutil.copytree(copy / "fold1", copy / "fold2")  # from an earlier final.k = 3
+    recipe = json.loads((left_over / "recipe.json").read_text())
+    recipe["fingerprint"]["n_bits"] = 512  # the earlier run chose another architecture
+    (left_over / "recipe.json").write_text(json.dumps(recipe))
+    with caplog.at_level(logging.WARNING, logger="redoxscreen.predict"):
+        ensemble = Ensemble.load(copy)
+    assert ensemble.folds == [0, 1]
+    assert "skipping fold models [2]" in caplog.text
+    shutil.rmtree(copy / "fold1")
+    with pytest.raises(
+        FileNotFoundError, match=r"evaluated folds \[0, 1\].*folds \[1\] are missing"
+    ):
         Ensemble.load(copy)
 
 

@@ -130,16 +130,17 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     override.write_text(yaml.safe_dump({
         "grid": {"architectures": str(workdir / "mpnn.tsv"), "models": "all"},
         "training": {"graph_epochs": 3},
+        "final": {"k": 2},
         "screen": {"lib": "library.smi"},
     }))  # fmt: skip
     configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
     assert jobs["featurize_graphs"] == 1 and "featurize" not in jobs
-    assert jobs["train_grid_fold"] == 4 and jobs["train_final_fold"] == 6  # 2 targets
+    assert jobs["train_grid_fold"] == 4 and jobs["train_final_fold"] == 4  # 2 targets x 2 folds
     run_snakemake(workdir, *configs)
-    recipe = json.loads((workdir / "results/final/EA/fold2/recipe.json").read_text())
+    recipe = json.loads((workdir / "results/final/EA/fold1/recipe.json").read_text())
     assert recipe["fingerprint"] == {"radius": 2, "n_bits": 32, "kind": "graph"}
-    history = pd.read_parquet(workdir / "results/final/EA/fold2/history.parquet")
+    history = pd.read_parquet(workdir / "results/final/EA/fold1/history.parquet")
     assert len(history) == 3
     predicted = pd.read_parquet(workdir / "results/predict/lib/part-00000.parquet")
     assert np.isfinite(predicted["EA_pred"][0]) and np.isnan(predicted["EA_pred"][1])

@@ -504,25 +504,54 @@ def read_recipes(model_dir: str | os.PathLike) -> dict[int, dict]:
     """``{fold: recipe}`` of a target's fold models, in fold order, checked to fit together.
 
     Cheap (no TensorFlow): a missing directory or one without fold models raises
-    ``FileNotFoundError``, fold models with different fingerprints ``ValueError``.
+    ``FileNotFoundError``, fold models with different fingerprints ``ValueError``. Where the
+    directory has its ``metrics.json``, the folds are those it evaluated: fold models left from
+    an earlier run with a larger ``final.k`` are skipped with a warning, a missing one raises.
     """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise missing_models_error(model_dir, f"model directory not found: {model_dir}")
-    folds = sorted(
-        (int(match.group(1)), path)
-        for path in model_dir.iterdir()
-        if (match := FOLD_DIR.match(path.name))
-        and (path / "model.keras").is_file()
-        and (path / "recipe.json").is_file()
+    folds = dict(
+        sorted(
+            (int(match.group(1)), path)
+            for path in model_dir.iterdir()
+            if (match := FOLD_DIR.match(path.name))
+            and (path / "model.keras").is_file()
+            and (path / "recipe.json").is_file()
+        )
     )
     if not folds:
         raise missing_models_error(
             model_dir, f"no fold models (fold<N>/model.keras) in {model_dir}"
         )
-    recipes = {fold: json.loads((path / "recipe.json").read_text()) for fold, path in folds}
+    if (evaluated := evaluated_folds(model_dir)) is not None:
+        folds = only_evaluated_folds(model_dir, folds, evaluated)
+    recipes = {fold: json.loads((path / "recipe.json").read_text()) for fold, path in folds.items()}
     check_compatible(model_dir, recipes)
     return recipes
+
+
+def evaluated_folds(model_dir: Path) -> list[int] | None:
+    """The folds that ``metrics.json`` evaluated (its ``fold_mae`` keys); None if it has none."""
+    metrics_path = model_dir / "metrics.json"
+    if not metrics_path.is_file():
+        return None
+    fold_mae = json.loads(metrics_path.read_text()).get("fold_mae")
+    return None if fold_mae is None else sorted(int(fold) for fold in fold_mae)
+
+
+def only_evaluated_folds(
+    model_dir: Path, folds: dict[int, Path], evaluated: list[int]
+) -> dict[int, Path]:
+    if missing := [fold for fold in evaluated if fold not in folds]:
+        raise missing_models_error(
+            model_dir, f"{model_dir}/metrics.json evaluated folds {evaluated}, but the models of "
+            f"folds {missing} are missing"
+        )  # fmt: skip
+    if left_over := sorted(set(folds) - set(evaluated)):
+        log.warning("%s: skipping fold models %s, which metrics.json did not evaluate (left "
+                    "from an earlier run with more folds)", model_dir, left_over)  # fmt: skip
+    return {fold: folds[fold] for fold in evaluated}
 
 
 def check_compatible(model_dir: Path, recipes: Mapping[int, dict]) -> None:
