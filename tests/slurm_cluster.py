@@ -2,8 +2,8 @@
 
 It runs Debian's ``slurm-wlm`` and ``munge`` (``.ci/run`` installs them): munged, slurmctld and
 slurmd are started as child processes, and stopped by PID when the cluster is closed. The node
-declares one GPU gres (``File=/dev/null``: SLURM needs a device file to accept the gres), so jobs
-asking for ``--gpus=1`` are accepted and run one at a time. Accounting is off, so the Snakemake
+declares two GPU gres (``/dev/null`` and ``/dev/zero`` stand in for their device files), so jobs
+asking for ``--gpus=1`` are accepted, run two at a time and get ``CUDA_VISIBLE_DEVICES`` 0 or 1. Accounting is off, so the Snakemake
 executor must poll with ``--slurm-status-command squeue``, and the controller keeps finished jobs
 for two hours (``MinJobAge``; SLURM's default of 300 s forgot the first jobs of a slow CI run).
 
@@ -27,6 +27,8 @@ SLURM_DIR = Path("/etc/slurm")
 CONF_MARKER = "# written by redoxscreen's tests/slurm_cluster.py"
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
 START_TIMEOUT_S = 60
+# Two GPUs for the node: SLURM needs a character device file per GPU, any will do.
+GPU_DEVICE_FILES = ("/dev/null", "/dev/zero")
 
 
 class ClusterError(RuntimeError):
@@ -75,13 +77,14 @@ ReturnToService=2
 SlurmdTimeout=30
 MinJobAge=7200
 GresTypes=gpu
-NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:1 State=UNKNOWN
+NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:{len(GPU_DEVICE_FILES)} State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """
 
 
 def gres_conf(node: str) -> str:
-    return f"{CONF_MARKER}\nNodeName={node} Name=gpu File=/dev/null\n"
+    lines = [f"NodeName={node} Name=gpu File={device}" for device in GPU_DEVICE_FILES]
+    return "\n".join([CONF_MARKER, *lines, ""])
 
 
 @dataclass

@@ -23,8 +23,7 @@ from workflow_runner import REPO, snakemake_command, write_config
 RUN_TIMEOUT_S = 900
 RESOURCES = {"gpu": 1, "threads": 1, "mem_mb": 1000, "runtime": 20}
 CONFIG = {
-    # The node has one GPU, so jobs asking for it run one by one: the grid asks for none.
-    "grid": {"models": [24], "k": 2, "resources": {**RESOURCES, "gpu": 0}},
+    "grid": {"models": [24], "k": 2, "resources": RESOURCES},
     "final": {"k": 2, "resources": RESOURCES},
     "training": {"max_epochs": 20, "patience": 5},
 }
@@ -139,8 +138,10 @@ def test_every_job_but_the_local_rules_went_through_sbatch(runs):
 
 def test_training_jobs_asked_slurm_for_a_gpu(runs):
     on_slurm, *_ = runs
-    for log in (on_slurm / "logs" / "train_final_fold").rglob("*.log"):
-        assert "CUDA_VISIBLE_DEVICES=0 (set before the job)" in log.read_text(), log
+    logs = list((on_slurm / "logs").glob("train_*_fold/**/*.log"))
+    assert len(logs) == 2 * 2 * 2  # (grid, final) x targets x folds
+    for log in logs:
+        assert re.search(r"CUDA_VISIBLE_DEVICES=[01] \(set before the job\)", log.read_text()), log
 
 
 @pytest.mark.parametrize("relative", COMPARED)
