@@ -3,9 +3,10 @@
 It runs Debian's ``slurm-wlm`` and ``munge`` (``.ci/run`` installs them): munged, slurmctld and
 slurmd are started as child processes, and stopped by PID when the cluster is closed. The node
 declares two GPU gres (``/dev/null`` and ``/dev/zero`` stand in for their device files), so jobs
-asking for ``--gpus=1`` are accepted, run two at a time and get ``CUDA_VISIBLE_DEVICES`` 0 or 1. Accounting is off, so the Snakemake
-executor must poll with ``--slurm-status-command squeue``, and the controller keeps finished jobs
-for two hours (``MinJobAge``; SLURM's default of 300 s forgot the first jobs of a slow CI run).
+asking for ``--gpus=1`` are accepted, run two at a time and get ``CUDA_VISIBLE_DEVICES`` 0 or 1.
+Accounting is off, so the Snakemake executor must poll with ``--slurm-status-command squeue``,
+and the controller keeps finished jobs for two hours (``MinJobAge``; SLURM's default of 300 s
+forgot the first jobs of a slow CI run).
 
 The configuration must sit at ``/etc/slurm/slurm.conf``: the executor's job step does not pass
 ``SLURM_CONF`` on, so srun inside a job reads the default path. An existing file there that this
