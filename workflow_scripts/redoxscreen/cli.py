@@ -122,7 +122,7 @@ def run_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"SMILES file not found: {smiles}")
     try:
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
-            predict.read_recipes(model_dir)
+            predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         predict.configure_threads(args.threads)
         ensembles = predict.as_ensembles(list(args.model_dir))
     except (FileNotFoundError, ValueError) as error:

@@ -326,16 +326,15 @@ class Ensemble:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike) -> Ensemble:
-        """Every ``fold<N>/`` model of a target's directory, in fold order, and its metrics."""
+        """The ``fold<N>/`` models of a target's directory (see read_recipes) and its metrics."""
         from redoxscreen.training import load_fitted
 
         model_dir = Path(model_dir)
+        metrics = read_metrics(model_dir)
         members = [
             FoldModel(fold, *load_fitted(model_dir / f"fold{fold}"))
-            for fold in read_recipes(model_dir)  # checks the folds fit together first
+            for fold in read_recipes(model_dir, metrics)  # checks the folds fit together first
         ]
-        metrics_path = model_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
         ensemble = cls(model_dir, members, metrics)
         log.info("%s: %d fold models of %s, %s, study fold %d", model_dir, len(members),
                  ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
@@ -500,13 +499,20 @@ def configure_threads(threads: int) -> bool:
     return True
 
 
-def read_recipes(model_dir: str | os.PathLike) -> dict[int, dict]:
+def read_metrics(model_dir: str | os.PathLike) -> dict | None:
+    """A target directory's ``metrics.json``, or None where it has none."""
+    metrics_path = Path(model_dir) / "metrics.json"
+    return json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+
+
+def read_recipes(model_dir: str | os.PathLike, metrics: dict | None) -> dict[int, dict]:
     """``{fold: recipe}`` of a target's fold models, in fold order, checked to fit together.
 
     Cheap (no TensorFlow): a missing directory or one without fold models raises
     ``FileNotFoundError``, fold models with different fingerprints ``ValueError``. Where the
-    directory has its ``metrics.json``, the folds are those it evaluated: fold models left from
-    an earlier run with a larger ``final.k`` are skipped with a warning, a missing one raises.
+    directory's ``metrics`` (read_metrics) list the folds they evaluated, the folds are those:
+    fold models left from an earlier run with a larger ``final.k`` are skipped with a warning, a
+    missing one raises.
     """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -524,20 +530,12 @@ def read_recipes(model_dir: str | os.PathLike) -> dict[int, dict]:
         raise missing_models_error(
             model_dir, f"no fold models (fold<N>/model.keras) in {model_dir}"
         )
-    if (evaluated := evaluated_folds(model_dir)) is not None:
+    if metrics is not None and "fold_mae" in metrics:
+        evaluated = sorted(int(fold) for fold in metrics["fold_mae"])
         folds = only_evaluated_folds(model_dir, folds, evaluated)
     recipes = {fold: json.loads((path / "recipe.json").read_text()) for fold, path in folds.items()}
     check_compatible(model_dir, recipes)
     return recipes
-
-
-def evaluated_folds(model_dir: Path) -> list[int] | None:
-    """The folds that ``metrics.json`` evaluated (its ``fold_mae`` keys); None if it has none."""
-    metrics_path = model_dir / "metrics.json"
-    if not metrics_path.is_file():
-        return None
-    fold_mae = json.loads(metrics_path.read_text()).get("fold_mae")
-    return None if fold_mae is None else sorted(int(fold) for fold in fold_mae)
 
 
 def only_evaluated_folds(
