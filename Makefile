@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
+TEST_WORKERS ?= 2
 SNAKEMAKE := $(BIN)/snakemake
 STAMP := $(VENV)/.installed
 
@@ -24,9 +25,9 @@ run: $(STAMP)
 	@cat results/summary.md
 	@echo "report: results/report.html"
 
-## test: set up .venv, lint, and run the test suite
+## test: set up .venv, lint, and run the test suite (TEST_WORKERS pytest-xdist processes)
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check workflow_scripts tests bench

@@ -1,5 +1,7 @@
 """Fixtures shared by the workflow tests: one finished run of the real Snakefile per session."""
 
+from pathlib import Path
+
 import pytest
 
 from molecule_fixtures import labelled_molecules, tiny_dataset_config
@@ -24,3 +26,26 @@ def finished_grid(tmp_path_factory):
     plan = run_snakemake(workdir, "-n").stdout
     run_snakemake(workdir)
     return workdir, plan
+
+
+# The files whose tests use finished_grid: under pytest-xdist they run in one worker, which
+# computes the fixture once.
+SHARING_FINISHED_GRID = ("test_workflow_grid.py", "test_workflow_reruns.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With pytest-xdist (`make test` runs two workers), each worker takes whole files, so that a
+    file's module-scoped fixtures run once; the files with the most tests are handed out first.
+
+    (`--dist loadgroup` would do this with marks, but pytest-xdist 3.8 groups by rewriting
+    `item._nodeid`, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeFiles(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "finished_grid" if Path(path).name in SHARING_FINISHED_GRID else path
+
+    return WholeFiles(config, log)
