@@ -29,8 +29,16 @@ def finished_grid(tmp_path_factory):
 
 
 # The files whose tests use finished_grid: under pytest-xdist they run in one worker, which
-# computes the fixture once.
+# computes the fixture once (and no other worker edits that run while they read it).
 SHARING_FINISHED_GRID = ("test_workflow_grid.py", "test_workflow_reruns.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Refuse a test file that uses finished_grid but is missing from SHARING_FINISHED_GRID."""
+    using = {item.path.name for item in items if "finished_grid" in item.fixturenames}
+    if unlisted := sorted(using - set(SHARING_FINISHED_GRID)):
+        raise pytest.UsageError(f"{unlisted} use finished_grid: add them to "
+                                "SHARING_FINISHED_GRID in tests/conftest.py")  # fmt: skip
 
 
 @pytest.hookimpl(optionalhook=True)
