@@ -77,6 +77,39 @@ def test_a_store_of_other_graph_features_is_refused(tmp_path):
         graphs.read_store(str(tmp_path / "old.npz"))
 
 
+def ring_columns(smiles: str) -> np.ndarray:
+    """Per atom: in a ring of 3..8 atoms (6 columns), then in 0/1/2/3/more rings (one-hot)."""
+    return graph_of(smiles).atoms[:, -len(graphs.RING_SIZES) - 5 :].astype(int)
+
+
+def test_atoms_say_which_ring_sizes_they_are_in_and_how_many_rings():
+    rings = ring_columns("C1CC1C1CCCCC1")
+    assert rings[0].tolist() == [1, 0, 0, 0, 0, 0] + [0, 1, 0, 0, 0]  # cyclopropane
+    assert rings[3].tolist() == [0, 0, 0, 1, 0, 0] + [0, 1, 0, 0, 0]  # cyclohexane
+    fused = ring_columns("C1CCC2CC2C1")  # norcarane: atom 3 is shared by the 3- and 6-ring
+    assert fused[3].tolist() == [1, 0, 0, 1, 0, 0] + [0, 0, 1, 0, 0]
+    assert ring_columns("CCO").tolist() == [[0] * 6 + [1, 0, 0, 0, 0]] * 3
+
+
+def test_a_network_saved_with_other_atom_features_is_refused(tmp_path):
+    import zipfile
+
+    import keras
+
+    path = tmp_path / "model.keras"
+    MessagePassingNetwork(2, 8, (4,)).save(path)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    assert config["config"]["atom_features"] == graphs.ATOM_FEATURES
+    del config["config"]["atom_features"]  # as saved before ring sizes: 50 atom features
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in (files | {"config.json": json.dumps(config)}).items():
+            archive.writestr(name, content)
+    with pytest.raises(Exception, match="trained on graphs with 50 atom features.*retrain"):
+        keras.saving.load_model(path)
+
+
 def test_a_learned_fingerprint_is_named_by_depth_and_width_and_rdkit_refuses_it():
     assert SPEC.learned and SPEC.name == "mpnn_d3_h32" and SPEC.width == 32
     assert FingerprintSpec(3, 300, "graph").n_bits == 300  # no multiple of 8 needed

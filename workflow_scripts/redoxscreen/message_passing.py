@@ -23,9 +23,16 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from redoxscreen.graphs import ATOM_FEATURES, BOND_FEATURES, MoleculeGraph, graph_batch
+from redoxscreen.graphs import (
+    ATOM_FEATURES,
+    BOND_FEATURES,
+    FEATURES_VERSION,
+    MoleculeGraph,
+    graph_batch,
+)
 
 PREDICT_BATCH = 256  # molecules per forward pass; results do not depend on it
+VERSION_1_ATOM_FEATURES = 50  # before ring sizes and counts were added (FEATURES_VERSION 2)
 
 
 def float32_dense(units: int, **options) -> keras.layers.Dense:
@@ -39,7 +46,20 @@ class MessagePassingNetwork(keras.Model):
     Called on ``graphs.graph_batch(...)``'s tuple.
     """
 
-    def __init__(self, depth: int = 3, hidden: int = 300, head_layers=(300,), **options):
+    def __init__(
+        self,
+        depth: int = 3,
+        hidden: int = 300,
+        head_layers=(300,),
+        atom_features: int | None = None,
+        **options,
+    ):
+        if atom_features not in (None, ATOM_FEATURES):
+            raise ValueError(
+                f"this network was trained on graphs with {atom_features} atom features, but "
+                f"this code builds graphs with {ATOM_FEATURES} (graphs.FEATURES_VERSION "
+                f"{FEATURES_VERSION}): retrain it with this code"
+            )
         super().__init__(**(options | {"dtype": "float32"}))
         self.depth, self.hidden, self.head_layers = int(depth), int(hidden), tuple(head_layers)
         self.bond_input = float32_dense(hidden, use_bias=False)
@@ -79,7 +99,13 @@ class MessagePassingNetwork(keras.Model):
             "depth": self.depth,
             "hidden": self.hidden,
             "head_layers": list(self.head_layers),
+            "atom_features": ATOM_FEATURES,
         }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        # saved before the config recorded it: graphs of FEATURES_VERSION 1 had 50 atom features
+        return cls(**({"atom_features": VERSION_1_ATOM_FEATURES} | config))
 
 
 def batch_signature() -> list:
