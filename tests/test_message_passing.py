@@ -91,7 +91,7 @@ def test_atoms_say_which_ring_sizes_they_are_in_and_how_many_rings():
     assert ring_columns("CCO").tolist() == [[0] * 6 + [1, 0, 0, 0, 0]] * 3
 
 
-def test_a_network_saved_with_other_atom_features_is_refused(tmp_path):
+def test_a_network_saved_with_other_graph_features_is_refused(tmp_path):
     import zipfile
 
     import keras
@@ -101,12 +101,14 @@ def test_a_network_saved_with_other_atom_features_is_refused(tmp_path):
     with zipfile.ZipFile(path) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])
-    assert config["config"]["atom_features"] == graphs.ATOM_FEATURES
-    del config["config"]["atom_features"]  # as saved before ring sizes: 50 atom features
+    assert config["config"]["features_version"] == graphs.FEATURES_VERSION == 2
+    del config["config"]["features_version"]  # as saved before ring sizes: version 1
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in (files | {"config.json": json.dumps(config)}).items():
             archive.writestr(name, content)
-    with pytest.raises(Exception, match="trained on graphs with 50 atom features.*retrain"):
+    with pytest.raises(
+        Exception, match="trained on graph features of version 1, .* builds version 2.*retrain"
+    ):
         keras.saving.load_model(path)
 
 

@@ -5,8 +5,8 @@ hydrogens, hybridization, radical electrons, aromaticity, ring, mass; bond order
 ring), each one-hot with an "other" slot. Atoms also say which ring sizes (3 to 8) they are in
 and in how many (smallest) rings, which messages passed for a few steps cannot tell: a strained
 3- or 4-membered ring or a fused one changes orbital energies (with them QM9's HOMO and LUMO
-MAE fell 14 % and 9 % on a benchmark fold, 5 folds: 0.78x and 0.81x chemprop; README). Bonds are directed: bond ``2k`` runs
-``source -> target`` and bond ``2k + 1`` runs back, so a bond's reverse is ``index ^ 1``.
+MAE fell 14 % and 9 % on a benchmark fold; README, Benchmarks). Bonds are directed: bond ``2k``
+runs ``source -> target`` and bond ``2k + 1`` runs back, so a bond's reverse is ``index ^ 1``.
 
 A store is one ``.npz`` file aligned to the molecule ids: every molecule's atoms and bonds
 concatenated, with offsets saying where each molecule's rows start.
@@ -36,7 +36,8 @@ HYBRIDIZATIONS = ("SP", "SP2", "SP3", "SP3D", "SP3D2")
 BOND_TYPES = ("SINGLE", "DOUBLE", "TRIPLE", "AROMATIC")
 RING_SIZES = (3, 4, 5, 6, 7, 8)
 BOND_FEATURES = len(BOND_TYPES) + 3  # one-hot with "other", conjugated, in ring
-FEATURES_VERSION = 2  # raise when atom_features or bond_features change: stores are refused
+FEATURES_VERSION = 2  # raise when atom_features or bond_features change: stores and saved
+# message-passing networks of another version are refused
 
 
 def one_hot(value, choices) -> list[float]:

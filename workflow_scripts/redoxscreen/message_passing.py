@@ -32,7 +32,6 @@ from redoxscreen.graphs import (
 )
 
 PREDICT_BATCH = 256  # molecules per forward pass; results do not depend on it
-VERSION_1_ATOM_FEATURES = 50  # before ring sizes and counts were added (FEATURES_VERSION 2)
 
 
 def float32_dense(units: int, **options) -> keras.layers.Dense:
@@ -51,14 +50,14 @@ class MessagePassingNetwork(keras.Model):
         depth: int = 3,
         hidden: int = 300,
         head_layers=(300,),
-        atom_features: int | None = None,
+        features_version: int | None = None,
         **options,
     ):
-        if atom_features not in (None, ATOM_FEATURES):
+        if features_version not in (None, FEATURES_VERSION):
             raise ValueError(
-                f"this network was trained on graphs with {atom_features} atom features, but "
-                f"this code builds graphs with {ATOM_FEATURES} (graphs.FEATURES_VERSION "
-                f"{FEATURES_VERSION}): retrain it with this code"
+                f"this network was trained on graph features of version {features_version}, "
+                f"but this code builds version {FEATURES_VERSION} (graphs.FEATURES_VERSION): "
+                "retrain it with this code"
             )
         super().__init__(**(options | {"dtype": "float32"}))
         self.depth, self.hidden, self.head_layers = int(depth), int(hidden), tuple(head_layers)
@@ -99,13 +98,13 @@ class MessagePassingNetwork(keras.Model):
             "depth": self.depth,
             "hidden": self.hidden,
             "head_layers": list(self.head_layers),
-            "atom_features": ATOM_FEATURES,
+            "features_version": FEATURES_VERSION,
         }
 
     @classmethod
     def from_config(cls, config: dict):
-        # saved before the config recorded it: graphs of FEATURES_VERSION 1 had 50 atom features
-        return cls(**({"atom_features": VERSION_1_ATOM_FEATURES} | config))
+        # networks saved before the config recorded it read graph features of version 1
+        return cls(**({"features_version": 1} | config))
 
 
 def batch_signature() -> list:
