@@ -7,8 +7,10 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
 - ``study2020``: config/presets/study2020.yaml (r1 1024-bit fingerprints, 1024-512 as the
   thesis chose for IE, L2 0.003, min-max labels, batch 30000, 5000 epochs with decay);
 - ``default``: config/config.yaml's training section on the default architecture below;
-- ``ensemble``: the default recipe as the workflow predicts, the mean of ``--members``
-  networks trained with different seeds and early-stopping splits;
+- ``ensemble``: the default recipe, the mean of ``--members`` networks trained with different
+  seeds and early-stopping splits (``--ensemble-of seeds``, the default) or, as the workflow's
+  final models predict, each on the training folds less one of ``--members`` inner folds
+  (``--ensemble-of folds``);
 - ``kernel`` (only when asked for): kernel ridge regression on the default recipe's
   fingerprints, without descriptors (min-max kernel, penalty chosen by inner cross-validation
   on the training folds; bench/kernel_ridge.py): a second learner on the same features, for
@@ -19,8 +21,8 @@ recipe is trained on k-1 folds and scored on the held-out fold, the same folds f
   config's training section says (``--mpnn-epochs``, ``--mpnn-batch`` and
   ``--mpnn-averaging`` override its ``graph_epochs``, ``graph_batch_size`` and
   ``graph_weight_averaging``), each network capped by ``--time-limit``;
-- ``mpnn_ensemble`` (only when asked for): the mean of ``--members`` such networks trained
-  with different seeds, as the workflow's final ensemble predicts;
+- ``mpnn_ensemble`` (only when asked for): the mean of ``--members`` such networks, by
+  ``--ensemble-of`` as for ``ensemble``;
 - ``chemprop``: stock chemprop v2 (D-MPNN) in its own virtual environment
   (bench/chemprop_runner.py installs it with the CPU build of torch).
 
@@ -88,6 +90,7 @@ class Recipe:
     hidden_layers: tuple[int, ...]
     settings: TrainingSettings
     members: int = 1
+    ensemble_of: str = "seeds"
 
 
 def weight_averaging(text: str) -> float:
@@ -109,6 +112,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--subsample", type=int, help="seeded sample of this many molecules")
     parser.add_argument("--only-fold", type=int, help="score one fold only (a quick look)")
     parser.add_argument("--members", type=positive_int, default=5, help="networks in the ensemble")
+    parser.add_argument("--ensemble-of", choices=["seeds", "folds"], default="seeds",
+                        help="ensemble members differ by seed only, or each also leaves out one "
+                        "of --members inner folds of the training molecules, as the workflow's "
+                        "final models do")  # fmt: skip
     parser.add_argument("--default-arch", default="2:2048:1024-512-256",
                         help="radius:bits:layers of the default recipe")  # fmt: skip
     parser.add_argument("--fingerprint", choices=["bit", "count", "count_ap"],
@@ -155,13 +162,14 @@ def make_recipes(args: argparse.Namespace) -> dict[str, Recipe]:
     overrides = {key: value for key, value in given.items() if value is not None}
     mpnn_settings = replace(default, descriptors=False, **overrides)
     mpnn = Recipe("mpnn", mpnn_spec, mpnn_head, mpnn_settings)
+    ensemble = {"members": args.members, "ensemble_of": args.ensemble_of}
     return {
         "study2020": Recipe("study2020", FingerprintSpec(1, 1024, "bit"), (1024, 512), study),
         "default": Recipe("default", default_spec, default_layers, default),
-        "ensemble": Recipe("ensemble", default_spec, default_layers, default, args.members),
+        "ensemble": Recipe("ensemble", default_spec, default_layers, default, **ensemble),
         "kernel": Recipe("kernel", default_spec, (), replace(default, descriptors=False)),
         "mpnn": mpnn,
-        "mpnn_ensemble": replace(mpnn, name="mpnn_ensemble", members=args.members),
+        "mpnn_ensemble": replace(mpnn, name="mpnn_ensemble", **ensemble),
     }
 
 
@@ -187,15 +195,28 @@ def load_set(name: str, target: str, subsample: int | None) -> pd.DataFrame:
     return pd.DataFrame({"smiles": molecules["smiles"].to_numpy(), "y": molecules[target]})
 
 
-def train_recipe(recipe: Recipe, x_train, y_train, x_test, seed: int, time_limit) -> tuple:
-    """Held-out predictions (mean over members) and the training wall time."""
+def member_rows(recipe: Recipe, train_smiles: list[str], seed: int) -> list[np.ndarray]:
+    """Which training molecules each member trains on: all of them (``seeds``), or all but
+    one inner fold each (``folds``; inner folds seeded as the workflow seeds its folds)."""
+    if recipe.ensemble_of == "seeds":
+        return [np.ones(len(train_smiles), dtype=bool)] * recipe.members
+    inner = assign_folds(train_smiles, recipe.members, seed)
+    return [inner != member for member in range(recipe.members)]
+
+
+def train_recipe(recipe: Recipe, x_train, y_train, x_test, seed: int, time_limit,
+                 rows: list[np.ndarray]) -> tuple:  # fmt: skip
+    """Held-out predictions (mean over members, member i trained on ``rows[i]`` of the
+    training molecules) and the training wall time."""
     started = time.perf_counter()
     predictions = []
-    for member in range(recipe.members):
-        fit = fit_model(x_train, y_train, recipe.spec, recipe.hidden_layers, recipe.settings,
-                        seed + 1000 * member, time_limit_s=time_limit)  # fmt: skip
+    for member, chosen in enumerate(rows):
+        fit = fit_model(rows_of(x_train, chosen), y_train[chosen], recipe.spec,
+                        recipe.hidden_layers, recipe.settings, seed + 1000 * member,
+                        time_limit_s=time_limit)  # fmt: skip
         predictions.append(predict(fit.model, fit.scaler, x_test))
-        print(f"  {recipe.name:9s} member {member}: {len(fit.history)} epochs", flush=True)
+        print(f"  {recipe.name:9s} member {member}: {len(fit.history)} epochs, "
+              f"{chosen.sum()} molecules", flush=True)  # fmt: skip
     return np.mean(predictions, axis=0), time.perf_counter() - started
 
 
@@ -229,8 +250,9 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
                 recipe = recipes[recipe_name]
                 x = recipe_features(data["smiles"].tolist(), recipe, features)
                 x_train, x_test = rows_of(x, folds != fold), rows_of(x, folds == fold)
+                chosen = member_rows(recipe, train["smiles"].tolist(), args.seed)
                 predicted, took = train_and_predict(recipe, x_train, train["y"].to_numpy(),
-                                                    x_test, args.seed + fold, args)  # fmt: skip
+                                                    x_test, args.seed + fold, args, chosen)  # fmt: skip
             oof_true.append(test["y"].to_numpy())
             oof_pred.append(predicted)
             seconds += took
@@ -245,11 +267,12 @@ def run_set(label: str, args, recipes: dict[str, Recipe], out: Path) -> list[dic
     return rows
 
 
-def train_and_predict(recipe: Recipe, x_train, y_train, x_test, seed: int, args) -> tuple:
+def train_and_predict(recipe: Recipe, x_train, y_train, x_test, seed: int, args,
+                      rows: list[np.ndarray]) -> tuple:  # fmt: skip
     if recipe.name == "kernel":
         return train_kernel(x_train, y_train, x_test, seed)
     configure_tensorflow(args.threads, recipe.settings, float32=recipe.spec.learned)
-    return train_recipe(recipe, x_train, y_train, x_test, seed, args.time_limit)
+    return train_recipe(recipe, x_train, y_train, x_test, seed, args.time_limit, rows)
 
 
 def rows_of(x: np.ndarray | list, chosen: np.ndarray) -> np.ndarray | list:

@@ -4,6 +4,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from redoxscreen import training
@@ -64,7 +65,9 @@ def test_an_mpnn_ensemble_predicts_the_mean_of_its_members(monkeypatch):
     recipe = recipes_for(monkeypatch, "--mpnn-arch", "2:8:8", "--members", "2",
                          "--mpnn-epochs", "2")["mpnn_ensemble"]  # fmt: skip
     training.configure_tensorflow(1, recipe.settings, float32=True)
-    mean, _ = accuracy.train_recipe(recipe, graphs[5:], labels[5:], graphs[:5], 0, None)
+    rows = accuracy.member_rows(recipe, molecules["smiles"].tolist()[5:], 0)
+    assert len(rows) == 2 and all(chosen.all() for chosen in rows)
+    mean, _ = accuracy.train_recipe(recipe, graphs[5:], labels[5:], graphs[:5], 0, None, rows)
     members = []
     for seed in (0, 1000):
         fit = training.fit_model(graphs[5:], labels[5:], recipe.spec, recipe.hidden_layers,
@@ -72,3 +75,35 @@ def test_an_mpnn_ensemble_predicts_the_mean_of_its_members(monkeypatch):
         members.append(training.predict(fit.model, fit.scaler, graphs[:5]))
     assert not np.allclose(members[0], members[1])
     assert np.allclose(mean, np.mean(members, axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_a_fold_ensemble_leaves_out_one_inner_fold_per_member_as_the_workflow_folds(monkeypatch):
+    smiles = labelled_molecules(every=20)["smiles"].tolist()
+    recipe = recipes_for(monkeypatch, "--members", "4", "--ensemble-of", "folds")["ensemble"]
+    rows = accuracy.member_rows(recipe, smiles, 7)
+    inner = accuracy.assign_folds(smiles, 4, 7)
+    assert len(rows) == 4
+    for member, chosen in enumerate(rows):
+        assert np.array_equal(chosen, inner != member)
+    left_out = np.sum([~chosen for chosen in rows], axis=0)
+    assert (left_out == 1).all()  # every molecule is left out by exactly one member
+
+
+def test_a_fold_ensemble_is_scored_on_the_held_out_fold_and_written(monkeypatch, tmp_path):
+    molecules = labelled_molecules(every=20)
+    data = molecules.rename(columns={"logp": "y"})[["smiles", "y"]]
+    monkeypatch.setattr(accuracy, "load_set", lambda name, target, subsample: data)
+    monkeypatch.setattr(sys, "argv", ["accuracy.py", "--recipes", "mpnn_ensemble",
+                                      "--mpnn-arch", "2:8:8", "--members", "2",
+                                      "--ensemble-of", "folds", "--mpnn-epochs", "2",
+                                      "--only-fold", "0", "--threads", "1"])  # fmt: skip
+    args = accuracy.parse_args()
+    rows = accuracy.run_set("demo:logp", args, accuracy.make_recipes(args), tmp_path)
+    held_out = accuracy.assign_folds(data["smiles"].tolist(), 5, 0) == 0
+    assert [(row["recipe"], row["n"], row["folds"]) for row in rows] == [
+        ("mpnn_ensemble", len(data), 1)
+    ]
+    written = pd.read_csv(tmp_path / "demo:logp" / "predictions.csv")
+    assert len(written) == held_out.sum() and written["mpnn_ensemble"].notna().all()
+    mae = np.mean(np.abs(written["mpnn_ensemble"] - written["y"]))
+    assert rows[0]["mae"] == pytest.approx(mae)
