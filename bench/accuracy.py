@@ -276,7 +276,10 @@ def train_and_predict(recipe: Recipe, x_train, y_train, x_test, seed: int, args,
 
 
 def rows_of(x: np.ndarray | list, chosen: np.ndarray) -> np.ndarray | list:
-    """Rows of a feature matrix, or items of a list of molecule graphs, where ``chosen``."""
+    """Rows of a feature matrix, or items of a list of molecule graphs, where ``chosen``; ``x``
+    itself, not a copy, where every row is chosen (a seed ensemble's members)."""
+    if len(chosen) == len(x) and chosen.all():
+        return x
     return (
         [item for item, keep in zip(x, chosen, strict=True) if keep]
         if isinstance(x, list)

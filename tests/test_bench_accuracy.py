@@ -89,6 +89,14 @@ def test_a_fold_ensemble_leaves_out_one_inner_fold_per_member_as_the_workflow_fo
     assert (left_out == 1).all()  # every molecule is left out by exactly one member
 
 
+def test_rows_of_every_row_is_the_features_themselves_not_a_copy():
+    matrix, graphs = np.arange(12.0).reshape(4, 3), ["a", "b", "c", "d"]
+    every, some = np.ones(4, dtype=bool), np.array([True, False, True, True])
+    assert accuracy.rows_of(matrix, every) is matrix and accuracy.rows_of(graphs, every) is graphs
+    assert np.array_equal(accuracy.rows_of(matrix, some), matrix[[0, 2, 3]])
+    assert accuracy.rows_of(graphs, some) == ["a", "c", "d"]
+
+
 def test_a_fold_ensemble_is_scored_on_the_held_out_fold_and_written(monkeypatch, tmp_path):
     molecules = labelled_molecules(every=20)
     data = molecules.rename(columns={"logp": "y"})[["smiles", "y"]]
