@@ -124,6 +124,9 @@ def parse_args() -> argparse.Namespace:
                         help="default recipe: append RDKit descriptors (training.descriptors)")  # fmt: skip
     parser.add_argument("--time-limit", type=float, help="seconds per network (study capped)")
     parser.add_argument("--chemprop-epochs", type=positive_int, default=50)
+    parser.add_argument("--chemprop-seed", type=int,
+                        help="chemprop's seed (its initial weights and validation split; "
+                        "default: --seed), to measure its spread on the same folds")  # fmt: skip
     parser.add_argument("--mpnn-epochs", type=positive_int,
                         help="message-passing epochs (default: config's graph_epochs)")  # fmt: skip
     parser.add_argument("--mpnn-batch", type=positive_int,
@@ -308,8 +311,12 @@ def run_chemprop(train: pd.DataFrame, test: pd.DataFrame, workdir: Path, args) -
 
     ensure_venv()
     result = train_and_predict(train, test, workdir, epochs=args.chemprop_epochs,
-                               seed=args.seed, threads=args.threads)  # fmt: skip
+                               seed=chemprop_seed(args), threads=args.threads)  # fmt: skip
     return result.predictions, result.train_seconds
+
+
+def chemprop_seed(args: argparse.Namespace) -> int:
+    return args.seed if args.chemprop_seed is None else args.chemprop_seed
 
 
 def markdown(rows: list[dict]) -> str:

@@ -16,9 +16,13 @@ import accuracy
 from molecule_fixtures import labelled_molecules
 
 
-def recipes_for(monkeypatch, *flags: str) -> dict:
+def arguments(monkeypatch, *flags: str):
     monkeypatch.setattr(sys, "argv", ["accuracy.py", *flags])
-    return accuracy.make_recipes(accuracy.parse_args())
+    return accuracy.parse_args()
+
+
+def recipes_for(monkeypatch, *flags: str) -> dict:
+    return accuracy.make_recipes(arguments(monkeypatch, *flags))
 
 
 def test_mpnn_recipes_take_the_architecture_epochs_batch_and_ensemble_size(monkeypatch):
@@ -45,6 +49,12 @@ def test_a_value_out_of_range_is_refused_not_replaced_by_the_default(monkeypatch
     with pytest.raises(SystemExit):
         recipes_for(monkeypatch, flag, value)
     assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+def test_chemprop_is_seeded_by_its_own_seed_when_given_on_the_same_folds(monkeypatch):
+    assert accuracy.chemprop_seed(arguments(monkeypatch, "--seed", "3")) == 3
+    args = arguments(monkeypatch, "--seed", "3", "--chemprop-seed", "7")
+    assert (args.seed, accuracy.chemprop_seed(args)) == (3, 7)
 
 
 def test_the_default_mpnn_is_the_grids_width_300_network_trained_as_config_says(monkeypatch):
@@ -101,11 +111,9 @@ def test_a_fold_ensemble_is_scored_on_the_held_out_fold_and_written(monkeypatch,
     molecules = labelled_molecules(every=20)
     data = molecules.rename(columns={"logp": "y"})[["smiles", "y"]]
     monkeypatch.setattr(accuracy, "load_set", lambda name, target, subsample: data)
-    monkeypatch.setattr(sys, "argv", ["accuracy.py", "--recipes", "mpnn_ensemble",
-                                      "--mpnn-arch", "2:8:8", "--members", "2",
-                                      "--ensemble-of", "folds", "--mpnn-epochs", "2",
-                                      "--only-fold", "0", "--threads", "1"])  # fmt: skip
-    args = accuracy.parse_args()
+    args = arguments(monkeypatch, "--recipes", "mpnn_ensemble", "--mpnn-arch", "2:8:8",
+                     "--members", "2", "--ensemble-of", "folds", "--mpnn-epochs", "2",
+                     "--only-fold", "0", "--threads", "1")  # fmt: skip
     rows = accuracy.run_set("demo:logp", args, accuracy.make_recipes(args), tmp_path)
     held_out = accuracy.assign_folds(data["smiles"].tolist(), 5, 0) == 0
     assert [(row["recipe"], row["n"], row["folds"]) for row in rows] == [
