@@ -6,8 +6,9 @@ CORES ?= all
 TEST_WORKERS ?= 2
 SNAKEMAKE := $(BIN)/snakemake
 STAMP := $(VENV)/.installed
+TENSORFLOW_VERSION := $(shell sed -n 's/^tensorflow[-_]cpu==//p' requirements.lock)
 
-.PHONY: run test lint dry-run report demo-data clean venv
+.PHONY: run test lint dry-run demo-data clean venv gpu
 
 venv: $(STAMP)
 
@@ -28,6 +29,12 @@ run: $(STAMP)
 ## test: set up .venv, lint, and run the test suite (TEST_WORKERS pytest-xdist processes)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+## gpu: swap .venv's TensorFlow CPU build for the CUDA build of the same version (NVIDIA GPUs)
+gpu: $(STAMP)
+	$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu tensorflow
+	$(BIN)/python -m pip install --quiet "tensorflow[and-cuda]==$(TENSORFLOW_VERSION)"
+	$(BIN)/python -c 'import tensorflow as tf; print("GPUs TensorFlow sees:", tf.config.list_physical_devices("GPU"))'
 
 lint: $(STAMP)
 	$(BIN)/ruff check workflow_scripts tests bench
