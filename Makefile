@@ -6,7 +6,7 @@ CORES ?= all
 TEST_WORKERS ?= 2
 SNAKEMAKE := $(BIN)/snakemake
 STAMP := $(VENV)/.installed
-TENSORFLOW_VERSION := $(shell sed -n 's/^tensorflow[-_]cpu==//p' requirements.lock)
+TENSORFLOW_VERSION = $(shell sed -n 's/^tensorflow[-_]cpu==//p' requirements.lock)
 
 .PHONY: run test lint dry-run demo-data clean venv gpu
 
@@ -32,6 +32,7 @@ test: $(STAMP) lint
 
 ## gpu: swap .venv's TensorFlow CPU build for the CUDA build of the same version (NVIDIA GPUs)
 gpu: $(STAMP)
+	@test -n "$(TENSORFLOW_VERSION)" || { echo "requirements.lock pins no tensorflow-cpu: nothing to swap"; exit 1; }
 	$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu tensorflow
 	$(BIN)/python -m pip install --quiet "tensorflow[and-cuda]==$(TENSORFLOW_VERSION)"
 	$(BIN)/python -c 'import tensorflow as tf; print("GPUs TensorFlow sees:", tf.config.list_physical_devices("GPU"))'
