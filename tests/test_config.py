@@ -82,3 +82,19 @@ def test_ensemble_interval_without_a_calibration_set_is_refused(config):
         check_config(config, REPO)
     config["screening"]["interval"] = "conformal"
     check_config(config, REPO)
+
+
+def test_screening_target_missing_from_the_dataset_is_named(config):
+    config["datasets"]["demo"]["targets"]["Ered"] = config["datasets"]["demo"]["targets"].pop("EA")
+    with pytest.raises(ConfigError, match=r"screening\.reduction_target: 'EA' .*targets: IE, Ered"):
+        check_config(config, REPO)
+    config["screening"]["reduction_target"] = "Ered"
+    check_config(config, REPO)
+
+
+def test_role_on_a_potential_without_a_target_is_named(config):
+    config["screening"]["reduction_target"] = None
+    with pytest.raises(ConfigError, match=r"screening\.roles\.cathode\.potential: 'reduction'"):
+        check_config(config, REPO)
+    config["screening"]["roles"] = {"donor": {"potential": "oxidation", "band_max_v": 4.0}}
+    check_config(config, REPO)

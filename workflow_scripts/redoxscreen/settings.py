@@ -35,6 +35,7 @@ def check_config(
             "spread; set final.calibration_fraction above 0 (e.g. 0.1) or use 'conformal'"
         )
     check_dataset(config, workdir, workflow_dir)
+    check_screening_targets(config)
 
 
 def check_dataset(
@@ -64,3 +65,25 @@ def check_dataset(
             f"the working directory {Path(workdir).resolve()}, then the workflow's own "
             f"directory)"
         )
+
+
+def check_screening_targets(config: Mapping) -> None:
+    """Raise ``ConfigError`` when a screening target is not a target of the selected data set,
+    or a role screens a potential that no target gives."""
+    screening, name = config["screening"], config["dataset"]
+    targets = list(selected_dataset(config)["targets"])
+    for kind in ("oxidation", "reduction"):
+        chosen = screening[f"{kind}_target"]
+        if chosen is not None and chosen not in targets:
+            raise ConfigError(
+                f"screening.{kind}_target: {chosen!r} is not a target of data set {name!r} "
+                f"(its targets: {', '.join(targets)}); name the one that gives the {kind} "
+                f"potential, or null for none"
+            )
+    for role, entry in screening["roles"].items():
+        kind = entry["potential"]
+        if screening[f"{kind}_target"] is None:
+            raise ConfigError(
+                f"screening.roles.{role}.potential: {kind!r}, but screening.{kind}_target is "
+                f"null; name a target of data set {name!r} there, or remove the role"
+            )
