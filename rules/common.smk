@@ -185,7 +185,7 @@ def library_smiles(wildcards):
     libraries = config["screen"]
     if wildcards.library not in libraries:
         raise ValueError(f"screen: no library named {wildcards.library!r} (known: {list(libraries)})")
-    return libraries[wildcards.library]
+    return workflow_file(libraries[wildcards.library])
 
 
 def final_models(targets):

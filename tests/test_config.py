@@ -44,6 +44,7 @@ def test_defaults_are_filled_in(config):
         (lambda c: c["datasets"]["demo"].pop("smiles_column"), "smiles_column"),
         (lambda c: c["datasets"]["demo"]["targets"]["EA"].update(valid_range=[1]), "valid_range"),
         (lambda c: c.update(seed="forty-two"), "seed"),
+        (lambda c: c["screening"].update(collector_max_v=-4.7), "collector_max_v"),
     ],
 )
 def test_schema_errors_name_the_key(config, edit, named):
@@ -72,7 +73,29 @@ def test_reversed_valid_range_is_named(config):
 
 def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):
     config["dataset"] = "materials_project"
-    check_config(config, tmp_path)
+    check_config(config, tmp_path, workflow_dir=REPO)
+
+
+@pytest.mark.parametrize(
+    ("key", "edit"),
+    [
+        ("grid.architectures", lambda c: c["grid"].update(architectures="config/nogrid.tsv")),
+        (
+            "screening.electrolytes_table",
+            lambda c: c["screening"].update(electrolytes_table="e.tsv"),
+        ),
+        ("screen.mine", lambda c: c["screen"].update(mine="data/mine.smi")),
+    ],
+)
+def test_a_missing_configured_file_is_named_with_its_key(config, tmp_path: Path, key, edit):
+    edit(config)
+    with pytest.raises(ConfigError, match=rf"{key}: .* does not exist .*{tmp_path}"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_library_is_found_in_the_workflow_directory_too(config, tmp_path: Path):
+    config["screen"] = {"demo": "resources/demo_library.smi"}
+    check_config(config, tmp_path, workflow_dir=REPO)
 
 
 def test_ensemble_interval_without_a_calibration_set_is_refused(config):
@@ -97,4 +120,33 @@ def test_role_on_a_potential_without_a_target_is_named(config):
     with pytest.raises(ConfigError, match=r"screening\.roles\.cathode\.potential: 'reduction'"):
         check_config(config, REPO)
     config["screening"]["roles"] = {"donor": {"potential": "oxidation", "band_max_v": 4.0}}
+    check_config(config, REPO)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.update(electrolytes=["acetonitrile", "ethylene_carbonate"]),
+            r"screening\.electrolytes: \['ethylene_carbonate'\] not in",
+        ),
+        (
+            lambda s: s["roles"]["cathode"].update(band_min_v=3.5, band_max_v=3.0),
+            r"screening\.roles\.cathode\.band_min_v: 3\.5 V is above band_max_v 3\.0 V",
+        ),
+    ],
+)
+def test_screening_settings_are_checked_before_any_job(config, edit, message):
+    edit(config["screening"])
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, REPO)
+
+
+def test_a_smiles_file_source_needs_xtb_labels(config):
+    config["datasets"]["demo"]["source"] = "resources/demo_library.smi"
+    with pytest.raises(
+        ConfigError, match=r"datasets\.demo\.source: .* datasets\.demo\.label_with_xtb: true"
+    ):
+        check_config(config, REPO)
+    config["datasets"]["demo"]["label_with_xtb"] = True
     check_config(config, REPO)

@@ -61,6 +61,10 @@ def test_folds_cover_only_the_target_labelled_molecules(tmp_path):
     assert folds["id"].tolist() == ["a", "c", "d"]
     with pytest.raises(KeyError, match="EA"):
         write_target_folds(str(tmp_path / "m.parquet"), "EA", 2, 0, "random", str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="final.k = 5 for IE: cannot split 3 molecules"):
+        write_target_folds(
+            str(tmp_path / "m.parquet"), "IE", 5, 0, "random", str(tmp_path / "x"), k_key="final.k"
+        )
 
 
 @pytest.mark.parametrize("split", ["random", "scaffold"])

@@ -42,6 +42,21 @@ def test_bad_grid_file_names_the_line(tmp_path):
         read_grid(str(path))
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("3\t1\t1024\t", "line 3: hidden layers must look like 1024-512-256, not ''"),
+        ("3\t1\t1024", "line 3: hidden layers must look like 1024-512-256, not ''"),
+        ("3\t1\t1020\t512", "line 3: n_bits must be a multiple of 8, not 1020"),
+    ],
+)
+def test_a_bad_grid_cell_is_named_with_its_line(tmp_path, row, message):
+    path = tmp_path / "grid.tsv"
+    path.write_text(f"model\tradius\tn_bits\thidden_layers\n0\t1\t1024\t512\n{row}\n")
+    with pytest.raises(ValueError, match=f"grid.tsv {message}"):
+        read_grid(str(path))
+
+
 def test_a_grid_row_may_name_its_fingerprint_kind(tmp_path):
     path = tmp_path / "grid.tsv"
     rows = ["model\tradius\tn_bits\thidden_layers\tfingerprint",

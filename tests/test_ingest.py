@@ -209,3 +209,30 @@ def test_materials_project_export_ingests_through_config(tmp_path):
     rejected = pd.read_csv(outputs["r.tsv"], sep="\t", keep_default_na=False)
     assert rejected["input_id"].tolist() == ["mol-2", "mol-3"]
     assert json.loads(outputs["s.json"].read_text())["input_rows"] == 4
+
+
+def test_an_empty_table_file_is_named(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(TableFormatError, match=r"empty\.csv: the file is empty"):
+        read_table(tmp_path / "empty.csv")
+
+
+def test_a_target_that_keeps_no_label_stops_ingestion(tmp_path):
+    table = tmp_path / "t.csv"
+    raw_table().to_csv(table, index=False)
+    dataset = {
+        "smiles_column": "smiles",
+        "id_column": "name",
+        "targets": {
+            "IE": {"column": "ie", "unit": "eV", "conversion": "eV_absolute"},
+            # the range in Hartree, the labels in eV: every EA label is out of range
+            "EA": {"column": "ea", "unit": "eV", "conversion": "eV_absolute",
+                   "valid_range": [-0.1, 0.2]},
+        },
+    }  # fmt: skip
+    options = {"allowed_elements": ["H", "C", "N", "O"], "neutral_only": True,
+               "largest_fragment": False}  # fmt: skip
+    outputs = [str(tmp_path / name) for name in ("m.parquet", "r.tsv", "s.json")]
+    with pytest.raises(IngestConfigError, match=r"targets\.EA: no molecule kept a label .*'ea'.*"
+                       r"label_out_of_range.*valid_range"):  # fmt: skip
+        run_ingestion(str(table), dataset, options, *outputs)

@@ -12,4 +12,5 @@ with rule_log(snakemake.log[0]):
         split=snakemake.params.split,
         out_path=snakemake.output.folds,
         calibration_fraction=snakemake.params.calibration_fraction,
+        k_key=f"{snakemake.wildcards.stage}.k",
     )

@@ -113,8 +113,10 @@ def write_target_folds(
     split: str,
     out_path: str,
     calibration_fraction: float = 0.0,
+    k_key: str = "k",
 ) -> None:
-    """Folds over the molecules labelled for ``target``: columns id, fold."""
+    """Folds over the molecules labelled for ``target``: columns id, fold. ``k_key`` names
+    the setting that gave ``k`` in errors."""
     import pandas as pd
 
     from redoxscreen.tables import write_table
@@ -123,7 +125,10 @@ def write_target_folds(
     if target not in molecules:
         raise KeyError(f"target {target!r} is not a column of {molecules_path}")
     labelled = molecules[molecules[target].notna()].reset_index(drop=True)
-    folds = folds_with_calibration(
-        labelled["smiles"].tolist(), k, seed, split, calibration_fraction
-    )
+    try:
+        folds = folds_with_calibration(
+            labelled["smiles"].tolist(), k, seed, split, calibration_fraction
+        )
+    except ValueError as error:
+        raise ValueError(f"{k_key} = {k} for {target}: {error}") from error
     write_table(pd.DataFrame({"id": labelled["id"], "fold": folds}), out_path)

@@ -59,7 +59,7 @@ def parse_fingerprint_kind(text) -> str | None:
 
 def read_grid(path: str) -> dict[int, Architecture]:
     """The grid table (model, radius, n_bits, hidden_layers[, fingerprint]), keyed by model id."""
-    table = pd.read_csv(path, sep="\t", dtype=str)
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).fillna("")
     missing = [column for column in GRID_COLUMNS if column not in table.columns]
     if missing:
         raise KeyError(f"{path}: missing columns {missing}; expected {list(GRID_COLUMNS)}")
@@ -72,6 +72,10 @@ def read_grid(path: str) -> dict[int, Architecture]:
                 int(row.n_bits),
                 parse_layers(row.hidden_layers),
                 parse_fingerprint_kind(getattr(row, OPTIONAL_FINGERPRINT_COLUMN, None)),
+            )
+            # the featurizer's own checks (sizes; n_bits a multiple of 8 for hashed kinds)
+            FingerprintSpec(
+                architecture.radius, architecture.n_bits, architecture.fingerprint or "count"
             )
         except ValueError as error:
             raise ValueError(f"{path} line {line}: {error}") from error

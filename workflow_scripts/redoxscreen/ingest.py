@@ -390,4 +390,16 @@ def run_ingestion(
     log.info("row fates: %s", result.summary["rows"])
     for target, counts in result.summary["targets"].items():
         log.info("%s: %s", target, counts)
+    check_every_target_labelled(result.summary)
     return result
+
+
+def check_every_target_labelled(summary: Mapping) -> None:
+    """Raise ``IngestConfigError`` when a target kept no label: nothing could learn it."""
+    for target, counts in summary["targets"].items():
+        if counts["labelled_molecules"] == 0:
+            raise IngestConfigError(
+                f"targets.{target}: no molecule kept a label (column {counts['column']!r}; "
+                f"rows: {summary['rows']}; labels rejected: {counts['labels_rejected']}); "
+                "check the target's column, unit and valid_range"
+            )

@@ -40,7 +40,8 @@ def potential_targets(settings: Mapping, targets: Mapping, references: Mapping) 
         if name not in targets:
             raise KeyError(
                 f"screening.{kind}_target: {name!r} is not a target of the data set "
-                f"(targets: {', '.join(targets)})"
+                f"(its targets: {', '.join(targets)}); name the one that gives the {kind} "
+                "potential, or null for none"
             )
         chosen[kind] = {
             "target": name,
@@ -116,10 +117,19 @@ class ScreeningPlan:
                 f"screening.electrolytes: {unknown} not in {electrolytes_path} "
                 f"(known: {', '.join(available)})"
             )
+        chosen = potential_targets(settings, targets, references)
+        roles = [Role.from_config(name, entry) for name, entry in settings["roles"].items()]
+        for role in roles:
+            if role.potential not in chosen:
+                raise KeyError(
+                    f"screening.roles.{role.name}.potential: {role.potential!r}, but "
+                    f"screening.{role.potential}_target is null; name a target there, or "
+                    "remove the role"
+                )
         return cls(
-            targets=potential_targets(settings, targets, references),
+            targets=chosen,
             electrolytes={name: available[name] for name in settings["electrolytes"]},
-            roles=[Role.from_config(name, entry) for name, entry in settings["roles"].items()],
+            roles=roles,
             collector_max_v=settings["collector_max_v"],
         )
 

@@ -35,7 +35,8 @@ def check_config(
             "spread; set final.calibration_fraction above 0 (e.g. 0.1) or use 'conformal'"
         )
     check_dataset(config, workdir, workflow_dir)
-    check_screening_targets(config)
+    check_config_files(config, workdir, workflow_dir)
+    check_screening(config, workdir, workflow_dir)
 
 
 def check_dataset(
@@ -58,32 +59,59 @@ def check_dataset(
                 "not materials_project"
             )
         return
-    places = [Path(workdir)] + ([Path(workflow_dir)] if workflow_dir else [])
-    if not any((place / source).exists() for place in places):
+    check_file_exists(f"datasets.{name}.source", source, workdir, workflow_dir)
+    if Path(source).suffix.lower() == ".smi" and not dataset.get("label_with_xtb"):
         raise ConfigError(
-            f"datasets.{name}.source: {source!r} does not exist (relative paths are read from "
-            f"the working directory {Path(workdir).resolve()}, then the workflow's own "
-            f"directory)"
+            f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
+            f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "
+            "label columns"
         )
 
 
-def check_screening_targets(config: Mapping) -> None:
-    """Raise ``ConfigError`` when a screening target is not a target of the selected data set,
-    or a role screens a potential that no target gives."""
-    screening, name = config["screening"], config["dataset"]
-    targets = list(selected_dataset(config)["targets"])
-    for kind in ("oxidation", "reduction"):
-        chosen = screening[f"{kind}_target"]
-        if chosen is not None and chosen not in targets:
-            raise ConfigError(
-                f"screening.{kind}_target: {chosen!r} is not a target of data set {name!r} "
-                f"(its targets: {', '.join(targets)}); name the one that gives the {kind} "
-                f"potential, or null for none"
-            )
-    for role, entry in screening["roles"].items():
-        kind = entry["potential"]
-        if screening[f"{kind}_target"] is None:
-            raise ConfigError(
-                f"screening.roles.{role}.potential: {kind!r}, but screening.{kind}_target is "
-                f"null; name a target of data set {name!r} there, or remove the role"
-            )
+def check_file_exists(
+    key: str, path: str, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
+    """Raise ``ConfigError`` naming ``key`` when the configured file is in neither place that
+    the workflow reads relative paths from."""
+    if configured_file(path, workdir, workflow_dir) is None:
+        raise ConfigError(
+            f"{key}: {path!r} does not exist (relative paths are read from the working "
+            f"directory {Path(workdir).resolve()}, then the workflow's own directory)"
+        )
+
+
+def configured_file(
+    path: str, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> Path | None:
+    """Where a configured relative path is found: the working directory, then the workflow's
+    own directory; None if in neither."""
+    places = [Path(workdir)] + ([Path(workflow_dir)] if workflow_dir else [])
+    return next((place / path for place in places if (place / path).exists()), None)
+
+
+def check_config_files(
+    config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
+    """Raise ``ConfigError`` for a grid table, electrolytes table or library that is missing."""
+    files = {
+        "grid.architectures": config["grid"]["architectures"],
+        "screening.electrolytes_table": config["screening"]["electrolytes_table"],
+        **{f"screen.{name}": path for name, path in config["screen"].items()},
+    }
+    for key, path in files.items():
+        check_file_exists(key, path, workdir, workflow_dir)
+
+
+def check_screening(
+    config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
+    """Raise ``ConfigError`` for a screening section that the screening stage would refuse
+    (targets the data set lacks, roles, electrolytes), by building its plan now."""
+    from redoxscreen.screen_stage import ScreeningPlan
+
+    electrolytes = configured_file(config["screening"]["electrolytes_table"], workdir, workflow_dir)
+    targets = selected_dataset(config)["targets"]
+    try:
+        ScreeningPlan.from_config(config["screening"], targets, config["potentials"], electrolytes)
+    except (KeyError, ValueError) as error:
+        raise ConfigError(error.args[0]) from error

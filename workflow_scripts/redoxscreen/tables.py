@@ -43,7 +43,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if suffix not in READERS:
         known = ", ".join(sorted(READERS))
         raise TableFormatError(f"{path}: unknown table format {suffix!r}; use one of {known}")
-    return READERS[suffix](path)
+    try:
+        return READERS[suffix](path)
+    except pd.errors.EmptyDataError:
+        raise TableFormatError(f"{path}: the file is empty (no header, no rows)") from None
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
