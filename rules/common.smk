@@ -8,7 +8,12 @@ validate(config, schema="../config/schema.yaml")
 sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
 from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
-from redoxscreen.settings import MATERIALS_PROJECT, check_config, selected_dataset  # noqa: E402
+from redoxscreen.settings import (  # noqa: E402
+    MATERIALS_PROJECT,
+    check_config,
+    configured_file,
+    selected_dataset,
+)
 
 check_config(config, workflow_dir=workflow.basedir)
 DATASET = selected_dataset(config)
@@ -17,8 +22,7 @@ TARGETS = list(DATASET["targets"])
 
 def workflow_file(path):
     """A configured file: in the working directory if there, else the workflow's own copy."""
-    local = Path(path)
-    return str(local if local.is_absolute() or local.exists() else Path(workflow.basedir) / path)
+    return str(configured_file(path, ".", workflow.basedir) or Path(workflow.basedir) / path)
 
 
 GRID_ALL = read_grid(workflow_file(config["grid"]["architectures"]))

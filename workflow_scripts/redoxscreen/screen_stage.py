@@ -24,7 +24,6 @@ from redoxscreen.screening import (
     read_electrolytes,
     screen,
 )
-from redoxscreen.screening_plots import potential_histogram
 from redoxscreen.tables import write_table
 
 log = logging.getLogger(__name__)
@@ -139,6 +138,9 @@ class ScreeningPlan:
         return potentials, screen(potentials, self.electrolytes, self.roles, self.collector_max_v)
 
     def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
+        # matplotlib only here: Snakemake builds a plan (ScreeningPlan.from_config) at start-up
+        from redoxscreen.screening_plots import potential_histogram
+
         by_name = {Path(path).name: path for path in figure_paths}
         for name, electrolyte in self.electrolytes.items():
             for kind in self.targets:
