@@ -1,20 +1,25 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
-
-validate(config, schema="../config/schema.yaml")
 
 sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
 from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
 from redoxscreen.settings import (  # noqa: E402
     MATERIALS_PROJECT,
+    ConfigError,
     check_config,
     configured_file,
+    schema_report,
     selected_dataset,
 )
 
+try:
+    validate(config, schema="../config/schema.yaml")
+except WorkflowError:  # Snakemake's message prints the whole schema: name the keys instead
+    raise ConfigError(schema_report(config, f"{workflow.basedir}/config/schema.yaml")) from None
 check_config(config, workflow_dir=workflow.basedir)
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])

@@ -6,7 +6,8 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from redoxscreen.settings import ConfigError, check_config
+from redoxscreen.screen_stage import ScreeningPlan
+from redoxscreen.settings import ConfigError, check_config, schema_report
 
 from workflow_runner import REPO
 
@@ -34,24 +35,53 @@ def test_defaults_are_filled_in(config):
 
 
 @pytest.mark.parametrize(
-    ("edit", "named"),
+    ("edit", "key", "said"),
     [
-        (lambda c: c["ingest"].update(neutral_onyl=True), "neutral_onyl"),
+        (
+            lambda c: c["ingest"].update(neutral_onyl=True),
+            "ingest.neutral_onyl",
+            "unknown key; did you mean 'neutral_only'?",
+        ),
+        (lambda c: c.update(screning={}), "screning", "did you mean 'screening'?"),
         (
             lambda c: c["datasets"]["demo"]["targets"]["IE"].update(conversion="V_vs_Mars"),
-            "conversion",
+            "datasets.demo.targets.IE.conversion",
+            "'V_vs_Mars' is not one of",
         ),
-        (lambda c: c["datasets"]["demo"].pop("smiles_column"), "smiles_column"),
-        (lambda c: c["datasets"]["demo"]["targets"]["EA"].update(valid_range=[1]), "valid_range"),
-        (lambda c: c.update(seed="forty-two"), "seed"),
-        (lambda c: c["screening"].update(collector_max_v=-4.7), "collector_max_v"),
+        (
+            lambda c: c["datasets"]["demo"].pop("smiles_column"),
+            "datasets.demo",
+            "'smiles_column' is a required property",
+        ),
+        (
+            lambda c: c["datasets"]["demo"]["targets"]["EA"].update(valid_range=[1]),
+            "datasets.demo.targets.EA.valid_range",
+            "too short",
+        ),
+        (lambda c: c.update(seed="forty-two"), "seed", "is not of type 'integer'"),
+        (
+            lambda c: c["screening"].update(collector_max_v=-4.7),
+            "screening.collector_max_v",
+            "less than or equal to the minimum of 0",
+        ),
     ],
 )
-def test_schema_errors_name_the_key(config, edit, named):
+def test_schema_errors_name_the_key(config, edit, key, said):
     broken = copy.deepcopy(config)
     edit(broken)
-    with pytest.raises(WorkflowError, match=named):
-        validate(broken, SCHEMA)
+    with pytest.raises(WorkflowError):
+        validate(copy.deepcopy(broken), SCHEMA)
+    mistakes = schema_report(broken, SCHEMA).splitlines()[1:]
+    assert len(mistakes) == 1
+    assert mistakes[0].strip().startswith(f"{key}: ")
+    assert said in mistakes[0]
+
+
+def test_schema_report_lists_every_mistake(config):
+    config["training"]["l2"] = "light"
+    config["grid"]["k"] = 1
+    mistakes = schema_report(config, SCHEMA).splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in mistakes] == ["grid.k", "training.l2"]
 
 
 def test_unknown_dataset_is_named(config):
@@ -121,6 +151,23 @@ def test_role_on_a_potential_without_a_target_is_named(config):
         check_config(config, REPO)
     config["screening"]["roles"] = {"donor": {"potential": "oxidation", "band_max_v": 4.0}}
     check_config(config, REPO)
+
+
+def test_a_role_set_to_null_is_removed(config):
+    """A layered config file cannot delete config.yaml's roles, so null removes one."""
+    config["screening"]["reduction_target"] = None
+    config["screening"]["roles"].update(
+        cathode=None, anode=None, donor={"potential": "oxidation", "band_max_v": 4.0}
+    )
+    validate(config, SCHEMA)
+    check_config(config, REPO)
+    plan = ScreeningPlan.from_config(
+        config["screening"],
+        config["datasets"]["demo"]["targets"],
+        config["potentials"],
+        REPO / config["screening"]["electrolytes_table"],
+    )
+    assert [role.name for role in plan.roles] == ["donor"]
 
 
 @pytest.mark.parametrize(

@@ -93,3 +93,25 @@ def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):
     # benzoquinone is far easier to reduce than benzene (EA difference > 2 eV)
     assert molecules.loc["bq", "EA"] - molecules.loc["benzene", "EA"] > 2.0
     assert "IPEA1-xTB" in (tmp_path / "logs/label_xtb/library.log").read_text()
+
+
+def test_a_mistyped_key_stops_snakemake_with_a_short_message(table_workdir):
+    layered = table_workdir / "mistyped.yaml"
+    layered.write_text("screning: {interval: conformal}\n")
+    configs = ["--configfile", str(table_workdir / "config.yaml"), str(layered)]
+    result = run_snakemake(table_workdir, "-n", *configs, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "screning: unknown key; did you mean 'screening'?" in output
+    assert len(output.splitlines()) < 20  # not Snakemake's dump of the whole schema
+
+
+def test_a_layered_file_removes_a_role_with_null(table_workdir):
+    layered = table_workdir / "oxidation_only.yaml"
+    layered.write_text(
+        "screening:\n"
+        "  reduction_target: null\n"
+        "  roles: {cathode: null, anode: null, shuttle: {potential: oxidation, band_min_v: 4.0}}\n"
+    )
+    configs = ["--configfile", str(table_workdir / "config.yaml"), str(layered)]
+    assert "screen_dataset" in run_snakemake(table_workdir, "-n", *configs).stdout

@@ -117,13 +117,17 @@ class ScreeningPlan:
                 f"(known: {', '.join(available)})"
             )
         chosen = potential_targets(settings, targets, references)
-        roles = [Role.from_config(name, entry) for name, entry in settings["roles"].items()]
+        roles = [
+            Role.from_config(name, entry)
+            for name, entry in settings["roles"].items()
+            if entry is not None  # removed by a layered config file
+        ]
         for role in roles:
             if role.potential not in chosen:
                 raise KeyError(
                     f"screening.roles.{role.name}.potential: {role.potential!r}, but "
                     f"screening.{role.potential}_target is null; name a target there, or "
-                    "remove the role"
+                    f"remove the role (in a layered config file: {role.name}: null)"
                 )
         return cls(
             targets=chosen,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
+from textwrap import shorten
 
 MATERIALS_PROJECT = "materials_project"
 
@@ -20,6 +22,40 @@ def selected_dataset(config: Mapping) -> dict:
         known = ", ".join(sorted(datasets))
         raise ConfigError(f"dataset: {name!r} is not declared under datasets (declared: {known})")
     return datasets[name]
+
+
+def schema_report(config: Mapping, schema_path: str | Path) -> str:
+    """What Snakemake's validation against the JSON schema refused, one line per mistake
+    ("key.path: what is wrong"), instead of its dump of the whole schema."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
+    lines = [line for error in errors for line in describe_schema_error(error)]
+    return f"the configuration does not match {Path(schema_path).name}:\n  " + "\n  ".join(
+        sorted(lines)
+    )
+
+
+def describe_schema_error(error) -> list[str]:
+    """One line per mistake in a jsonschema ``ValidationError``; an unknown key gets the
+    nearest known one as a suggestion."""
+    where = ".".join(str(part) for part in error.absolute_path)
+    if error.validator != "additionalProperties" or not isinstance(error.instance, Mapping):
+        return [f"{where or '(top level)'}: {shorten(error.message, 300, placeholder=' ...')}"]
+    known = list(error.schema.get("properties", {}))
+    return [
+        f"{where + '.' if where else ''}{key}: unknown key{did_you_mean(str(key), known)}"
+        f" (known here: {', '.join(known)})"
+        for key in error.instance
+        if key not in known
+    ]
+
+
+def did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def check_config(
