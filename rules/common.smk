@@ -18,8 +18,9 @@ from redoxscreen.settings import (  # noqa: E402
 
 try:
     validate(config, schema="../config/schema.yaml")
-except WorkflowError:  # Snakemake's message prints the whole schema: name the keys instead
-    raise ConfigError(schema_report(config, f"{workflow.basedir}/config/schema.yaml")) from None
+except WorkflowError as refusal:  # its message prints the whole schema: name the keys instead
+    schema = f"{workflow.basedir}/config/schema.yaml"
+    raise ConfigError(schema_report(config, schema, refusal)) from None
 check_config(config, workflow_dir=workflow.basedir)
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])

@@ -69,9 +69,9 @@ def test_defaults_are_filled_in(config):
 def test_schema_errors_name_the_key(config, edit, key, said):
     broken = copy.deepcopy(config)
     edit(broken)
-    with pytest.raises(WorkflowError):
+    with pytest.raises(WorkflowError) as refusal:
         validate(copy.deepcopy(broken), SCHEMA)
-    mistakes = schema_report(broken, SCHEMA).splitlines()[1:]
+    mistakes = schema_report(broken, SCHEMA, refusal.value).splitlines()[1:]
     assert len(mistakes) == 1
     assert mistakes[0].strip().startswith(f"{key}: ")
     assert said in mistakes[0]
@@ -80,8 +80,13 @@ def test_schema_errors_name_the_key(config, edit, key, said):
 def test_schema_report_lists_every_mistake(config):
     config["training"]["l2"] = "light"
     config["grid"]["k"] = 1
-    mistakes = schema_report(config, SCHEMA).splitlines()[1:]
+    mistakes = schema_report(config, SCHEMA, WorkflowError("")).splitlines()[1:]
     assert [line.split(":")[0].strip() for line in mistakes] == ["grid.k", "training.l2"]
+
+
+def test_schema_report_keeps_snakemakes_message_when_the_values_are_valid(config):
+    refusal = WorkflowError("cannot read the schema")
+    assert schema_report(config, SCHEMA, refusal) == "cannot read the schema"
 
 
 def test_unknown_dataset_is_named(config):

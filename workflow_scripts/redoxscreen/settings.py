@@ -24,18 +24,18 @@ def selected_dataset(config: Mapping) -> dict:
     return datasets[name]
 
 
-def schema_report(config: Mapping, schema_path: str | Path) -> str:
-    """What Snakemake's validation against the JSON schema refused, one line per mistake
-    ("key.path: what is wrong"), instead of its dump of the whole schema."""
+def schema_report(config: Mapping, schema_path: str | Path, refusal: Exception) -> str:
+    """What Snakemake's validation against the JSON schema refused (``refusal``), one line per
+    mistake ("key.path: what is wrong"), instead of its dump of the whole schema."""
     import jsonschema
     import yaml
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
-    lines = [line for error in errors for line in describe_schema_error(error)]
-    return f"the configuration does not match {Path(schema_path).name}:\n  " + "\n  ".join(
-        sorted(lines)
-    )
+    lines = sorted(line for error in errors for line in describe_schema_error(error))
+    if not lines:  # not a mistake in the config's values: keep Snakemake's own message
+        return str(refusal)
+    return f"the configuration does not match {Path(schema_path).name}:\n  " + "\n  ".join(lines)
 
 
 def describe_schema_error(error) -> list[str]:
