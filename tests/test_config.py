@@ -60,6 +60,13 @@ def test_defaults_are_filled_in(config):
         ),
         (lambda c: c.update(seed="forty-two"), "seed", "is not of type 'integer'"),
         (
+            lambda c: c["training"].update(mixed_precision="yes"),
+            "training.mixed_precision",
+            "'yes' is not of type 'boolean'; 'yes' is not one of ['auto']",
+        ),
+        (lambda c: c.update(screen_libs={}), "screen_libs", "did you mean 'screen'?"),
+        (lambda c: c.update(zzz=1), "zzz", "unknown key; known here: seed, dataset,"),
+        (
             lambda c: c["screening"].update(collector_max_v=-4.7),
             "screening.collector_max_v",
             "less than or equal to the minimum of 0",
@@ -87,6 +94,13 @@ def test_schema_report_lists_every_mistake(config):
 def test_schema_report_keeps_snakemakes_message_when_the_values_are_valid(config):
     refusal = WorkflowError("cannot read the schema")
     assert schema_report(config, SCHEMA, refusal) == "cannot read the schema"
+
+
+def test_schema_report_keeps_snakemakes_message_for_a_broken_schema(config, tmp_path: Path):
+    broken = tmp_path / "schema.yaml"
+    broken.write_text("type: object\nproperties: {seed: {type: integer}\n")  # unclosed brace
+    refusal = WorkflowError("Error validating config file: the schema does not parse")
+    assert schema_report(config, broken, refusal) == str(refusal)
 
 
 def test_unknown_dataset_is_named(config):

@@ -114,4 +114,6 @@ def test_a_layered_file_removes_a_role_with_null(table_workdir):
         "  roles: {cathode: null, anode: null, shuttle: {potential: oxidation, band_min_v: 4.0}}\n"
     )
     configs = ["--configfile", str(table_workdir / "config.yaml"), str(layered)]
+    # with config.yaml's cathode and anode kept, their reduction potential (target null now)
+    # would stop Snakemake before planning
     assert "screen_dataset" in run_snakemake(table_workdir, "-n", *configs).stdout

@@ -30,8 +30,11 @@ def schema_report(config: Mapping, schema_path: str | Path, refusal: Exception) 
     import jsonschema
     import yaml
 
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
+    try:
+        schema = yaml.safe_load(Path(schema_path).read_text())
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    except Exception:  # an unreadable or broken schema: Snakemake's message says so
+        return str(refusal)
     lines = sorted(line for error in errors for line in describe_schema_error(error))
     if not lines:  # not a mistake in the config's values: keep Snakemake's own message
         return str(refusal)
@@ -42,20 +45,23 @@ def describe_schema_error(error) -> list[str]:
     """One line per mistake in a jsonschema ``ValidationError``; an unknown key gets the
     nearest known one as a suggestion."""
     where = ".".join(str(part) for part in error.absolute_path)
-    if error.validator != "additionalProperties" or not isinstance(error.instance, Mapping):
-        return [f"{where or '(top level)'}: {shorten(error.message, 300, placeholder=' ...')}"]
-    known = list(error.schema.get("properties", {}))
-    return [
-        f"{where + '.' if where else ''}{key}: unknown key{did_you_mean(str(key), known)}"
-        f" (known here: {', '.join(known)})"
-        for key in error.instance
-        if key not in known
-    ]
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = list(error.schema.get("properties", {}))
+        prefix = f"{where}." if where else ""
+        return [
+            f"{prefix}{key}: unknown key; {did_you_mean(str(key), known)}"
+            for key in error.instance
+            if key not in known
+        ]
+    message = error.message
+    if error.validator in ("oneOf", "anyOf"):  # say what each alternative wanted
+        message += f" ({'; '.join(alternative.message for alternative in error.context)})"
+    return [f"{where or '(top level)'}: {shorten(message, 300, placeholder=' ...')}"]
 
 
 def did_you_mean(key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"did you mean {close[0]!r}?" if close else f"known here: {', '.join(known)}"
 
 
 def check_config(
