@@ -16,11 +16,11 @@ from redoxscreen.settings import (  # noqa: E402
     selected_dataset,
 )
 
+SCHEMA = f"{workflow.basedir}/config/schema.yaml"
 try:
-    validate(config, schema="../config/schema.yaml")
+    validate(config, schema=SCHEMA)
 except WorkflowError as refusal:  # its message prints the whole schema: name the keys instead
-    schema = f"{workflow.basedir}/config/schema.yaml"
-    raise ConfigError(schema_report(config, schema, refusal)) from None
+    raise ConfigError(schema_report(config, SCHEMA, refusal)) from None
 check_config(config, workflow_dir=workflow.basedir)
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])

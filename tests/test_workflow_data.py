@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from workflow_runner import run_snakemake, write_config
+from workflow_runner import run_snakemake, with_override, write_config
 
 TARGETS = {
     "IE": {"column": "ie_ev", "unit": "eV", "conversion": "eV_absolute", "valid_range": [3, 15]},
@@ -96,9 +96,8 @@ def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):
 
 
 def test_a_mistyped_key_stops_snakemake_with_a_short_message(table_workdir):
-    layered = table_workdir / "mistyped.yaml"
-    layered.write_text("screning: {interval: conformal}\n")
-    configs = ["--configfile", str(table_workdir / "config.yaml"), str(layered)]
+    override = {"screning": {"interval": "conformal"}}
+    configs = with_override(table_workdir, table_workdir / "mistyped.yaml", override)
     result = run_snakemake(table_workdir, "-n", *configs, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
@@ -107,13 +106,14 @@ def test_a_mistyped_key_stops_snakemake_with_a_short_message(table_workdir):
 
 
 def test_a_layered_file_removes_a_role_with_null(table_workdir):
-    layered = table_workdir / "oxidation_only.yaml"
-    layered.write_text(
-        "screening:\n"
-        "  reduction_target: null\n"
-        "  roles: {cathode: null, anode: null, shuttle: {potential: oxidation, band_min_v: 4.0}}\n"
-    )
-    configs = ["--configfile", str(table_workdir / "config.yaml"), str(layered)]
+    shuttle = {"potential": "oxidation", "band_min_v": 4.0}
+    override = {
+        "screening": {
+            "reduction_target": None,
+            "roles": {"cathode": None, "anode": None, "shuttle": shuttle},
+        }
+    }
+    configs = with_override(table_workdir, table_workdir / "oxidation_only.yaml", override)
     # with config.yaml's cathode and anode kept, their reduction potential (target null now)
     # would stop Snakemake before planning
     assert "screen_dataset" in run_snakemake(table_workdir, "-n", *configs).stdout

@@ -10,7 +10,7 @@ import yaml
 from redoxscreen import descriptors
 
 from molecule_fixtures import labelled_molecules
-from workflow_runner import copy_workdir, planned_jobs, run_snakemake
+from workflow_runner import copy_workdir, planned_jobs, run_snakemake, with_override
 
 # finished_grid (tests/conftest.py): one finished run of the grid, shared with test_workflow_reruns
 
@@ -62,9 +62,8 @@ def test_finished_run_has_nothing_to_do(finished_grid):
 
 def test_a_training_change_reruns_the_grid_only(finished_grid):
     workdir, _ = finished_grid
-    override = workdir / "longer.yaml"
-    override.write_text(yaml.safe_dump({"training": {"max_epochs": 61}}))  # merged key by key
-    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    override = {"training": {"max_epochs": 61}}  # merged key by key
+    configs = with_override(workdir, workdir / "longer.yaml", override)
     plan = run_snakemake(workdir, "-n", *configs)
     jobs = planned_jobs(plan.stdout)
     assert jobs == {
@@ -80,9 +79,8 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
 
 def test_descriptors_add_one_job_and_reach_training(finished_grid, tmp_path):
     workdir = copy_workdir(finished_grid[0], tmp_path / "described")
-    override = workdir / "described.yaml"
-    override.write_text(yaml.safe_dump({"training": {"descriptors": True}}))
-    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    override = {"training": {"descriptors": True}}
+    configs = with_override(workdir, workdir / "described.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
     assert jobs["describe"] == 1 and jobs["train_grid_fold"] == 8 and "featurize" not in jobs
     target = "results/grid/IE/m24/fold0/metrics.json"
@@ -102,9 +100,8 @@ def test_grid_rows_can_search_fingerprint_kinds_through_to_the_final_models(
         "model\tradius\tn_bits\thidden_layers\tfingerprint\n"
         "2\t1\t1024\t1024-512\tcount_ap\n24\t1\t1024\t512-256\tbit\n"
     )
-    override = workdir / "kinds.yaml"
-    override.write_text(yaml.safe_dump({"grid": {"architectures": str(workdir / "kinds.tsv")}}))
-    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    override = {"grid": {"architectures": str(workdir / "kinds.tsv")}}
+    configs = with_override(workdir, workdir / "kinds.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
     assert jobs["featurize"] == 2 and jobs["train_grid_fold"] == 8  # a count_ap and a bit store
     run_snakemake(workdir, "results/final/IE/fold0/recipe.json", *configs)
@@ -126,14 +123,13 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
         "model\tradius\tn_bits\thidden_layers\tfingerprint\n25\t2\t32\t16\tgraph\n"
     )
     (workdir / "library.smi").write_text("O=C1C=CC(=O)C=C1 quinone\nC1CC broken\n")
-    override = workdir / "mpnn.yaml"
-    override.write_text(yaml.safe_dump({
+    override = {
         "grid": {"architectures": str(workdir / "mpnn.tsv"), "models": "all"},
         "training": {"graph_epochs": 3},
         "final": {"k": 2},
         "screen": {"lib": "library.smi"},
-    }))  # fmt: skip
-    configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+    }
+    configs = with_override(workdir, workdir / "mpnn.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
     assert jobs["featurize_graphs"] == 1 and "featurize" not in jobs
     assert jobs["train_grid_fold"] == 4 and jobs["train_final_fold"] == 4  # 2 targets x 2 folds
@@ -234,11 +230,8 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)] + ["C1CC broken"]
     (workdir / "library.smi").write_text("\n".join(lines) + "\n")
     for name, chunk in (("chunked", 7), ("whole", 1000)):
-        override = workdir / f"{name}.yaml"
-        override.write_text(
-            yaml.safe_dump({"screen": {name: "library.smi"}, "predict": {"chunk_size": chunk}})
-        )
-        configs = ["--configfile", str(workdir / "config.yaml"), str(override)]
+        override = {"screen": {name: "library.smi"}, "predict": {"chunk_size": chunk}}
+        configs = with_override(workdir, workdir / f"{name}.yaml", override)
         run_snakemake(workdir, *configs, "--", f"results/screen/libraries/{name}/counts.tsv")
     parts = sorted((workdir / "results/predict/chunked").glob("part-*.parquet"))
     assert len(parts) == 6  # 41 lines in chunks of 7

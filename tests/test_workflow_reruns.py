@@ -17,7 +17,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-import yaml
 
 from workflow_runner import (
     REPO,
@@ -26,6 +25,7 @@ from workflow_runner import (
     rerun_reasons,
     run_snakemake,
     snakemake_command,
+    with_override,
 )
 
 PACKAGE = REPO / "workflow_scripts" / "redoxscreen"
@@ -57,13 +57,6 @@ def output_of(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
-def with_override(workdir: Path, tmp_path: Path, override: dict) -> list[str]:
-    """Arguments that merge ``override`` over the run's config.yaml, key by key."""
-    path = tmp_path / "override.yaml"
-    path.write_text(yaml.safe_dump(override))
-    return ["--configfile", str(workdir / "config.yaml"), str(path)]
-
-
 @contextmanager
 def bumped_mtime(path: Path):
     """Give ``path`` the mtime of an edit saved now, contents unchanged; put the old one back."""
@@ -92,7 +85,9 @@ def test_a_setting_change_reruns_its_rule_and_what_follows(
     finished_grid, tmp_path, override, triggered, expected
 ):
     workdir, _ = finished_grid
-    plan = run_snakemake(workdir, "-n", *with_override(workdir, tmp_path, override)).stdout
+    plan = run_snakemake(
+        workdir, "-n", *with_override(workdir, tmp_path / "override.yaml", override)
+    ).stdout
     assert planned_jobs(plan) == expected  # never ingest or featurize
     assert rerun_reasons(plan)["params have changed since last execution"] == {triggered}
 
@@ -185,7 +180,7 @@ def test_summary_lists_every_output_as_up_to_date(finished_grid):
 def test_summary_marks_what_a_setting_change_will_update(finished_grid, tmp_path):
     workdir, _ = finished_grid
     override = {"screening": {"collector_max_v": 4.5}}
-    rows = summary_rows(workdir, *with_override(workdir, tmp_path, override))
+    rows = summary_rows(workdir, *with_override(workdir, tmp_path / "override.yaml", override))
     changed = {row["rule"] for row in rows if row["status"] == "params changed"}
     assert changed == {"screen_dataset"}
     pending = {row["rule"] for row in rows if row["plan"] == "update pending"}

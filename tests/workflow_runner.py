@@ -41,6 +41,13 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     return result
 
 
+def with_override(workdir: Path, path: Path, override: dict) -> list[str]:
+    """Arguments that merge ``override`` (written to ``path``) over the run's config.yaml, key
+    by key."""
+    path.write_text(yaml.safe_dump(override, sort_keys=False))
+    return ["--configfile", str(workdir / "config.yaml"), str(path)]
+
+
 def write_config(workdir: Path, config: dict) -> Path:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

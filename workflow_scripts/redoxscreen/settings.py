@@ -49,7 +49,7 @@ def describe_schema_error(error) -> list[str]:
         known = list(error.schema.get("properties", {}))
         prefix = f"{where}." if where else ""
         return [
-            f"{prefix}{key}: unknown key; {did_you_mean(str(key), known)}"
+            f"{prefix}{key}: unknown key; {unknown_key_hint(str(key), known)}"
             for key in error.instance
             if key not in known
         ]
@@ -59,7 +59,8 @@ def describe_schema_error(error) -> list[str]:
     return [f"{where or '(top level)'}: {shorten(message, 300, placeholder=' ...')}"]
 
 
-def did_you_mean(key: str, known: list[str]) -> str:
+def unknown_key_hint(key: str, known: list[str]) -> str:
+    """The known key nearest to ``key``, or all of them when none is near."""
     close = difflib.get_close_matches(key, known, n=1)
     return f"did you mean {close[0]!r}?" if close else f"known here: {', '.join(known)}"
 
