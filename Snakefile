@@ -24,10 +24,11 @@ wildcard_constraints:
 
 include: "rules/common.smk"  # config validation, input functions, wildcard constraints
 include: "rules/data.smk"  # download_materials_project, label_xtb, ingest
-include: "rules/features.smk"  # featurize, make_folds
+include: "rules/features.smk"  # featurize, featurize_graphs, describe, make_folds
 include: "rules/grid.smk"  # train_grid_fold, gather_grid (a checkpoint)
 include: "rules/final.smk"  # train_final_fold, evaluate_final
-include: "rules/screen.smk"  # screen_dataset
+include: "rules/predict.smk"  # predict_library (one per library under screen:)
+include: "rules/screen.smk"  # screen_dataset, screen_library
 include: "rules/report.smk"  # summarize_run
 
 

@@ -1,0 +1,33 @@
+rule predict_library:
+    input:
+        smiles=library_smiles,
+        metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
+        models=final_models(SCREEN_TARGETS),
+        code=package_files(
+            "predict",
+            "features",
+            "descriptors",
+            "graphs",
+            "message_passing",
+            "chemistry",
+            "training",
+            "tables",
+            "rulelog",
+        ),
+    output:
+        parts=directory("results/predict/{library}"),
+    log:
+        "logs/predict_library/{library}.log",
+    benchmark:
+        "benchmarks/predict_library/{library}.tsv"
+    params:
+        model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
+        chunk_size=config["predict"]["chunk_size"],
+    threads: config["predict"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/predict_library.py"
