@@ -1,10 +1,12 @@
-"""TrainingSettings: the config's training section, refused when no network could train with it."""
+"""TrainingSettings: the config's training section, refused when no network could train with it.
+LabelScaler: the labels' scaling, refused when there is nothing finite to scale."""
 
 import dataclasses
 
+import numpy as np
 import pytest
 
-from redoxscreen.training import TrainingSettings
+from redoxscreen.training import LabelScaler, TrainingSettings
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -28,3 +30,24 @@ def test_an_unknown_key_is_named_with_the_known_ones():
 
 def test_the_defaults_are_accepted_as_they_are():
     assert TrainingSettings.from_config({}) == TrainingSettings()
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax"])
+def test_labels_scale_to_zero_mean_or_the_unit_interval_and_back(kind):
+    y = np.array([1.0, 2.0, 4.0])
+    scaler = LabelScaler.fit(y, kind)
+    scaled = scaler.transform(y)
+    if kind == "standard":
+        assert scaled.mean() == pytest.approx(0.0) and scaled.std() == pytest.approx(1.0)
+    else:
+        assert (scaled.min(), scaled.max()) == pytest.approx((0.0, 1.0))
+    assert scaler.inverse(scaled) == pytest.approx(y)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [([], "nothing to train on"), ([1.0, np.nan, np.inf], "2 are not")],
+)
+def test_no_labels_or_non_finite_labels_are_refused_before_training(labels, message):
+    with pytest.raises(ValueError, match=message):
+        LabelScaler.fit(np.array(labels), "standard")

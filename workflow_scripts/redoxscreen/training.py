@@ -87,6 +87,11 @@ class LabelScaler:
 
     @classmethod
     def fit(cls, y: np.ndarray, kind: str) -> LabelScaler:
+        if len(y) == 0:
+            raise ValueError("nothing to train on: no labels")
+        not_finite = np.count_nonzero(~np.isfinite(y))
+        if not_finite:
+            raise ValueError(f"labels must be finite numbers: {not_finite} are not")
         if kind == "standard":
             offset, scale = float(np.mean(y)), float(np.std(y))
         else:
