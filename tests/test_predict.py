@@ -25,6 +25,7 @@ from redoxscreen.predict import (
     read_parts,
     sparse_fingerprints,
 )
+from redoxscreen.tables import SmilesLine, iter_smiles_file
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import REPO
@@ -211,6 +212,37 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
     assert len(read_parts(tmp_path / "parts")) == 13
 
 
+def test_cli_reads_a_csv_table_and_writes_a_csv_file(model_dir, tmp_path):
+    smiles = library(6)
+    rows = "".join(f'{i},"{s}",3.{i}\n' for i, s in enumerate(smiles))
+    (tmp_path / "in.csv").write_text("Name,SMILES,score\n" + rows + ",,\n")
+    out = tmp_path / "predictions.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "in.csv",
+                     "--out", out, "--no-progress")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out, dtype={"id": str, "error": str})  # an empty cell: no error, no value
+    assert list(table.columns) == output_columns(["logp"])
+    assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
+    assert table["line"].tolist() == list(range(2, 2 + len(smiles)))  # the blank row is skipped
+    rejected = table["error"].notna()
+    assert rejected.sum() == 1
+    assert table.loc[rejected, "error"].str.startswith("invalid_smiles").all()
+    assert table.loc[rejected, "logp_pred"].isna().all()
+    expected = predict_smiles(smiles, model_dir)
+    np.testing.assert_allclose(table["logp_pred"], expected["logp_pred"], rtol=1e-5)
+
+
+def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
+    (tmp_path / "a.csv").write_text('ID,Smiles\nq1,"c1ccccc1"\n\n,CCO\nq3\n')
+    (tmp_path / "b.csv").write_text("smiles\nCCO\n")
+    assert list(iter_smiles_file(tmp_path / "a.csv")) == [
+        SmilesLine(line=2, smiles="c1ccccc1", id="q1"),
+        SmilesLine(line=4, smiles="CCO", id="line4"),  # an empty id: the line names it
+        SmilesLine(line=5, smiles="", id="q3"),  # a short row: rejected later as missing_smiles
+    ]
+    assert list(iter_smiles_file(tmp_path / "b.csv")) == [SmilesLine(2, "CCO", "line2")]
+
+
 def test_chunked_prediction_equals_one_chunk(model_dir, tmp_path):
     inputs = write_smiles(tmp_path / "in.smi", library(40))
     counts = predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "c7", chunk_size=7,
@@ -307,15 +339,23 @@ def test_without_metrics_the_study_column_is_fold0_with_a_warning(model_dir, tmp
 
 def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
     inputs = write_smiles(tmp_path / "in.smi", library(3))
-    missing_model = run_cli("predict", "--model-dir", tmp_path / "IE", "--smiles", inputs,
-                            "--out", tmp_path / "o.parquet")  # fmt: skip
-    missing_smiles = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "x.smi",
-                             "--out", tmp_path / "o.parquet")  # fmt: skip
-    for result, needle in ((missing_model, "snakemake"), (missing_smiles, "x.smi")):
+    (tmp_path / "no_smiles.csv").write_text("structure,id\nCCO,a\n")
+    (tmp_path / "table.smi").write_text("smiles,id\nCCO,a\n")
+    mistakes = {  # (model dir, SMILES file, output) -> what the one line names
+        (tmp_path / "IE", inputs, "o.parquet"): "snakemake",
+        (model_dir, tmp_path / "x.smi", "o.parquet"): "x.smi",
+        (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column",
+        (model_dir, tmp_path / "table.smi", "o.parquet"): "name the file .csv",
+        (model_dir, inputs, "o.xlsx"): ".parquet or .csv",
+    }
+    for (models, smiles, out), needle in mistakes.items():
+        result = run_cli("predict", "--model-dir", models, "--smiles", smiles,
+                         "--out", tmp_path / out)  # fmt: skip
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "error:" in lines[0] and needle in lines[0], result.stderr
         assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.parquet").exists() and not (tmp_path / "o.xlsx").exists()
 
 
 def test_cli_help():

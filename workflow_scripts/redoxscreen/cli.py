@@ -27,11 +27,14 @@ the study kept). Rejected molecules get NaN predictions; they never stop the run
 
 PREDICT_EPILOG = """\
 SMILES file: one molecule per line, `SMILES [id]`; blank lines and lines starting with # are
-skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`.
+skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`. A .csv
+file needs a header with a `smiles` column; an `id` or `name` column gives the ids.
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
       --smiles library.smi --out predictions.parquet
+  python -m redoxscreen predict --model-dir results/final/IE --smiles candidates.csv \\
+      --out predictions.csv
   python -m redoxscreen predict --model-dir results/final/IE --smiles big.smi --out parts/
 """
 
@@ -63,13 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         "target's name, which prefixes its columns, is read from the models' recipe.json",
     )
     predict.add_argument(
-        "--smiles", required=True, metavar="FILE", help="the SMILES file to predict"
+        "--smiles", required=True, metavar="FILE", help="the SMILES file (.smi, .csv) to predict"
     )
     predict.add_argument(
         "--out",
         required=True,
         metavar="PATH",
-        help="X.parquet: one Parquet file; DIR/ (an existing directory or a path ending in /): "
+        help="X.parquet or X.csv: one file; DIR/ (an existing directory or a path ending in /): "
         "one part-NNNNN.parquet per chunk, replacing the parts of an earlier run",
     )
     predict.add_argument(
@@ -115,12 +118,17 @@ def wants_directory(out: str) -> bool:
 
 def run_predict(args: argparse.Namespace) -> int:
     from redoxscreen import predict
+    from redoxscreen.tables import iter_smiles_file
 
     started = time.perf_counter()
     smiles = Path(args.smiles)
     if not smiles.is_file():
         raise UsageError(f"SMILES file not found: {smiles}")
+    out_format = Path(args.out).suffix.lower()
+    if not wants_directory(args.out) and out_format not in predict.OUTPUT_FORMATS:
+        raise UsageError(f"--out {args.out}: name a .parquet or .csv file, or a directory/")
     try:
+        next(iter_smiles_file(smiles), None)  # a CSV without a smiles column, a header misnamed
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         predict.configure_threads(args.threads)
@@ -132,17 +140,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "progress": not args.no_progress,
         "processes": args.processes,
     }
-    if wants_directory(args.out):
-        counts = predict.predict_smiles_file(smiles, ensembles, args.out, **settings)
-    else:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
-        try:
-            counts = predict.predict_smiles_file(smiles, ensembles, parts, **settings)
-            predict.concatenate_parts(parts, out)
-        finally:
-            shutil.rmtree(parts, ignore_errors=True)
+    counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included
     rate = counts["molecules"] / seconds
     print(
@@ -151,6 +149,23 @@ def run_predict(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def write_predictions(smiles: Path, ensembles: dict, out: str, settings: dict) -> dict:
+    """Predict into ``out``: a directory of parts, or one file gathered from them."""
+    from redoxscreen import predict
+
+    if wants_directory(out):
+        return predict.predict_smiles_file(smiles, ensembles, out, **settings)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
+    try:
+        counts = predict.predict_smiles_file(smiles, ensembles, parts, **settings)
+        predict.concatenate_parts(parts, out)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:

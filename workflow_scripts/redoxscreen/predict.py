@@ -707,16 +707,25 @@ def read_parts(out_dir: str | os.PathLike) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
 
 
+OUTPUT_FORMATS = (".parquet", ".csv")
+
+
 def concatenate_parts(out_dir: str | os.PathLike, out_path: str | os.PathLike) -> int:
-    """Stream the parts into one Parquet file (one row group per part); returns the rows."""
+    """Stream the parts into one Parquet file (one row group per part) or one CSV file, by
+    ``out_path``'s suffix; returns the rows."""
+    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"{out_path}: write predictions as {' or '.join(OUTPUT_FORMATS)}")
     paths = part_paths(out_dir)
     if not paths:
         raise FileNotFoundError(f"no part-*.parquet files in {out_dir}")
     schema = pq.read_schema(paths[0])
+    open_writer = pq.ParquetWriter if suffix == ".parquet" else pa_csv.CSVWriter
     rows = 0
-    with atomic_path(out_path) as temporary, pq.ParquetWriter(temporary, schema) as writer:
+    with atomic_path(out_path) as temporary, open_writer(str(temporary), schema) as writer:
         for path in paths:
             table = pq.read_table(path)
             writer.write_table(table.cast(schema))

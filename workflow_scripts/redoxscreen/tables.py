@@ -6,6 +6,7 @@ so a killed job never leaves a half-written file that looks finished.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -119,19 +120,53 @@ class SmilesLine:
     id: str
 
 
+SMILES_COLUMN = "smiles"
+SMILES_ID_COLUMNS = ("id", "name")
+
+
 def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
-    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line.
+    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` table.
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
-    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped.
+    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped. A ``.csv`` file (as
+    chemprop reads) needs a header with a ``smiles`` column; its ``id`` or ``name`` column,
+    if any, gives the ids (case does not matter).
     """
+    if Path(path).suffix.lower() == ".csv":
+        yield from iter_smiles_csv(path)
+        return
     with open(path) as handle:
         for number, raw in enumerate(handle, start=1):
             text = raw.strip()
             if not text or text.startswith("#"):
                 continue
             fields = text.split(maxsplit=1)
-            if number == 1 and fields[0].lower() == "smiles":
+            if number == 1 and fields[0].lower().startswith(f"{SMILES_COLUMN},"):
+                raise TableFormatError(
+                    f"{path}: the first line {text!r} is a CSV header; "
+                    "name the file .csv to read it as a table"
+                )
+            if number == 1 and fields[0].lower() == SMILES_COLUMN:
                 continue
             molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
             yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
+
+
+def iter_smiles_csv(path: str | os.PathLike) -> Iterator[SmilesLine]:
+    """The molecules of a CSV table with a header: its ``smiles`` and optional ``id`` column."""
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip().lower() for name in next(reader, [])]
+        if SMILES_COLUMN not in header:
+            raise TableFormatError(
+                f"{path}: no {SMILES_COLUMN!r} column in the header (columns: {header})"
+            )
+        smiles_at = header.index(SMILES_COLUMN)
+        id_at = next((header.index(name) for name in SMILES_ID_COLUMNS if name in header), None)
+        for record in reader:
+            if not any(field.strip() for field in record):
+                continue
+            number = reader.line_num
+            smiles = record[smiles_at].strip() if smiles_at < len(record) else ""
+            given_id = record[id_at].strip() if id_at is not None and id_at < len(record) else ""
+            yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
