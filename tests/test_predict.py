@@ -340,7 +340,7 @@ def test_without_metrics_the_study_column_is_fold0_with_a_warning(model_dir, tmp
 def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
     inputs = write_smiles(tmp_path / "in.smi", library(3))
     (tmp_path / "no_smiles.csv").write_text("structure,id\nCCO,a\n")
-    (tmp_path / "table.smi").write_text("smiles,id\nCCO,a\n")
+    (tmp_path / "table.smi").write_text("# exported\nCCO,a\n")
     mistakes = {  # (model dir, SMILES file, output) -> what the one line names
         (tmp_path / "IE", inputs, "o.parquet"): "snakemake",
         (model_dir, tmp_path / "x.smi", "o.parquet"): "x.smi",

@@ -136,16 +136,18 @@ def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
         yield from iter_smiles_csv(path)
         return
     with open(path) as handle:
+        first = True
         for number, raw in enumerate(handle, start=1):
             text = raw.strip()
             if not text or text.startswith("#"):
                 continue
             fields = text.split(maxsplit=1)
-            if number == 1 and fields[0].lower().startswith(f"{SMILES_COLUMN},"):
+            if first and "," in fields[0]:  # no SMILES holds a comma
                 raise TableFormatError(
-                    f"{path}: the first line {text!r} is a CSV header; "
-                    "name the file .csv to read it as a table"
+                    f"{path}: line {number} {text!r} is comma-separated; "
+                    "name the file .csv (with a smiles column) to read it as a table"
                 )
+            first = False
             if number == 1 and fields[0].lower() == SMILES_COLUMN:
                 continue
             molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
