@@ -25,7 +25,7 @@ from redoxscreen.predict import (
     read_parts,
     sparse_fingerprints,
 )
-from redoxscreen.tables import SmilesLine, iter_smiles_file
+from redoxscreen.tables import SmilesLine, TableFormatError, iter_smiles_file
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import REPO
@@ -220,7 +220,7 @@ def test_cli_reads_a_csv_table_and_writes_a_csv_file(model_dir, tmp_path):
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "in.csv",
                      "--out", out, "--no-progress")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    table = pd.read_csv(out, dtype={"id": str, "error": str})  # an empty cell: no error, no value
+    table = pd.read_csv(out, dtype={"id": str}, keep_default_na=False, na_values=[""])  # README
     assert list(table.columns) == output_columns(["logp"])
     assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
     assert table["line"].tolist() == list(range(2, 2 + len(smiles)))  # the blank row is skipped
@@ -241,6 +241,27 @@ def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
         SmilesLine(line=5, smiles="", id="q3"),  # a short row: rejected later as missing_smiles
     ]
     assert list(iter_smiles_file(tmp_path / "b.csv")) == [SmilesLine(2, "CCO", "line2")]
+
+
+def test_excel_exports_are_read_or_refused_by_name(tmp_path):
+    bom_crlf = '\ufeffName,SMILES\r\nq1,CCO\r\n"two\r\nlines",CCN\r\n'
+    (tmp_path / "excel.csv").write_text(bom_crlf, encoding="utf-8", newline="")
+    (tmp_path / "bom.smi").write_text("\ufeffsmiles id\nCCO a\n", encoding="utf-8")
+    assert list(iter_smiles_file(tmp_path / "excel.csv")) == [
+        SmilesLine(2, "CCO", "q1"),
+        SmilesLine(3, "CCN", "two\r\nlines"),  # the line where the record starts
+    ]
+    assert list(iter_smiles_file(tmp_path / "bom.smi")) == [SmilesLine(2, "CCO", "a")]
+    refused = {
+        "cp1252.csv": ("smiles,id\nCCO,caf\xe9\n".encode("cp1252"), "line 2 is not UTF-8 text"),
+        "twice.csv": (b"smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
+        "header.smi": (b"smiles id\nCCO,a\n", "line 2 'CCO,a' is comma-separated"),
+    }
+    for name, (content, message) in refused.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(TableFormatError, match=message) as refusal:
+            list(iter_smiles_file(tmp_path / name))
+        assert name in str(refusal.value)
 
 
 def test_chunked_prediction_equals_one_chunk(model_dir, tmp_path):

@@ -94,7 +94,12 @@ def test_two_processes_give_the_same_tables(labelled):
 
 @pytest.mark.parametrize(
     ("smiles", "reason"),
-    [("not a smiles", "parse"), ("C[N+](C)(C)C", "net charge"), ("[CH3]", "unpaired")],
+    [
+        ("not a smiles", "parse"),
+        ("C[N+](C)(C)C", "net charge"),
+        ("[CH3]", "unpaired"),
+        ("", "empty"),  # an empty smiles cell of a .csv source
+    ],
 )
 def test_vertical_ie_ea_rejects_bad_input(smiles, reason):
     with pytest.raises(LabellingError, match=reason) as caught:

@@ -121,54 +121,77 @@ class SmilesLine:
 
 
 SMILES_COLUMN = "smiles"
-SMILES_ID_COLUMNS = ("id", "name")
+SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
 
 
 def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
     """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` table.
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
-    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped. A ``.csv`` file (as
-    chemprop reads) needs a header with a ``smiles`` column; its ``id`` or ``name`` column,
-    if any, gives the ids (case does not matter).
+    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped. A ``.csv`` file needs a
+    header with a ``smiles`` column; its ``id`` column, else its ``name`` column, gives the
+    ids (case does not matter). Files are UTF-8 (a byte-order mark is allowed).
     """
     if Path(path).suffix.lower() == ".csv":
         yield from iter_smiles_csv(path)
         return
-    with open(path) as handle:
-        first = True
-        for number, raw in enumerate(handle, start=1):
-            text = raw.strip()
-            if not text or text.startswith("#"):
-                continue
-            fields = text.split(maxsplit=1)
-            if first and "," in fields[0]:  # no SMILES holds a comma
-                raise TableFormatError(
-                    f"{path}: line {number} {text!r} is comma-separated; "
-                    "name the file .csv (with a smiles column) to read it as a table"
-                )
-            first = False
-            if number == 1 and fields[0].lower() == SMILES_COLUMN:
-                continue
-            molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
-            yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
+    checked = False
+    for number, raw in enumerate(decoded_lines(path), start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        fields = text.split(maxsplit=1)
+        if number == 1 and fields[0].lower() == SMILES_COLUMN:
+            continue
+        if not checked and "," in fields[0]:  # no SMILES holds a comma
+            raise TableFormatError(
+                f"{path}: line {number} {text!r} is comma-separated; "
+                "name the file .csv (with a smiles column) to read it as a table"
+            )
+        checked = True
+        molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
+        yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
 
 
 def iter_smiles_csv(path: str | os.PathLike) -> Iterator[SmilesLine]:
-    """The molecules of a CSV table with a header: its ``smiles`` and optional ``id`` column."""
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader, [])]
-        if SMILES_COLUMN not in header:
-            raise TableFormatError(
-                f"{path}: no {SMILES_COLUMN!r} column in the header (columns: {header})"
-            )
-        smiles_at = header.index(SMILES_COLUMN)
-        id_at = next((header.index(name) for name in SMILES_ID_COLUMNS if name in header), None)
-        for record in reader:
-            if not any(field.strip() for field in record):
-                continue
-            number = reader.line_num
-            smiles = record[smiles_at].strip() if smiles_at < len(record) else ""
-            given_id = record[id_at].strip() if id_at is not None and id_at < len(record) else ""
-            yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
+    """The molecules of a CSV table with a header: its ``smiles`` and optional id column."""
+    reader = csv.reader(decoded_lines(path))
+    header = [name.strip().lower() for name in next(reader, [])]
+    smiles_at = header_position(path, header, SMILES_COLUMN)
+    if smiles_at is None:
+        raise TableFormatError(
+            f"{path}: no {SMILES_COLUMN!r} column in the first line (columns: {header})"
+        )
+    id_column = next((name for name in SMILES_ID_COLUMNS if name in header), None)
+    id_at = header_position(path, header, id_column)
+    while True:
+        number = reader.line_num + 1  # where the record starts (a quoted field may span lines)
+        record = next(reader, None)
+        if record is None:
+            return
+        if not any(field.strip() for field in record):
+            continue
+        smiles = record[smiles_at].strip() if smiles_at < len(record) else ""
+        given_id = record[id_at].strip() if id_at is not None and id_at < len(record) else ""
+        yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
+
+
+def header_position(path, header: list[str], column: str | None) -> int | None:
+    """Where ``column`` is in the header (None if absent); a column named twice is refused."""
+    if column is None or column not in header:
+        return None
+    if header.count(column) > 1:
+        raise TableFormatError(f"{path}: the column {column!r} is named twice (columns: {header})")
+    return header.index(column)
+
+
+def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
+    """The lines of a UTF-8 text file, line endings kept; a line in another encoding is refused."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise TableFormatError(
+                    f"{path}: line {number} is not UTF-8 text ({error.reason}); save it as UTF-8"
+                ) from error

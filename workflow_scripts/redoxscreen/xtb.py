@@ -114,6 +114,8 @@ class LabellingError(ValueError):
 
 
 def _parse(smiles: str) -> Chem.Mol:
+    if not smiles.strip():
+        raise LabellingError(smiles, "parse", "the SMILES is empty")
     RDLogger.DisableLog("rdApp.*")
     try:
         molecule = Chem.MolFromSmiles(smiles)
