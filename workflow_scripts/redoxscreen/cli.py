@@ -28,7 +28,8 @@ the study kept). Rejected molecules get NaN predictions; they never stop the run
 PREDICT_EPILOG = """\
 SMILES file: one molecule per line, `SMILES [id]`; blank lines and lines starting with # are
 skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`. A .csv
-file needs a header with a `smiles` column; an `id` or `name` column gives the ids.
+file needs a header with a `smiles` column; its `id` column, else its `name` column, gives the
+ids. Files are UTF-8 (Excel: "CSV UTF-8").
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
