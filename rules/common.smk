@@ -12,6 +12,8 @@ from redoxscreen.settings import (  # noqa: E402
     ConfigError,
     check_config,
     configured_file,
+    library_columns,
+    library_path,
     schema_report,
     selected_dataset,
 )
@@ -195,7 +197,12 @@ def library_smiles(wildcards):
     libraries = config["screen"]
     if wildcards.library not in libraries:
         raise ValueError(f"screen: no library named {wildcards.library!r} (known: {list(libraries)})")
-    return workflow_file(libraries[wildcards.library])
+    return workflow_file(library_path(libraries[wildcards.library]))
+
+
+def library_csv_columns(wildcards):
+    """The .csv columns that config `screen` names for this library (tables.SmilesColumns)."""
+    return library_columns(config["screen"][wildcards.library])
 
 
 def final_models(targets):

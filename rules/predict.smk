@@ -23,6 +23,7 @@ rule predict_library:
     params:
         model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
         chunk_size=config["predict"]["chunk_size"],
+        columns=library_csv_columns,
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,

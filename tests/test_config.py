@@ -65,6 +65,11 @@ def test_defaults_are_filled_in(config):
             "'yes' is not of type 'boolean'; 'yes' is not one of ['auto']",
         ),
         (lambda c: c.update(screen_libs={}), "screen_libs", "did you mean 'screen'?"),
+        (
+            lambda c: c["screen"].update(mine={"path": "m.csv", "smiles_col": "SMILES"}),
+            "screen.mine",
+            "('smiles_col' was unexpected)",
+        ),
         (lambda c: c.update(zzz=1), "zzz", "unknown key; known here: seed, dataset,"),
         (
             lambda c: c["screening"].update(collector_max_v=-4.7),
@@ -145,6 +150,18 @@ def test_a_missing_configured_file_is_named_with_its_key(config, tmp_path: Path,
 def test_a_library_is_found_in_the_workflow_directory_too(config, tmp_path: Path):
     config["screen"] = {"demo": "resources/demo_library.smi"}
     check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
+    (tmp_path / "mine.csv").write_text("CID,IsomericSMILES\n702,CCO\n")
+    config["screen"] = {"mine": {"path": "mine.csv", "smiles_column": "IsomericSMILES"}}
+    check_config(config, tmp_path, workflow_dir=REPO)
+    config["screen"]["mine"]["id_column"] = "Name"
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*mine\.csv: no 'Name' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    config["screen"] = {"mine": "mine.csv"}
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*no 'smiles' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
 
 
 def test_ensemble_interval_without_a_calibration_set_is_refused(config):

@@ -25,7 +25,7 @@ from redoxscreen.predict import (
     read_parts,
     sparse_fingerprints,
 )
-from redoxscreen.tables import SmilesLine, TableFormatError, iter_smiles_file
+from redoxscreen.tables import SmilesColumns, SmilesLine, TableFormatError, iter_smiles_file
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import REPO
@@ -218,7 +218,7 @@ def test_cli_reads_a_csv_table_and_writes_a_csv_file(model_dir, tmp_path):
     (tmp_path / "in.csv").write_text("Name,SMILES,score\n" + rows + ",,\n")
     out = tmp_path / "predictions.csv"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "in.csv",
-                     "--out", out, "--no-progress")  # fmt: skip
+                     "--out", out, "--no-progress", "--id-column", "NAME")  # fmt: skip
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, dtype={"id": str}, keep_default_na=False, na_values=[""])  # README
     assert list(table.columns) == output_columns(["logp"])
@@ -241,6 +241,23 @@ def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
         SmilesLine(line=5, smiles="", id="q3"),  # a short row: rejected later as missing_smiles
     ]
     assert list(iter_smiles_file(tmp_path / "b.csv")) == [SmilesLine(2, "CCO", "line2")]
+
+
+def test_a_csv_library_is_read_by_the_columns_it_is_given(tmp_path):
+    (tmp_path / "pubchem.csv").write_text("CID,IsomericSMILES,id\n702,CCO,x\n")
+    named = SmilesColumns(smiles="isomericsmiles", id="CID")  # case does not matter
+    assert list(iter_smiles_file(tmp_path / "pubchem.csv", named)) == [SmilesLine(2, "CCO", "702")]
+    (tmp_path / "a.smi").write_text("CCO a\n")
+    refused = {
+        ("pubchem.csv", SmilesColumns(smiles="smiles")): "no 'smiles' column .*'IsomericSMILES'",
+        ("pubchem.csv", SmilesColumns(smiles="IsomericSMILES", id="Name")): "no 'Name' column",
+        ("a.smi", SmilesColumns(smiles="IsomericSMILES")): "apply to a .csv table",
+    }
+    for (name, columns), message in refused.items():
+        with pytest.raises(TableFormatError, match=message):
+            list(iter_smiles_file(tmp_path / name, columns))
+    with pytest.raises(ValueError, match="a column name is empty"):
+        SmilesColumns(smiles=" ")
 
 
 def test_excel_exports_are_read_or_refused_by_name(tmp_path):
@@ -368,10 +385,12 @@ def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
         (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column",
         (model_dir, tmp_path / "table.smi", "o.parquet"): "name the file .csv",
         (model_dir, inputs, "o.xlsx"): ".parquet or .csv",
-    }
-    for (models, smiles, out), needle in mistakes.items():
+        (model_dir, tmp_path / "no_smiles.csv", "o.parquet", "--smiles-column", "structure",
+         "--id-column", "CID"): "no 'CID' column",
+    }  # fmt: skip
+    for (models, smiles, out, *options), needle in mistakes.items():
         result = run_cli("predict", "--model-dir", models, "--smiles", smiles,
-                         "--out", tmp_path / out)  # fmt: skip
+                         "--out", tmp_path / out, *options)  # fmt: skip
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "error:" in lines[0] and needle in lines[0], result.stderr

@@ -229,8 +229,11 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     molecules = labelled_molecules(every=9)["smiles"].tolist()[:40]
     lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)] + ["C1CC broken"]
     (workdir / "library.smi").write_text("\n".join(lines) + "\n")
-    for name, chunk in (("chunked", 7), ("whole", 1000)):
-        override = {"screen": {name: "library.smi"}, "predict": {"chunk_size": chunk}}
+    rows = [f'{i},"{smiles}",lib{i}' for i, smiles in enumerate(molecules)] + ["40,C1CC,broken"]
+    (workdir / "library.csv").write_text("\n".join(["Row,IsomericSMILES,CID", *rows]) + "\n")
+    table = {"path": "library.csv", "smiles_column": "IsomericSMILES", "id_column": "CID"}
+    for name, library, chunk in (("chunked", "library.smi", 7), ("whole", table, 1000)):
+        override = {"screen": {name: library}, "predict": {"chunk_size": chunk}}
         configs = with_override(workdir, workdir / f"{name}.yaml", override)
         run_snakemake(workdir, *configs, "--", f"results/screen/libraries/{name}/counts.tsv")
     parts = sorted((workdir / "results/predict/chunked").glob("part-*.parquet"))
@@ -250,4 +253,5 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     assert len(screened["whole"]) == 40 * 2  # molecules x (cathode, anode) in acetonitrile
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
     assert rejected["id"].tolist() == ["broken"]
+    assert rejected["line"].tolist() == [42]  # the CSV's header is line 1
     assert rejected["error"].str.startswith("invalid_smiles").all()

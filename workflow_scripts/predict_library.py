@@ -2,6 +2,7 @@
 
 from redoxscreen.predict import predict_smiles_file
 from redoxscreen.rulelog import rule_log
+from redoxscreen.tables import SmilesColumns
 
 
 def main(smk) -> None:
@@ -12,6 +13,7 @@ def main(smk) -> None:
             out_dir=smk.output.parts,
             chunk_size=smk.params.chunk_size,
             processes=smk.threads,
+            columns=SmilesColumns(**smk.params.columns),
         )
         log.info("counts %s", counts)
 

@@ -28,14 +28,17 @@ the study kept). Rejected molecules get NaN predictions; they never stop the run
 PREDICT_EPILOG = """\
 SMILES file: one molecule per line, `SMILES [id]`; blank lines and lines starting with # are
 skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`. A .csv
-file needs a header with a `smiles` column; its `id` column, else its `name` column, gives the
-ids. Files are UTF-8 (Excel: "CSV UTF-8").
+file needs a header with a `smiles` column (or the one --smiles-column names); its `id`
+column, else its `name` column (or the one --id-column names), gives the ids. Column names
+are matched whatever their case. Files are UTF-8 (Excel: "CSV UTF-8").
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
       --smiles library.smi --out predictions.parquet
   python -m redoxscreen predict --model-dir results/final/IE --smiles candidates.csv \\
       --out predictions.csv
+  python -m redoxscreen predict --model-dir results/final/IE --smiles pubchem.csv \\
+      --smiles-column IsomericSMILES --id-column CID --out predictions.csv
   python -m redoxscreen predict --model-dir results/final/IE --smiles big.smi --out parts/
 """
 
@@ -68,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--smiles", required=True, metavar="FILE", help="the SMILES file (.smi, .csv) to predict"
+    )
+    predict.add_argument(
+        "--smiles-column",
+        default="smiles",
+        metavar="NAME",
+        help="a .csv file's column with the SMILES (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--id-column",
+        metavar="NAME",
+        help="a .csv file's column with the ids (default: id, else name, else line<N>)",
     )
     predict.add_argument(
         "--out",
@@ -119,7 +133,7 @@ def wants_directory(out: str) -> bool:
 
 def run_predict(args: argparse.Namespace) -> int:
     from redoxscreen import predict
-    from redoxscreen.tables import iter_smiles_file
+    from redoxscreen.tables import SmilesColumns, iter_smiles_file
 
     started = time.perf_counter()
     smiles = Path(args.smiles)
@@ -129,7 +143,8 @@ def run_predict(args: argparse.Namespace) -> int:
     if not wants_directory(args.out) and out_format not in predict.OUTPUT_FORMATS:
         raise UsageError(f"--out {args.out}: name a .parquet or .csv file, or a directory/")
     try:
-        next(iter_smiles_file(smiles), None)  # a CSV without a smiles column, a header misnamed
+        columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
+        next(iter_smiles_file(smiles, columns), None)  # a missing column, a misnamed header
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         predict.configure_threads(args.threads)
@@ -140,6 +155,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "chunk_size": args.chunk_size,
         "progress": not args.no_progress,
         "processes": args.processes,
+        "columns": columns,
     }
     counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included

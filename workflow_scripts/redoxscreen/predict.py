@@ -54,7 +54,7 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
-from redoxscreen.tables import atomic_path, iter_smiles_file, write_table
+from redoxscreen.tables import SmilesColumns, atomic_path, iter_smiles_file, write_table
 from redoxscreen.uncertainty import ensemble_half_widths
 
 log = logging.getLogger(__name__)
@@ -755,6 +755,7 @@ def predict_smiles_file(
     progress: bool = True,
     processes: int = 1,
     options: StandardizeOptions | None = None,
+    columns: SmilesColumns | None = None,
 ) -> dict:
     """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
 
@@ -762,7 +763,8 @@ def predict_smiles_file(
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
     <T>_half_width, <T>_study`` per target; a molecule that cannot be standardized gets its reason in
-    ``error`` and NaN predictions. Parts of an earlier run are removed first.
+    ``error`` and NaN predictions. Parts of an earlier run are removed first. ``columns``
+    names a ``.csv`` file's SMILES and id columns (see ``tables.iter_smiles_file``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
@@ -791,7 +793,7 @@ def predict_smiles_file(
 
     molecules = failed = parts = 0
     total = approximate_line_count(smiles_path) if progress else None
-    chunks = chunked_lines(iter_smiles_file(smiles_path), chunk_size)
+    chunks = chunked_lines(iter_smiles_file(smiles_path, columns), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
     stream = closing(prepared_chunks(chunks, needs, options, processes))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")

@@ -79,6 +79,7 @@ def check_config(
         )
     check_dataset(config, workdir, workflow_dir)
     check_config_files(config, workdir, workflow_dir)
+    check_libraries(config, workdir, workflow_dir)
     check_screening(config, workdir, workflow_dir)
 
 
@@ -139,10 +140,38 @@ def check_config_files(
     files = {
         "grid.architectures": config["grid"]["architectures"],
         "screening.electrolytes_table": config["screening"]["electrolytes_table"],
-        **{f"screen.{name}": path for name, path in config["screen"].items()},
+        **{f"screen.{name}": library_path(entry) for name, entry in config["screen"].items()},
     }
     for key, path in files.items():
         check_file_exists(key, path, workdir, workflow_dir)
+
+
+def library_path(entry: str | Mapping) -> str:
+    """The SMILES file of a ``screen:`` entry: the entry itself, or its ``path``."""
+    return entry if isinstance(entry, str) else entry["path"]
+
+
+def library_columns(entry: str | Mapping) -> dict[str, str]:
+    """The ``.csv`` columns that a ``screen:`` entry names, as ``tables.SmilesColumns`` keywords."""
+    if isinstance(entry, str):
+        return {}
+    return {key: entry[f"{key}_column"] for key in ("smiles", "id") if f"{key}_column" in entry}
+
+
+def check_libraries(
+    config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
+) -> None:
+    """Raise ``ConfigError`` for a library whose first molecule cannot be read as configured
+    (a column missing, a comma-separated .smi file, not UTF-8): before any model trains, not
+    when the trained models are about to predict it."""
+    from redoxscreen.tables import SmilesColumns, iter_smiles_file
+
+    for name, entry in config["screen"].items():
+        path = configured_file(library_path(entry), workdir, workflow_dir)
+        try:
+            next(iter_smiles_file(path, SmilesColumns(**library_columns(entry))), None)
+        except ValueError as error:
+            raise ConfigError(f"screen.{name}: {error}") from error
 
 
 def check_screening(

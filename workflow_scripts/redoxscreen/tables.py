@@ -124,17 +124,41 @@ SMILES_COLUMN = "smiles"
 SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
 
 
-def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
+@dataclass(frozen=True)
+class SmilesColumns:
+    """Which columns of a ``.csv`` library hold the SMILES and the ids (case does not matter).
+
+    ``id=None`` takes the ``id`` column, else the ``name`` column, else none (ids ``line<N>``).
+    """
+
+    smiles: str = SMILES_COLUMN
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.smiles.strip() or (self.id is not None and not self.id.strip()):
+            raise ValueError(f"a column name is empty: {self}")
+
+
+def iter_smiles_file(
+    path: str | os.PathLike, columns: SmilesColumns | None = None
+) -> Iterator[SmilesLine]:
     """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` table.
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A header line ``smiles [id]`` is skipped. A ``.csv`` file needs a
-    header with a ``smiles`` column; its ``id`` column, else its ``name`` column, gives the
-    ids (case does not matter). Files are UTF-8 (a byte-order mark is allowed).
+    header with a ``smiles`` column (or ``columns.smiles``); its ``id`` column, else its
+    ``name`` column (or ``columns.id``), gives the ids (case does not matter). Files are
+    UTF-8 (a byte-order mark is allowed).
     """
+    columns = columns or SmilesColumns()
     if Path(path).suffix.lower() == ".csv":
-        yield from iter_smiles_csv(path)
+        yield from iter_smiles_csv(path, columns)
         return
+    if columns != SmilesColumns():
+        raise TableFormatError(
+            f"{path}: column names ({columns.smiles!r}, {columns.id!r}) apply to a .csv table, "
+            "not to a file of SMILES [id] lines"
+        )
     checked = False
     for number, raw in enumerate(decoded_lines(path), start=1):
         text = raw.strip()
@@ -153,17 +177,17 @@ def iter_smiles_file(path: str | os.PathLike) -> Iterator[SmilesLine]:
         yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
 
 
-def iter_smiles_csv(path: str | os.PathLike) -> Iterator[SmilesLine]:
-    """The molecules of a CSV table with a header: its ``smiles`` and optional id column."""
+def iter_smiles_csv(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
+    """The molecules of a CSV table with a header: its SMILES and optional id column."""
     reader = csv.reader(decoded_lines(path))
-    header = [name.strip().lower() for name in next(reader, [])]
-    smiles_at = header_position(path, header, SMILES_COLUMN)
-    if smiles_at is None:
-        raise TableFormatError(
-            f"{path}: no {SMILES_COLUMN!r} column in the first line (columns: {header})"
-        )
-    id_column = next((name for name in SMILES_ID_COLUMNS if name in header), None)
-    id_at = header_position(path, header, id_column)
+    header = [name.strip() for name in next(reader, [])]
+    smiles_at = required_position(path, header, columns.smiles)
+    if columns.id is None:
+        lowered = [name.lower() for name in header]
+        id_column = next((name for name in SMILES_ID_COLUMNS if name in lowered), None)
+        id_at = header_position(path, header, id_column)
+    else:
+        id_at = required_position(path, header, columns.id)
     while True:
         number = reader.line_num + 1  # where the record starts (a quoted field may span lines)
         record = next(reader, None)
@@ -176,13 +200,26 @@ def iter_smiles_csv(path: str | os.PathLike) -> Iterator[SmilesLine]:
         yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
 
 
+def required_position(path, header: list[str], column: str) -> int:
+    """Where ``column`` is in the header; a column that is missing or named twice is refused."""
+    position = header_position(path, header, column)
+    if position is None:
+        raise TableFormatError(
+            f"{path}: no {column!r} column in the first line (columns: {header})"
+        )
+    return position
+
+
 def header_position(path, header: list[str], column: str | None) -> int | None:
-    """Where ``column`` is in the header (None if absent); a column named twice is refused."""
-    if column is None or column not in header:
+    """Where ``column`` is in the header, whatever the case (None if absent); a column named
+    twice is refused."""
+    lowered = [name.lower() for name in header]
+    wanted = column.strip().lower() if column is not None else None
+    if wanted not in lowered:
         return None
-    if header.count(column) > 1:
+    if lowered.count(wanted) > 1:
         raise TableFormatError(f"{path}: the column {column!r} is named twice (columns: {header})")
-    return header.index(column)
+    return lowered.index(wanted)
 
 
 def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
