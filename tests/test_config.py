@@ -70,6 +70,11 @@ def test_defaults_are_filled_in(config):
             "screen.mine",
             "('smiles_col' was unexpected)",
         ),
+        (
+            lambda c: c["screen"].update(mine={"path": "m.csv", "smiles_column": 5}),
+            "screen.mine",
+            "smiles_column: 5 is not of type 'string'",
+        ),
         (lambda c: c.update(zzz=1), "zzz", "unknown key; known here: seed, dataset,"),
         (
             lambda c: c["screening"].update(collector_max_v=-4.7),
@@ -161,6 +166,9 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
         check_config(config, tmp_path, workflow_dir=REPO)
     config["screen"] = {"mine": "mine.csv"}
     with pytest.raises(ConfigError, match=r"screen\.mine: .*no 'smiles' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    config["screen"] = {"mine": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*Is a directory"):
         check_config(config, tmp_path, workflow_dir=REPO)
 
 

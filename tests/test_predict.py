@@ -218,7 +218,7 @@ def test_cli_reads_a_csv_table_and_writes_a_csv_file(model_dir, tmp_path):
     (tmp_path / "in.csv").write_text("Name,SMILES,score\n" + rows + ",,\n")
     out = tmp_path / "predictions.csv"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "in.csv",
-                     "--out", out, "--no-progress", "--id-column", "NAME")  # fmt: skip
+                     "--out", out, "--no-progress")  # fmt: skip
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, dtype={"id": str}, keep_default_na=False, na_values=[""])  # README
     assert list(table.columns) == output_columns(["logp"])
@@ -251,12 +251,15 @@ def test_a_csv_library_is_read_by_the_columns_it_is_given(tmp_path):
     refused = {
         ("pubchem.csv", SmilesColumns(smiles="smiles")): "no 'smiles' column .*'IsomericSMILES'",
         ("pubchem.csv", SmilesColumns(smiles="IsomericSMILES", id="Name")): "no 'Name' column",
-        ("a.smi", SmilesColumns(smiles="IsomericSMILES")): "apply to a .csv table",
+        ("a.smi", SmilesColumns(id="CID")): r"has no columns to name \(id column 'CID'\)",
     }
     for (name, columns), message in refused.items():
         with pytest.raises(TableFormatError, match=message):
             list(iter_smiles_file(tmp_path / name, columns))
-    with pytest.raises(ValueError, match="a column name is empty"):
+    assert list(iter_smiles_file(tmp_path / "a.smi", SmilesColumns(smiles="SMILES"))) == [
+        SmilesLine(1, "CCO", "a")  # the default column, in another case: nothing named
+    ]
+    with pytest.raises(ValueError, match="the SMILES column's name is empty"):
         SmilesColumns(smiles=" ")
 
 

@@ -54,8 +54,14 @@ def describe_schema_error(error) -> list[str]:
             if key not in known
         ]
     message = error.message
-    if error.validator in ("oneOf", "anyOf"):  # say what each alternative wanted
-        message += f" ({'; '.join(alternative.message for alternative in error.context)})"
+    if error.validator in ("oneOf", "anyOf"):  # say what each alternative wanted, and where
+        wanted = [
+            f"{'.'.join(map(str, alternative.relative_path))}: {alternative.message}"
+            if alternative.relative_path
+            else alternative.message
+            for alternative in error.context
+        ]
+        message += f" ({'; '.join(wanted)})"
     return [f"{where or '(top level)'}: {shorten(message, 300, placeholder=' ...')}"]
 
 
@@ -170,7 +176,7 @@ def check_libraries(
         path = configured_file(library_path(entry), workdir, workflow_dir)
         try:
             next(iter_smiles_file(path, SmilesColumns(**library_columns(entry))), None)
-        except ValueError as error:
+        except (OSError, ValueError) as error:  # e.g. a directory, a column missing
             raise ConfigError(f"screen.{name}: {error}") from error
 
 

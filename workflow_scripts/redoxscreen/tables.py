@@ -135,8 +135,18 @@ class SmilesColumns:
     id: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.smiles.strip() or (self.id is not None and not self.id.strip()):
-            raise ValueError(f"a column name is empty: {self}")
+        for kind, name in (("SMILES", self.smiles), ("id", self.id)):
+            if name is not None and not name.strip():
+                raise ValueError(f"the {kind} column's name is empty")
+
+    def named(self) -> list[str]:
+        """The columns named otherwise than by default, e.g. ``["id column 'CID'"]``."""
+        named = []
+        if self.smiles.strip().lower() != SMILES_COLUMN:
+            named.append(f"SMILES column {self.smiles!r}")
+        if self.id is not None:
+            named.append(f"id column {self.id!r}")
+        return named
 
 
 def iter_smiles_file(
@@ -154,10 +164,10 @@ def iter_smiles_file(
     if Path(path).suffix.lower() == ".csv":
         yield from iter_smiles_csv(path, columns)
         return
-    if columns != SmilesColumns():
+    if columns.named():
         raise TableFormatError(
-            f"{path}: column names ({columns.smiles!r}, {columns.id!r}) apply to a .csv table, "
-            "not to a file of SMILES [id] lines"
+            f"{path}: a file of SMILES [id] lines has no columns to name "
+            f"({', '.join(columns.named())}); leave them out, or give a .csv table"
         )
     checked = False
     for number, raw in enumerate(decoded_lines(path), start=1):
