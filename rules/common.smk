@@ -201,7 +201,7 @@ def library_smiles(wildcards):
 
 
 def library_csv_columns(wildcards):
-    """The .csv columns that config `screen` names for this library (tables.SmilesColumns)."""
+    """The table columns that config `screen` names for this library (tables.SmilesColumns)."""
     return library_columns(config["screen"][wildcards.library])
 
 

@@ -212,15 +212,18 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
     assert len(read_parts(tmp_path / "parts")) == 13
 
 
-def test_cli_reads_a_csv_table_and_writes_a_csv_file(model_dir, tmp_path):
+@pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])
+def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, suffix, separator):
     smiles = library(6)
-    rows = "".join(f'{i},"{s}",3.{i}\n' for i, s in enumerate(smiles))
-    (tmp_path / "in.csv").write_text("Name,SMILES,score\n" + rows + ",,\n")
-    out = tmp_path / "predictions.csv"
-    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "in.csv",
+    rows = "".join(f'{i}{separator}"{s}"{separator}3.{i}\n' for i, s in enumerate(smiles))
+    header = separator.join(["Name", "SMILES", "score"])
+    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 2}\n")
+    out = tmp_path / f"predictions{suffix}"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / f"in{suffix}",
                      "--out", out, "--no-progress")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    table = pd.read_csv(out, dtype={"id": str}, keep_default_na=False, na_values=[""])  # README
+    table = pd.read_csv(out, sep=separator, dtype={"id": str}, keep_default_na=False,
+                        na_values=[""])  # fmt: skip  # as the README says
     assert list(table.columns) == output_columns(["logp"])
     assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
     assert table["line"].tolist() == list(range(2, 2 + len(smiles)))  # the blank row is skipped
@@ -261,6 +264,33 @@ def test_a_csv_library_is_read_by_the_columns_it_is_given(tmp_path):
     ]
     with pytest.raises(ValueError, match="the SMILES column's name is empty"):
         SmilesColumns(smiles=" ")
+
+
+def test_a_tsv_library_is_read_as_a_table(tmp_path):
+    chembl = 'ChEMBL ID\tName\tSmiles\nCHEMBL545\tethanol\tCCO\n\t\t\nCHEMBL17564\t"x, y"\tC\n'
+    (tmp_path / "chembl.tsv").write_text(chembl)
+    assert list(iter_smiles_file(tmp_path / "chembl.tsv")) == [
+        SmilesLine(2, "CCO", "ethanol"),  # the name column, as in a .csv
+        SmilesLine(4, "C", "x, y"),
+    ]
+    named = SmilesColumns(id="chembl id")
+    assert [line.id for line in iter_smiles_file(tmp_path / "chembl.tsv", named)] == [
+        "CHEMBL545",
+        "CHEMBL17564",
+    ]
+    (tmp_path / "commas.tsv").write_text("id,smiles\na,CCO\n")
+    with pytest.raises(TableFormatError, match=r"no 'smiles' column .*\['id,smiles'\]"):
+        list(iter_smiles_file(tmp_path / "commas.tsv"))
+
+
+def test_a_smiles_file_header_is_its_first_line_with_the_smiles_first(tmp_path):
+    (tmp_path / "commented.smi").write_text("# from the lab\n\nSMILES\tName\nCCO\tethanol\n")
+    assert list(iter_smiles_file(tmp_path / "commented.smi")) == [SmilesLine(4, "CCO", "ethanol")]
+    (tmp_path / "late.smi").write_text("CCO a\nsmiles b\n")  # only the first line is a header
+    assert [line.smiles for line in iter_smiles_file(tmp_path / "late.smi")] == ["CCO", "smiles"]
+    (tmp_path / "table.smi").write_text("# export\nName\tSMILES\nethanol\tCCO\n")
+    with pytest.raises(TableFormatError, match=r"table.smi: line 2 .* smiles column is not the"):
+        list(iter_smiles_file(tmp_path / "table.smi"))
 
 
 def test_excel_exports_are_read_or_refused_by_name(tmp_path):
@@ -387,7 +417,7 @@ def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
         (model_dir, tmp_path / "x.smi", "o.parquet"): "x.smi",
         (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column",
         (model_dir, tmp_path / "table.smi", "o.parquet"): "name the file .csv",
-        (model_dir, inputs, "o.xlsx"): ".parquet or .csv",
+        (model_dir, inputs, "o.xlsx"): ".parquet, .csv or .tsv",
         (model_dir, tmp_path / "no_smiles.csv", "o.parquet", "--smiles-column", "structure",
          "--id-column", "CID"): "no 'CID' column",
     }  # fmt: skip

@@ -28,9 +28,10 @@ the study kept). Rejected molecules get NaN predictions; they never stop the run
 PREDICT_EPILOG = """\
 SMILES file: one molecule per line, `SMILES [id]`; blank lines and lines starting with # are
 skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`. A .csv
-file needs a header with a `smiles` column (or the one --smiles-column names); its `id`
-column, else its `name` column (or the one --id-column names), gives the ids. Column names
-are matched whatever their case. Files are UTF-8 (Excel: "CSV UTF-8").
+(or tab-separated .tsv) file needs a header with a `smiles` column (or the one
+--smiles-column names); its `id` column, else its `name` column (or the one --id-column
+names), gives the ids. Column names are matched whatever their case. Files are UTF-8 (Excel:
+"CSV UTF-8").
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
@@ -70,24 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
         "target's name, which prefixes its columns, is read from the models' recipe.json",
     )
     predict.add_argument(
-        "--smiles", required=True, metavar="FILE", help="the SMILES file (.smi, .csv) to predict"
+        "--smiles",
+        required=True,
+        metavar="FILE",
+        help="the SMILES file (.smi, .csv, .tsv) to predict",
     )
     predict.add_argument(
         "--smiles-column",
         default="smiles",
         metavar="NAME",
-        help="a .csv file's column with the SMILES (default: %(default)s)",
+        help="a .csv or .tsv file's column with the SMILES (default: %(default)s)",
     )
     predict.add_argument(
         "--id-column",
         metavar="NAME",
-        help="a .csv file's column with the ids (default: id, else name, else line<N>)",
+        help="a .csv or .tsv file's column with the ids (default: id, else name, else line<N>)",
     )
     predict.add_argument(
         "--out",
         required=True,
         metavar="PATH",
-        help="X.parquet or X.csv: one file; DIR/ (an existing directory or a path ending in /): "
+        help="X.parquet, X.csv or X.tsv: one file; DIR/ (an existing directory or a path ending in /): "
         "one part-NNNNN.parquet per chunk, replacing the parts of an earlier run",
     )
     predict.add_argument(
@@ -141,7 +145,7 @@ def run_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"SMILES file not found: {smiles}")
     out_format = Path(args.out).suffix.lower()
     if not wants_directory(args.out) and out_format not in predict.OUTPUT_FORMATS:
-        raise UsageError(f"--out {args.out}: name a .parquet or .csv file, or a directory/")
+        raise UsageError(f"--out {args.out}: name a .parquet, .csv or .tsv file, or a directory/")
     try:
         columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
         next(iter_smiles_file(smiles, columns), None)  # a missing column, a misnamed header

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -707,23 +707,29 @@ def read_parts(out_dir: str | os.PathLike) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
 
 
-OUTPUT_FORMATS = (".parquet", ".csv")
+OUTPUT_FORMATS = (".parquet", ".csv", ".tsv")
 
 
 def concatenate_parts(out_dir: str | os.PathLike, out_path: str | os.PathLike) -> int:
-    """Stream the parts into one Parquet file (one row group per part) or one CSV file, by
-    ``out_path``'s suffix; returns the rows."""
+    """Stream the parts into one Parquet file (one row group per part), one CSV or one TSV
+    file, by ``out_path``'s suffix; returns the rows."""
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
     suffix = Path(out_path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
-        raise ValueError(f"{out_path}: write predictions as {' or '.join(OUTPUT_FORMATS)}")
+        raise ValueError(f"{out_path}: write predictions as {', '.join(OUTPUT_FORMATS)}")
     paths = part_paths(out_dir)
     if not paths:
         raise FileNotFoundError(f"no part-*.parquet files in {out_dir}")
     schema = pq.read_schema(paths[0])
-    open_writer = pq.ParquetWriter if suffix == ".parquet" else pa_csv.CSVWriter
+    if suffix == ".parquet":
+        open_writer = pq.ParquetWriter
+    else:
+        delimiter = "\t" if suffix == ".tsv" else ","
+        open_writer = partial(
+            pa_csv.CSVWriter, write_options=pa_csv.WriteOptions(delimiter=delimiter)
+        )
     rows = 0
     with atomic_path(out_path) as temporary, open_writer(str(temporary), schema) as writer:
         for path in paths:
@@ -764,7 +770,7 @@ def predict_smiles_file(
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
     <T>_half_width, <T>_study`` per target; a molecule that cannot be standardized gets its reason in
     ``error`` and NaN predictions. Parts of an earlier run are removed first. ``columns``
-    names a ``.csv`` file's SMILES and id columns (see ``tables.iter_smiles_file``).
+    names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,

@@ -158,7 +158,7 @@ def library_path(entry: str | Mapping) -> str:
 
 
 def library_columns(entry: str | Mapping) -> dict[str, str]:
-    """The ``.csv`` columns that a ``screen:`` entry names, as ``tables.SmilesColumns`` keywords."""
+    """The table columns that a ``screen:`` entry names, as ``tables.SmilesColumns`` keywords."""
     if isinstance(entry, str):
         return {}
     return {key: entry[f"{key}_column"] for key in ("smiles", "id") if f"{key}_column" in entry}

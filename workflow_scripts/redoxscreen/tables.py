@@ -122,11 +122,12 @@ class SmilesLine:
 
 SMILES_COLUMN = "smiles"
 SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
+SMILES_TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}  # SMILES files read as tables
 
 
 @dataclass(frozen=True)
 class SmilesColumns:
-    """Which columns of a ``.csv`` library hold the SMILES and the ids (case does not matter).
+    """Which columns of a ``.csv`` or ``.tsv`` library hold the SMILES and the ids (case does not matter).
 
     ``id=None`` takes the ``id`` column, else the ``name`` column, else none (ids ``line<N>``).
     """
@@ -152,44 +153,64 @@ class SmilesColumns:
 def iter_smiles_file(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> Iterator[SmilesLine]:
-    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` table.
+    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` or
+    ``.tsv`` table.
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
-    ``line<N>`` as its id. A header line ``smiles [id]`` is skipped. A ``.csv`` file needs a
-    header with a ``smiles`` column (or ``columns.smiles``); its ``id`` column, else its
+    ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
+    a header with a ``smiles`` column (or ``columns.smiles``); its ``id`` column, else its
     ``name`` column (or ``columns.id``), gives the ids (case does not matter). Files are
     UTF-8 (a byte-order mark is allowed).
     """
     columns = columns or SmilesColumns()
-    if Path(path).suffix.lower() == ".csv":
-        yield from iter_smiles_csv(path, columns)
+    delimiter = SMILES_TABLE_DELIMITERS.get(Path(path).suffix.lower())
+    if delimiter is not None:
+        yield from iter_smiles_table(path, columns, delimiter)
         return
     if columns.named():
         raise TableFormatError(
             f"{path}: a file of SMILES [id] lines has no columns to name "
-            f"({', '.join(columns.named())}); leave them out, or give a .csv table"
+            f"({', '.join(columns.named())}); leave them out, or give a .csv or .tsv table"
         )
-    checked = False
+    header_checked = comma_checked = False
     for number, raw in enumerate(decoded_lines(path), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
         fields = text.split(maxsplit=1)
-        if number == 1 and fields[0].lower() == SMILES_COLUMN:
-            continue
-        if not checked and "," in fields[0]:  # no SMILES holds a comma
+        if not header_checked:
+            header_checked = True
+            if is_smiles_lines_header(path, number, text):
+                continue
+        if not comma_checked and "," in fields[0]:  # no SMILES holds a comma
             raise TableFormatError(
                 f"{path}: line {number} {text!r} is comma-separated; "
                 "name the file .csv (with a smiles column) to read it as a table"
             )
-        checked = True
+        comma_checked = True
         molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
         yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
 
 
-def iter_smiles_csv(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
-    """The molecules of a CSV table with a header: its SMILES and optional id column."""
-    reader = csv.reader(decoded_lines(path))
+def is_smiles_lines_header(path, number: int, text: str) -> bool:
+    """Whether the first line of a SMILES file is its header ``smiles [id]``. A header with
+    ``smiles`` after another column is refused: every line after it would be read with its
+    first column as the SMILES."""
+    fields = [field.lower() for field in text.split()]
+    if SMILES_COLUMN in fields[1:] and fields[0] != SMILES_COLUMN:
+        raise TableFormatError(
+            f"{path}: line {number} {text!r} reads as a header whose smiles column is not the "
+            "first; a SMILES file holds SMILES [id] per line: put the SMILES first, or name "
+            "the file .tsv (tab-separated) or .csv to read it as a table"
+        )
+    return fields[0] == SMILES_COLUMN
+
+
+def iter_smiles_table(
+    path: str | os.PathLike, columns: SmilesColumns, delimiter: str
+) -> Iterator[SmilesLine]:
+    """The molecules of a CSV or TSV table with a header: its SMILES and optional id column."""
+    reader = csv.reader(decoded_lines(path), delimiter=delimiter)
     header = [name.strip() for name in next(reader, [])]
     smiles_at = required_position(path, header, columns.smiles)
     if columns.id is None:
