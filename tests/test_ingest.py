@@ -162,6 +162,13 @@ def test_every_table_format_ingests_the_same(tmp_path, suffix):
     assert sum(result.summary["rows"].values()) == len(ROWS)
 
 
+def test_a_semicolon_separated_csv_is_refused_with_a_hint(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("name;smiles;ie;ea\nbenzene;c1ccccc1;9,2;-1,1\n")  # a decimal-comma Excel
+    with pytest.raises(IngestConfigError, match=r"columns are: name;smiles;ie;ea \(.*\.xlsx"):
+        ingest(read_table(path), DATASET)
+
+
 def test_unknown_format_is_refused(tmp_path):
     path = tmp_path / "input.sdf"
     path.write_text("")

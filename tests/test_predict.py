@@ -302,6 +302,12 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         SmilesLine(3, "CCN", "two\r\nlines"),  # the line where the record starts
     ]
     assert list(iter_smiles_file(tmp_path / "bom.smi")) == [SmilesLine(2, "CCO", "a")]
+    semicolons = '"ChEMBL ID";"Name";"Smiles"\nCHEMBL545;"ethanol; 96 %";CCO\nq2;1,5;CCN\n'
+    (tmp_path / "chembl.csv").write_text(semicolons)  # a decimal-comma locale's "CSV"
+    assert list(iter_smiles_file(tmp_path / "chembl.csv")) == [
+        SmilesLine(2, "CCO", "ethanol; 96 %"),
+        SmilesLine(3, "CCN", "1,5"),
+    ]
     refused = {
         "cp1252.csv": ("smiles,id\nCCO,caf\xe9\n".encode("cp1252"), "line 2 is not UTF-8 text"),
         "twice.csv": (b"smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),

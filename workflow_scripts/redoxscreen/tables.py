@@ -122,7 +122,6 @@ class SmilesLine:
 
 SMILES_COLUMN = "smiles"
 SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
-SMILES_TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}  # SMILES files read as tables
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ def iter_smiles_file(
     UTF-8 (a byte-order mark is allowed).
     """
     columns = columns or SmilesColumns()
-    delimiter = SMILES_TABLE_DELIMITERS.get(Path(path).suffix.lower())
+    delimiter = table_delimiter(path)
     if delimiter is not None:
         yield from iter_smiles_table(path, columns, delimiter)
         return
@@ -190,6 +189,19 @@ def iter_smiles_file(
         comma_checked = True
         molecule_id = fields[1].strip() if len(fields) > 1 else f"line{number}"
         yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
+
+
+def table_delimiter(path: str | os.PathLike) -> str | None:
+    """How a SMILES table's fields are separated: a tab in a ``.tsv``; in a ``.csv`` a comma,
+    or a semicolon where the header holds semicolons and no comma (Excel in locales with a
+    decimal comma, ChEMBL's export); None for a file of ``SMILES [id]`` lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".tsv":
+        return "\t"
+    if suffix != ".csv":
+        return None
+    header = next(decoded_lines(path), "")
+    return ";" if ";" in header and "," not in header else ","
 
 
 def is_smiles_lines_header(path, number: int, text: str) -> bool:
