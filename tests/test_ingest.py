@@ -162,11 +162,11 @@ def test_every_table_format_ingests_the_same(tmp_path, suffix):
     assert sum(result.summary["rows"].values()) == len(ROWS)
 
 
-def test_a_semicolon_separated_csv_is_refused_with_a_hint(tmp_path):
+def test_a_semicolon_separated_csv_is_refused_with_advice(tmp_path):
     path = tmp_path / "excel.csv"
-    path.write_text("name;smiles;ie;ea\nbenzene;c1ccccc1;9,2;-1,1\n")  # a decimal-comma Excel
-    with pytest.raises(IngestConfigError, match=r"columns are: name;smiles;ie;ea \(.*\.xlsx"):
-        ingest(read_table(path), DATASET)
+    path.write_text("name;smiles;ie (eV, vertical);ea\nbenzene;c1ccccc1;9,2;-1\nw;O;12,1;-3,2\n")
+    with pytest.raises(TableFormatError, match=r"excel.csv: .*semicolon-separated.*\.xlsx"):
+        read_table(path)
 
 
 def test_unknown_format_is_refused(tmp_path):

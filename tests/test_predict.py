@@ -222,6 +222,7 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / f"in{suffix}",
                      "--out", out, "--no-progress")  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith(separator.join(["line", "id", "input_smiles"]))  # unquoted
     table = pd.read_csv(out, sep=separator, dtype={"id": str}, keep_default_na=False,
                         na_values=[""])  # fmt: skip  # as the README says
     assert list(table.columns) == output_columns(["logp"])
@@ -278,9 +279,19 @@ def test_a_tsv_library_is_read_as_a_table(tmp_path):
         "CHEMBL545",
         "CHEMBL17564",
     ]
-    (tmp_path / "commas.tsv").write_text("id,smiles\na,CCO\n")
-    with pytest.raises(TableFormatError, match=r"no 'smiles' column .*\['id,smiles'\]"):
-        list(iter_smiles_file(tmp_path / "commas.tsv"))
+    (tmp_path / "preamble.tsv").write_text("\n# from ChEMBL\nsmiles\tid\nCCO\ta\n")
+    assert list(iter_smiles_file(tmp_path / "preamble.tsv")) == [SmilesLine(4, "CCO", "a")]
+    refused = {
+        "commas.tsv": ("id,smiles\na,CCO\n", r"no 'smiles' column .*\['id,smiles'\]"),
+        "open_quote.tsv": (
+            'id\tsmiles\n"5-ring lactone\tC1CCOC1=O\nb\tCCN\n',
+            r"the record that starts on line 2 is malformed .*quote left open",
+        ),
+    }
+    for name, (content, message) in refused.items():
+        (tmp_path / name).write_text(content)
+        with pytest.raises(TableFormatError, match=message):
+            list(iter_smiles_file(tmp_path / name))
 
 
 def test_a_smiles_file_header_is_its_first_line_with_the_smiles_first(tmp_path):
@@ -288,6 +299,10 @@ def test_a_smiles_file_header_is_its_first_line_with_the_smiles_first(tmp_path):
     assert list(iter_smiles_file(tmp_path / "commented.smi")) == [SmilesLine(4, "CCO", "ethanol")]
     (tmp_path / "late.smi").write_text("CCO a\nsmiles b\n")  # only the first line is a header
     assert [line.smiles for line in iter_smiles_file(tmp_path / "late.smi")] == ["CCO", "smiles"]
+    (tmp_path / "id.smi").write_text("CCO ethanol, smiles form\n")  # a SMILES first: a molecule
+    assert list(iter_smiles_file(tmp_path / "id.smi")) == [
+        SmilesLine(1, "CCO", "ethanol, smiles form")
+    ]
     (tmp_path / "table.smi").write_text("# export\nName\tSMILES\nethanol\tCCO\n")
     with pytest.raises(TableFormatError, match=r"table.smi: line 2 .* smiles column is not the"):
         list(iter_smiles_file(tmp_path / "table.smi"))
@@ -302,7 +317,7 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         SmilesLine(3, "CCN", "two\r\nlines"),  # the line where the record starts
     ]
     assert list(iter_smiles_file(tmp_path / "bom.smi")) == [SmilesLine(2, "CCO", "a")]
-    semicolons = '"ChEMBL ID";"Name";"Smiles"\nCHEMBL545;"ethanol; 96 %";CCO\nq2;1,5;CCN\n'
+    semicolons = '"Name";"Smiles";"Mass, Da"\n"ethanol; 96 %";CCO;46,07\n1,5;CCN;45,08\n'
     (tmp_path / "chembl.csv").write_text(semicolons)  # a decimal-comma locale's "CSV"
     assert list(iter_smiles_file(tmp_path / "chembl.csv")) == [
         SmilesLine(2, "CCO", "ethanol; 96 %"),

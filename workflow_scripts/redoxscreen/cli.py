@@ -27,12 +27,12 @@ the study kept). Rejected molecules get NaN predictions; they never stop the run
 
 PREDICT_EPILOG = """\
 SMILES file: one molecule per line, `SMILES [id]`; blank lines and lines starting with # are
-skipped, a first line `smiles [id]` is a header, a line without an id gets `line<N>`. A .csv
-(or tab-separated .tsv) file needs a header with a `smiles` column (or the one
---smiles-column names); its `id` column, else its `name` column (or the one --id-column
-names), gives the ids. Column names are matched whatever their case. A .csv whose header
-holds semicolons and no comma is read as semicolon-separated. Files are UTF-8 (Excel: "CSV
-UTF-8").
+skipped, a first line `smiles [id]` is a header (one that names another column before
+`smiles` is refused), a line without an id gets `line<N>`. A .csv (or tab-separated .tsv)
+file needs a header with a `smiles` column (or the one --smiles-column names); its `id`
+column, else its `name` column (or the one --id-column names), gives the ids. Column names
+are matched whatever their case. A .csv whose header holds more semicolons than commas is
+read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8").
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\

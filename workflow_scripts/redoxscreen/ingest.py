@@ -146,18 +146,8 @@ def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
         described = ", ".join(f"{key}={column!r}" for key, column in missing.items())
         raise IngestConfigError(
             f"the input table has no column for {described}; "
-            f"its columns are: {', '.join(map(str, frame.columns))}{semicolon_hint(frame)}"
+            f"its columns are: {', '.join(map(str, frame.columns))}"
         )
-
-
-def semicolon_hint(frame: pd.DataFrame) -> str:
-    """A hint for a CSV that Excel wrote with semicolons (where the decimal mark is a comma)."""
-    if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
-        return (
-            " (one column holding semicolons: the file looks semicolon-separated, as Excel "
-            "writes a CSV where the decimal mark is a comma; save it as .xlsx instead)"
-        )
-    return ""
 
 
 def as_text(raw: object) -> str:

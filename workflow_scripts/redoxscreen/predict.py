@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -712,30 +712,42 @@ OUTPUT_FORMATS = (".parquet", ".csv", ".tsv")
 
 def concatenate_parts(out_dir: str | os.PathLike, out_path: str | os.PathLike) -> int:
     """Stream the parts into one Parquet file (one row group per part), one CSV or one TSV
-    file, by ``out_path``'s suffix; returns the rows."""
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
-
+    file (quoted only where needed, a missing value an empty field), by ``out_path``'s
+    suffix; returns the rows."""
     suffix = Path(out_path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise ValueError(f"{out_path}: write predictions as {', '.join(OUTPUT_FORMATS)}")
     paths = part_paths(out_dir)
     if not paths:
         raise FileNotFoundError(f"no part-*.parquet files in {out_dir}")
+    with atomic_path(out_path) as temporary:
+        if suffix == ".parquet":
+            return write_parquet_parts(paths, temporary)
+        return write_text_parts(paths, temporary, delimiter="\t" if suffix == ".tsv" else ",")
+
+
+def write_parquet_parts(paths: list[Path], out_path: Path) -> int:
+    """The parts as the row groups of one Parquet file; returns the rows."""
+    import pyarrow.parquet as pq
+
     schema = pq.read_schema(paths[0])
-    if suffix == ".parquet":
-        open_writer = pq.ParquetWriter
-    else:
-        delimiter = "\t" if suffix == ".tsv" else ","
-        open_writer = partial(
-            pa_csv.CSVWriter, write_options=pa_csv.WriteOptions(delimiter=delimiter)
-        )
     rows = 0
-    with atomic_path(out_path) as temporary, open_writer(str(temporary), schema) as writer:
+    with pq.ParquetWriter(str(out_path), schema) as writer:
         for path in paths:
             table = pq.read_table(path)
             writer.write_table(table.cast(schema))
             rows += table.num_rows
+    return rows
+
+
+def write_text_parts(paths: list[Path], out_path: Path, delimiter: str) -> int:
+    """The parts one after the other in one delimited text file with one header; the rows."""
+    rows = 0
+    with open(out_path, "w", newline="", encoding="utf-8") as handle:
+        for number, path in enumerate(paths):
+            frame = pd.read_parquet(path)
+            frame.to_csv(handle, sep=delimiter, index=False, header=number == 0)
+            rows += len(frame)
     return rows
 
 

@@ -13,12 +13,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import pandas as pd
 
 READERS = {
-    ".csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
+    ".csv": lambda path: read_comma_separated(path),
     ".tsv": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
     ".txt": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
     ".xlsx": lambda path: pd.read_excel(path, dtype=str, keep_default_na=False),
@@ -48,6 +49,19 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         return READERS[suffix](path)
     except pd.errors.EmptyDataError:
         raise TableFormatError(f"{path}: the file is empty (no header, no rows)") from None
+
+
+def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV table; a semicolon-separated one, whose numbers would have decimal commas, is
+    refused with advice."""
+    _, lines = lines_from_the_header(path)
+    if table_delimiter(".csv", next(lines, "")) == ";":
+        raise TableFormatError(
+            f"{path}: the header holds more semicolons than commas: the file looks "
+            "semicolon-separated, as Excel writes a CSV where the decimal mark is a comma; "
+            "save it as .xlsx, or as a comma-separated CSV with decimal points"
+        )
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
@@ -158,13 +172,14 @@ def iter_smiles_file(
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
     a header with a ``smiles`` column (or ``columns.smiles``); its ``id`` column, else its
-    ``name`` column (or ``columns.id``), gives the ids (case does not matter). Files are
-    UTF-8 (a byte-order mark is allowed).
+    ``name`` column (or ``columns.id``), gives the ids (case does not matter). A ``.csv`` whose
+    header holds more semicolons than commas is read as semicolon-separated. Files are UTF-8
+    (a byte-order mark is allowed).
     """
     columns = columns or SmilesColumns()
-    delimiter = table_delimiter(path)
-    if delimiter is not None:
-        yield from iter_smiles_table(path, columns, delimiter)
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        yield from iter_smiles_table(path, columns, suffix)
         return
     if columns.named():
         raise TableFormatError(
@@ -191,39 +206,40 @@ def iter_smiles_file(
         yield SmilesLine(line=number, smiles=fields[0], id=molecule_id)
 
 
-def table_delimiter(path: str | os.PathLike) -> str | None:
-    """How a SMILES table's fields are separated: a tab in a ``.tsv``; in a ``.csv`` a comma,
-    or a semicolon where the header holds semicolons and no comma (Excel in locales with a
-    decimal comma, ChEMBL's export); None for a file of ``SMILES [id]`` lines."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".tsv":
-        return "\t"
-    if suffix != ".csv":
-        return None
-    header = next(decoded_lines(path), "")
-    return ";" if ";" in header and "," not in header else ","
-
-
 def is_smiles_lines_header(path, number: int, text: str) -> bool:
     """Whether the first line of a SMILES file is its header ``smiles [id]``. A header with
-    ``smiles`` after another column is refused: every line after it would be read with its
-    first column as the SMILES."""
-    fields = [field.lower() for field in text.split()]
-    if SMILES_COLUMN in fields[1:] and fields[0] != SMILES_COLUMN:
-        raise TableFormatError(
-            f"{path}: line {number} {text!r} reads as a header whose smiles column is not the "
-            "first; a SMILES file holds SMILES [id] per line: put the SMILES first, or name "
-            "the file .tsv (tab-separated) or .csv to read it as a table"
-        )
-    return fields[0] == SMILES_COLUMN
+    ``smiles`` after another column (whose name is no SMILES) is refused: every line after it
+    would be read with its first column as the SMILES."""
+    from redoxscreen.chemistry import MoleculeRejected, parse_smiles
+
+    words = text.split()
+    if words[0].lower() == SMILES_COLUMN:
+        return True
+    if SMILES_COLUMN in (word.lower() for word in words[1:]):
+        try:
+            parse_smiles(words[0])  # a molecule whose id holds the word "smiles" is fine
+        except MoleculeRejected:
+            raise TableFormatError(
+                f"{path}: line {number} {text!r} reads as a header whose smiles column is not "
+                "the first; a SMILES file holds SMILES [id] per line: put the SMILES first, or "
+                "name the file .tsv (tab-separated) or .csv to read it as a table"
+            ) from None
+    return False
 
 
 def iter_smiles_table(
-    path: str | os.PathLike, columns: SmilesColumns, delimiter: str
+    path: str | os.PathLike, columns: SmilesColumns, suffix: str
 ) -> Iterator[SmilesLine]:
-    """The molecules of a CSV or TSV table with a header: its SMILES and optional id column."""
-    reader = csv.reader(decoded_lines(path), delimiter=delimiter)
-    header = [name.strip() for name in next(reader, [])]
+    """The molecules of a CSV or TSV table with a header: its SMILES and optional id column.
+    Blank and ``#`` lines before the header are skipped."""
+    skipped, lines = lines_from_the_header(path)
+    header_line = next(lines, "")
+    reader = csv.reader(
+        chain([header_line], lines), delimiter=table_delimiter(suffix, header_line), strict=True
+    )
+    records = numbered_records(path, reader, skipped)
+    _, header = next(records, (0, []))
+    header = [name.strip() for name in header]
     smiles_at = required_position(path, header, columns.smiles)
     if columns.id is None:
         lowered = [name.lower() for name in header]
@@ -231,16 +247,48 @@ def iter_smiles_table(
         id_at = header_position(path, header, id_column)
     else:
         id_at = required_position(path, header, columns.id)
-    while True:
-        number = reader.line_num + 1  # where the record starts (a quoted field may span lines)
-        record = next(reader, None)
-        if record is None:
-            return
+    for number, record in records:
         if not any(field.strip() for field in record):
             continue
         smiles = record[smiles_at].strip() if smiles_at < len(record) else ""
         given_id = record[id_at].strip() if id_at is not None and id_at < len(record) else ""
         yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
+
+
+def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
+    """A table's lines from its first line that is neither blank nor a ``#`` comment, and
+    how many lines came before it."""
+    lines = decoded_lines(path)
+    for skipped, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return skipped, chain([line], lines)
+    return 0, iter(())
+
+
+def table_delimiter(suffix: str, header_line: str) -> str:
+    """A tab in a ``.tsv``; in a ``.csv`` a comma, or a semicolon where the header holds more
+    semicolons than commas (Excel where the decimal mark is a comma; ChEMBL's export)."""
+    if suffix == ".tsv":
+        return "\t"
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def numbered_records(
+    path: str | os.PathLike, reader, skipped: int
+) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a CSV reader with the line where it starts (a quoted field may span
+    lines); a malformed record, e.g. a quote that is never closed, is refused with its line."""
+    while True:
+        number = skipped + reader.line_num + 1
+        try:
+            yield number, next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise TableFormatError(
+                f"{path}: the record that starts on line {number} is malformed ({error}); "
+                "is a quote left open?"
+            ) from error
 
 
 def required_position(path, header: list[str], column: str) -> int:

@@ -322,8 +322,8 @@ def label_smiles_file(
     processes: int = 1,
     progress: bool = True,
 ) -> dict[str, float | int]:
-    """Label every molecule of a SMILES file (``SMILES id`` lines, or a ``.csv`` or ``.tsv`` table); write labels
-    and failures atomically.
+    """Label every molecule of a SMILES file (``SMILES id`` lines, or a ``.csv`` or ``.tsv``
+    table); write labels and failures atomically.
 
     Returns counts: molecules, labelled, failed, and the wall time in seconds.
     """
