@@ -241,3 +241,10 @@ def test_a_smiles_file_source_needs_xtb_labels(config):
         check_config(config, REPO)
     config["datasets"]["demo"]["label_with_xtb"] = True
     check_config(config, REPO)
+
+
+def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Path):
+    (tmp_path / "mine.csv").write_text("CID,IsomericSMILES\n702,CCO\n")
+    config["datasets"]["demo"].update(source="mine.csv", label_with_xtb=True)
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*no 'smiles' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)

@@ -110,7 +110,10 @@ def check_dataset(
             )
         return
     check_file_exists(f"datasets.{name}.source", source, workdir, workflow_dir)
-    if Path(source).suffix.lower() == ".smi" and not dataset.get("label_with_xtb"):
+    if dataset.get("label_with_xtb"):
+        path = configured_file(source, workdir, workflow_dir)
+        check_first_molecule(f"datasets.{name}.source", path)
+    elif Path(source).suffix.lower() == ".smi":
         raise ConfigError(
             f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
             f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "
@@ -170,14 +173,20 @@ def check_libraries(
     """Raise ``ConfigError`` for a library whose first molecule cannot be read as configured
     (a column missing, a comma-separated .smi file, not UTF-8): before any model trains, not
     when the trained models are about to predict it."""
-    from redoxscreen.tables import SmilesColumns, iter_smiles_file
-
     for name, entry in config["screen"].items():
         path = configured_file(library_path(entry), workdir, workflow_dir)
-        try:
-            next(iter_smiles_file(path, SmilesColumns(**library_columns(entry))), None)
-        except (OSError, ValueError) as error:  # e.g. a directory, a column missing
-            raise ConfigError(f"screen.{name}: {error}") from error
+        check_first_molecule(f"screen.{name}", path, library_columns(entry))
+
+
+def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:
+    """Raise ``ConfigError`` naming ``key`` when the first molecule of a SMILES file cannot
+    be read with these columns (``tables.SmilesColumns`` keywords)."""
+    from redoxscreen.tables import SmilesColumns, iter_smiles_file
+
+    try:
+        next(iter_smiles_file(path, SmilesColumns(**(columns or {}))), None)
+    except (OSError, ValueError) as error:  # e.g. a directory, a column missing
+        raise ConfigError(f"{key}: {error}") from error
 
 
 def check_screening(
