@@ -23,7 +23,10 @@ try:
     validate(config, schema=SCHEMA)
 except WorkflowError as refusal:  # its message prints the whole schema: name the keys instead
     raise ConfigError(schema_report(config, SCHEMA, refusal)) from None
-check_config(config, workflow_dir=workflow.basedir)
+try:
+    check_config(config, workflow_dir=workflow.basedir)
+except ConfigError as refusal:  # the message names the key: no traceback through the package
+    raise ConfigError(str(refusal)) from None
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])
 

@@ -105,6 +105,17 @@ def test_a_mistyped_key_stops_snakemake_with_a_short_message(table_workdir):
     assert len(output.splitlines()) < 20  # not Snakemake's dump of the whole schema
 
 
+def test_a_library_without_its_column_stops_snakemake_without_a_traceback(table_workdir):
+    (table_workdir / "chembl.tsv").write_text("ChEMBL ID\tSmiles\nCHEMBL545\tCCO\n")
+    override = {"screen": {"chembl": {"path": "chembl.tsv", "id_column": "CID"}}}
+    configs = with_override(table_workdir, table_workdir / "library.yaml", override)
+    result = run_snakemake(table_workdir, "-n", *configs, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "screen.chembl: chembl.tsv: no 'CID' column in the header" in output
+    assert "settings.py" not in output  # the key and the file say it all
+
+
 def test_a_layered_file_removes_a_role_with_null(table_workdir):
     shuttle = {"potential": "oxidation", "band_min_v": 4.0}
     override = {

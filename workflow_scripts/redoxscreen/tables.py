@@ -295,9 +295,7 @@ def required_position(path, header: list[str], column: str) -> int:
     """Where ``column`` is in the header; a column that is missing or named twice is refused."""
     position = header_position(path, header, column)
     if position is None:
-        raise TableFormatError(
-            f"{path}: no {column!r} column in the first line (columns: {header})"
-        )
+        raise TableFormatError(f"{path}: no {column!r} column in the header (columns: {header})")
     return position
 
 
