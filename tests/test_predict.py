@@ -18,6 +18,7 @@ from redoxscreen import descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.predict import (
     Ensemble,
+    extra_output_columns,
     output_columns,
     predict_smiles,
     predict_smiles_file,
@@ -25,7 +26,13 @@ from redoxscreen.predict import (
     read_parts,
     sparse_fingerprints,
 )
-from redoxscreen.tables import SmilesColumns, SmilesLine, TableFormatError, iter_smiles_file
+from redoxscreen.tables import (
+    SmilesColumns,
+    SmilesLine,
+    TableFormatError,
+    iter_smiles_file,
+    smiles_file_extra_columns,
+)
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import REPO
@@ -215,9 +222,12 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
 @pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])
 def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, suffix, separator):
     smiles = library(6)
-    rows = "".join(f'{i}{separator}"{s}"{separator}3.{i}\n' for i, s in enumerate(smiles))
-    header = separator.join(["Name", "SMILES", "score"])
-    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 2}\n")
+    rows = "".join(
+        separator.join([str(i), f'"{s}"', f"3.{i}", f"note {i}"]) + "\n"
+        for i, s in enumerate(smiles)
+    )
+    header = separator.join(["Name", "SMILES", "score", "error"])  # 'error' is an output's name
+    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 3}\n")
     out = tmp_path / f"predictions{suffix}"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / f"in{suffix}",
                      "--out", out, "--no-progress")  # fmt: skip
@@ -225,7 +235,9 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
     assert out.read_text().startswith(separator.join(["line", "id", "input_smiles"]))  # unquoted
     table = pd.read_csv(out, sep=separator, dtype={"id": str}, keep_default_na=False,
                         na_values=[""])  # fmt: skip  # as the README says
-    assert list(table.columns) == output_columns(["logp"])
+    assert list(table.columns) == [*output_columns(["logp"]), "score", "input_error"]
+    assert table["score"].tolist() == [3 + i / 10 for i in range(len(smiles))]  # carried over
+    assert table["input_error"].tolist() == [f"note {i}" for i in range(len(smiles))]
     assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
     assert table["line"].tolist() == list(range(2, 2 + len(smiles)))  # the blank row is skipped
     rejected = table["error"].notna()
@@ -250,7 +262,10 @@ def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
 def test_a_csv_library_is_read_by_the_columns_it_is_given(tmp_path):
     (tmp_path / "pubchem.csv").write_text("CID,IsomericSMILES,id\n702,CCO,x\n")
     named = SmilesColumns(smiles="isomericsmiles", id="CID")  # case does not matter
-    assert list(iter_smiles_file(tmp_path / "pubchem.csv", named)) == [SmilesLine(2, "CCO", "702")]
+    assert list(iter_smiles_file(tmp_path / "pubchem.csv", named)) == [
+        SmilesLine(2, "CCO", "702", extra=("x",))  # the column 'id', not the ids here
+    ]
+    assert smiles_file_extra_columns(tmp_path / "pubchem.csv", named) == ["id"]
     (tmp_path / "a.smi").write_text("CCO a\n")
     refused = {
         ("pubchem.csv", SmilesColumns(smiles="smiles")): "no 'smiles' column .*'IsomericSMILES'",
@@ -271,9 +286,10 @@ def test_a_tsv_library_is_read_as_a_table(tmp_path):
     chembl = 'ChEMBL ID\tName\tSmiles\nCHEMBL545\tethanol\tCCO\n\t\t\nCHEMBL17564\t"x, y"\tC\n'
     (tmp_path / "chembl.tsv").write_text(chembl)
     assert list(iter_smiles_file(tmp_path / "chembl.tsv")) == [
-        SmilesLine(2, "CCO", "ethanol"),  # the name column, as in a .csv
-        SmilesLine(4, "C", "x, y"),
+        SmilesLine(2, "CCO", "ethanol", extra=("CHEMBL545",)),  # the name column, as in a .csv
+        SmilesLine(4, "C", "x, y", extra=("CHEMBL17564",)),
     ]
+    assert smiles_file_extra_columns(tmp_path / "chembl.tsv") == ["ChEMBL ID"]
     named = SmilesColumns(id="chembl id")
     assert [line.id for line in iter_smiles_file(tmp_path / "chembl.tsv", named)] == [
         "CHEMBL545",
@@ -320,8 +336,8 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
     semicolons = '"Name";"Smiles";"Mass, Da"\n"ethanol; 96 %";CCO;46,07\n1,5;CCN;45,08\n'
     (tmp_path / "chembl.csv").write_text(semicolons)  # a decimal-comma locale's "CSV"
     assert list(iter_smiles_file(tmp_path / "chembl.csv")) == [
-        SmilesLine(2, "CCO", "ethanol; 96 %"),
-        SmilesLine(3, "CCN", "1,5"),
+        SmilesLine(2, "CCO", "ethanol; 96 %", extra=("46,07",)),
+        SmilesLine(3, "CCN", "1,5", extra=("45,08",)),
     ]
     refused = {
         "cp1252.csv": ("smiles,id\nCCO,caf\xe9\n".encode("cp1252"), "line 2 is not UTF-8 text"),
@@ -375,6 +391,17 @@ def test_empty_library_gives_an_empty_table(ensemble, tmp_path):
     assert counts["molecules"] == 0
     table = read_parts(tmp_path / "out")
     assert list(table.columns) == output_columns(["logp"]) and len(table) == 0
+    (tmp_path / "empty.tsv").write_text("smiles\tvendor\n")  # a header only: its columns
+    predict_smiles_file(tmp_path / "empty.tsv", {"logp": ensemble}, tmp_path / "t", progress=False)
+    assert list(read_parts(tmp_path / "t").columns) == [*output_columns(["logp"]), "vendor"]
+
+
+def test_a_tables_other_columns_are_named_in_the_output(tmp_path):
+    (tmp_path / "t.csv").write_text("smiles,,note,Note,note\n")
+    assert smiles_file_extra_columns(tmp_path / "t.csv") == ["column2", "note", "Note", "note"]
+    assert smiles_file_extra_columns(tmp_path / "t.smi") == []  # SMILES lines: none
+    names = extra_output_columns(["note", "error", "note", "input_error"], output_columns(["IE"]))
+    assert names == ["note", "input_error", "input_note", "input_input_error"]
 
 
 def test_predict_smiles_in_memory(ensemble):

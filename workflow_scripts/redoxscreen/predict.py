@@ -54,7 +54,13 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
-from redoxscreen.tables import SmilesColumns, atomic_path, iter_smiles_file, write_table
+from redoxscreen.tables import (
+    SmilesColumns,
+    atomic_path,
+    iter_smiles_file,
+    smiles_file_extra_columns,
+    write_table,
+)
 from redoxscreen.uncertainty import ensemble_half_widths
 
 log = logging.getLogger(__name__)
@@ -200,6 +206,7 @@ class PreparedChunk:
     input_smiles: list[str]
     smiles: list[str]
     errors: list[str]
+    extra: list[tuple[str, ...]]  # per row, the input table's other cells
     parsed: np.ndarray  # bool, rows that parsed; fingerprints hold only these rows
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
     descriptors: np.ndarray | None = None  # float32 rows of parsed molecules, when asked for
@@ -211,13 +218,14 @@ class PreparedChunk:
 
 
 def prepare_chunk(
-    lines: tuple[Sequence[int], Sequence[str], Sequence[str]],
+    lines: tuple[Sequence[int], Sequence[str], Sequence[str], Sequence[tuple[str, ...]]],
     needs: FeatureNeeds,
     options: StandardizeOptions,
 ) -> PreparedChunk:
     """Standardize every SMILES (a rejection becomes the row's error) and featurize the rest as
-    ``needs`` says: fingerprints, RDKit descriptors, molecular graphs."""
-    numbers, ids, input_smiles = lines
+    ``needs`` says: fingerprints, RDKit descriptors, molecular graphs. ``lines`` holds line
+    numbers, ids, SMILES and each row's other input cells."""
+    numbers, ids, input_smiles, extra = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in needs.specs]
     described, failures, molecule_graphs = [], Counter(), []
@@ -259,6 +267,7 @@ def prepare_chunk(
         input_smiles=list(input_smiles),
         smiles=canonical,
         errors=errors,
+        extra=list(extra),
         parsed=parsed,
         fingerprints=fingerprints,
         descriptors=descriptor_rows(described) if needs.describe else None,
@@ -607,8 +616,11 @@ def output_columns(targets: Iterable[str]) -> list[str]:
     return ID_COLUMNS + [f"{target}_{kind}" for target in targets for kind in PREDICTION_COLUMNS]
 
 
-def predicted_frame(chunk: PreparedChunk, ensembles: Mapping[str, Ensemble]) -> pd.DataFrame:
-    """The output rows of a chunk: identity, canonical SMILES, error, and every prediction."""
+def predicted_frame(
+    chunk: PreparedChunk, ensembles: Mapping[str, Ensemble], extra_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The output rows of a chunk: identity, canonical SMILES, error, every prediction, and
+    the input's other cells under ``extra_columns``."""
     frame = pd.DataFrame(
         {
             "line": chunk.line,
@@ -626,11 +638,27 @@ def predicted_frame(chunk: PreparedChunk, ensembles: Mapping[str, Ensemble]) -> 
             column = np.full(len(chunk), np.nan)
             column[chunk.parsed] = summary[kind]
             frame[f"{name}_{kind}"] = column
+    for position, name in enumerate(extra_columns):
+        frame[name] = pd.Series([row[position] for row in chunk.extra], dtype="str")
     return frame
 
 
-def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list]]:
-    """``(line numbers, ids, SMILES)`` of at most ``chunk_size`` ``SmilesLine`` at a time."""
+def extra_output_columns(input_names: Sequence[str], taken: Iterable[str]) -> list[str]:
+    """Output names for an input table's other columns: their own, prefixed ``input_`` where
+    the output (or an earlier one of them) already has that name."""
+    taken = set(taken)
+    names = []
+    for name in input_names:
+        while name in taken:
+            name = f"input_{name}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list, list]]:
+    """``(line numbers, ids, SMILES, other cells)`` of at most ``chunk_size`` ``SmilesLine``
+    at a time."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     iterator = iter(lines)
@@ -639,11 +667,12 @@ def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list
             [item.line for item in batch],
             [item.id for item in batch],
             [item.smiles for item in batch],
+            [item.extra for item in batch],
         )
 
 
 def prepared_chunks(
-    chunks: Iterable[tuple[list, list, list]],
+    chunks: Iterable[tuple[list, list, list, list]],
     needs: FeatureNeeds,
     options: StandardizeOptions,
     processes: int,
@@ -780,9 +809,10 @@ def predict_smiles_file(
     ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
-    <T>_half_width, <T>_study`` per target; a molecule that cannot be standardized gets its reason in
-    ``error`` and NaN predictions. Parts of an earlier run are removed first. ``columns``
-    names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
+    <T>_half_width, <T>_study`` per target, then a table's other columns as they were read
+    (prefixed ``input_`` where the name is taken); a molecule that cannot be standardized gets
+    its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
+    ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
@@ -795,6 +825,9 @@ def predict_smiles_file(
     options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
     needs = features_needed(ensembles)
+    extra_columns = extra_output_columns(
+        smiles_file_extra_columns(smiles_path, columns), output_columns(ensembles)
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if removed := remove_parts(out_dir):
@@ -803,7 +836,7 @@ def predict_smiles_file(
 
     def predict_and_write(chunk: PreparedChunk, part: Path) -> None:
         predicting = time.perf_counter()
-        frame = predicted_frame(chunk, ensembles)
+        frame = predicted_frame(chunk, ensembles, extra_columns)
         writing = time.perf_counter()
         write_table(frame, part)
         timer.predict += writing - predicting
@@ -836,7 +869,7 @@ def predict_smiles_file(
             running = (future, len(chunk), int((~chunk.parsed).sum()))
             parts += 1
         if parts == 0:  # an empty library still gets a (header-only) part to read
-            write_table(empty_frame(ensembles), out_dir / "part-00000.parquet")
+            write_table(empty_frame(ensembles, extra_columns), out_dir / "part-00000.parquet")
             parts = 1
         bar.total = bar.n
     seconds = time.perf_counter() - started
@@ -854,13 +887,17 @@ def predict_smiles_file(
     return counts
 
 
-def empty_frame(ensembles: Mapping[str, Ensemble]) -> pd.DataFrame:
+def empty_frame(
+    ensembles: Mapping[str, Ensemble], extra_columns: Sequence[str] = ()
+) -> pd.DataFrame:
     """The output columns with no rows."""
     frame = pd.DataFrame({column: pd.Series([], dtype="str") for column in ID_COLUMNS})
     frame["line"] = np.zeros(0, dtype=np.int64)
     for name in ensembles:
         for kind in PREDICTION_COLUMNS:
             frame[f"{name}_{kind}"] = np.zeros(0)
+    for name in extra_columns:
+        frame[name] = pd.Series([], dtype="str")
     return frame
 
 
@@ -883,6 +920,6 @@ def predict_smiles(
         raise ValueError(f"{len(ids)} ids for {len(smiles)} SMILES")
     if not smiles:
         return empty_frame(ensembles)
-    lines = (list(range(1, len(smiles) + 1)), ids, smiles)
+    lines = (list(range(1, len(smiles) + 1)), ids, smiles, [()] * len(smiles))
     chunk = prepare_chunk(lines, features_needed(ensembles), options or StandardizeOptions())
     return predicted_frame(chunk, ensembles)

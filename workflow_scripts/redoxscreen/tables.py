@@ -127,11 +127,13 @@ def write_json(payload: object, path: str | os.PathLike) -> None:
 
 @dataclass(frozen=True)
 class SmilesLine:
-    """One molecule line of a SMILES file: its 1-based line number, SMILES and id."""
+    """One molecule line of a SMILES file: its 1-based line number, SMILES and id, and a
+    table's other cells (in the order of ``smiles_file_extra_columns``)."""
 
     line: int
     smiles: str
     id: str
+    extra: tuple[str, ...] = ()
 
 
 SMILES_COLUMN = "smiles"
@@ -230,8 +232,57 @@ def is_smiles_lines_header(path, number: int, text: str) -> bool:
 def iter_smiles_table(
     path: str | os.PathLike, columns: SmilesColumns, suffix: str
 ) -> Iterator[SmilesLine]:
-    """The molecules of a CSV or TSV table with a header: its SMILES and optional id column.
-    Blank and ``#`` lines before the header are skipped."""
+    """The molecules of a CSV or TSV table with a header: its SMILES and optional id column,
+    and its other cells. Blank and ``#`` lines before the header are skipped."""
+    header, records = table_records(path, suffix)
+    layout = TableLayout.of(path, header, columns)
+    for number, record in records:
+        if not any(field.strip() for field in record):
+            continue
+        smiles = cell(record, layout.smiles_at)
+        given_id = cell(record, layout.id_at)
+        extra = tuple(cell(record, position) for position in layout.extra_at)
+        yield SmilesLine(number, smiles, given_id or f"line{number}", extra)
+
+
+def smiles_file_extra_columns(
+    path: str | os.PathLike, columns: SmilesColumns | None = None
+) -> list[str]:
+    """The names of a table's columns other than its SMILES and id columns (an unnamed one is
+    ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".tsv"):
+        return []
+    header, _ = table_records(path, suffix)
+    layout = TableLayout.of(path, header, columns or SmilesColumns())
+    return [header[position] or f"column{position + 1}" for position in layout.extra_at]
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Where a table's SMILES, id (None: no id column) and other columns are."""
+
+    smiles_at: int
+    id_at: int | None
+    extra_at: tuple[int, ...]
+
+    @classmethod
+    def of(cls, path, header: list[str], columns: SmilesColumns) -> TableLayout:
+        smiles_at = required_position(path, header, columns.smiles)
+        if columns.id is None:
+            lowered = [name.lower() for name in header]
+            id_column = next((name for name in SMILES_ID_COLUMNS if name in lowered), None)
+            id_at = header_position(path, header, id_column)
+        else:
+            id_at = required_position(path, header, columns.id)
+        extra_at = tuple(at for at in range(len(header)) if at not in (smiles_at, id_at))
+        return cls(smiles_at, id_at, extra_at)
+
+
+def table_records(
+    path: str | os.PathLike, suffix: str
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """A CSV or TSV table's header (names stripped) and its records with their lines."""
     skipped, lines = lines_from_the_header(path)
     header_line = next(lines, "")
     reader = csv.reader(
@@ -239,20 +290,12 @@ def iter_smiles_table(
     )
     records = numbered_records(path, reader, skipped)
     _, header = next(records, (0, []))
-    header = [name.strip() for name in header]
-    smiles_at = required_position(path, header, columns.smiles)
-    if columns.id is None:
-        lowered = [name.lower() for name in header]
-        id_column = next((name for name in SMILES_ID_COLUMNS if name in lowered), None)
-        id_at = header_position(path, header, id_column)
-    else:
-        id_at = required_position(path, header, columns.id)
-    for number, record in records:
-        if not any(field.strip() for field in record):
-            continue
-        smiles = record[smiles_at].strip() if smiles_at < len(record) else ""
-        given_id = record[id_at].strip() if id_at is not None and id_at < len(record) else ""
-        yield SmilesLine(line=number, smiles=smiles, id=given_id or f"line{number}")
+    return [name.strip() for name in header], records
+
+
+def cell(record: list[str], position: int | None) -> str:
+    """A record's cell, stripped; empty where the record is short or there is no column."""
+    return record[position].strip() if position is not None and position < len(record) else ""
 
 
 def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
