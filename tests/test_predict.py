@@ -18,7 +18,7 @@ from redoxscreen import descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.predict import (
     Ensemble,
-    extra_output_columns,
+    input_columns,
     output_columns,
     predict_smiles,
     predict_smiles_file,
@@ -30,6 +30,7 @@ from redoxscreen.tables import (
     SmilesColumns,
     SmilesLine,
     TableFormatError,
+    carried_column_names,
     iter_smiles_file,
     smiles_file_extra_columns,
 )
@@ -237,6 +238,7 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
                         na_values=[""])  # fmt: skip  # as the README says
     assert list(table.columns) == [*output_columns(["logp"]), "score", "input_error"]
     assert table["score"].tolist() == [3 + i / 10 for i in range(len(smiles))]  # carried over
+    assert input_columns(table) == ["score", "input_error"]
     assert table["input_error"].tolist() == [f"note {i}" for i in range(len(smiles))]
     assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
     assert table["line"].tolist() == list(range(2, 2 + len(smiles)))  # the blank row is skipped
@@ -400,7 +402,7 @@ def test_a_tables_other_columns_are_named_in_the_output(tmp_path):
     (tmp_path / "t.csv").write_text("smiles,,note,Note,note\n")
     assert smiles_file_extra_columns(tmp_path / "t.csv") == ["column2", "note", "Note", "note"]
     assert smiles_file_extra_columns(tmp_path / "t.smi") == []  # SMILES lines: none
-    names = extra_output_columns(["note", "error", "note", "input_error"], output_columns(["IE"]))
+    names = carried_column_names(["note", "error", "note", "input_error"], output_columns(["IE"]))
     assert names == ["note", "input_error", "input_note", "input_input_error"]
 
 

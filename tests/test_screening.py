@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
+from redoxscreen.screen_stage import with_input_columns
 from redoxscreen.screening import (
     Electrolyte,
     Role,
@@ -378,3 +379,18 @@ def test_potential_histogram_of_reduction_potentials_with_missing_values(tmp_pat
     path = tmp_path / "reduction.png"
     potential_histogram(table, ACETONITRILE, {"anode": ANODE}, None, "reduction", path)
     assert path.stat().st_size > 10_000
+
+
+def test_screened_rows_keep_their_molecules_library_columns():
+    screened = screen(potentials([3.1, 5.0], [0.1, 0.1]), [ACETONITRILE], [CATHODE, WIDE_OPEN], 4.7)
+    inputs = pd.DataFrame({"id": ["m0", "m1"], "vendor": ["V-7", "V-9"], "note": ["a", "b"]})
+    carried = with_input_columns(screened, inputs)
+    assert list(carried.columns) == [*screened.columns, "vendor", "input_note"]
+    assert (
+        carried[["id", "vendor", "input_note"]].values.tolist()
+        == [["m0", "V-7", "a"], ["m1", "V-9", "b"]] * 2
+    )  # one block per role, each in the molecules' order
+    with pytest.raises(ValueError, match="not in the molecules' order"):
+        with_input_columns(screened, inputs.iloc[::-1])
+    empty = with_input_columns(screened.iloc[:0], inputs.iloc[:0])
+    assert list(empty.columns) == list(carried.columns) and empty.empty

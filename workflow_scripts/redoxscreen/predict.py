@@ -57,6 +57,7 @@ from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.tables import (
     SmilesColumns,
     atomic_path,
+    carried_column_names,
     iter_smiles_file,
     smiles_file_extra_columns,
     write_table,
@@ -643,17 +644,17 @@ def predicted_frame(
     return frame
 
 
-def extra_output_columns(input_names: Sequence[str], taken: Iterable[str]) -> list[str]:
-    """Output names for an input table's other columns: their own, prefixed ``input_`` where
-    the output (or an earlier one of them) already has that name."""
-    taken = set(taken)
-    names = []
-    for name in input_names:
-        while name in taken:
-            name = f"input_{name}"
-        taken.add(name)
-        names.append(name)
-    return names
+def input_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a prediction table carried over from the input table: all but the
+    identity columns and each target's prediction columns."""
+    targets = [column.removesuffix("_pred") for column in frame.columns if column.endswith("_pred")]
+    predicted = [
+        target
+        for target in targets
+        if all(f"{target}_{kind}" in frame for kind in PREDICTION_COLUMNS)
+    ]
+    ours = {*ID_COLUMNS, *output_columns(predicted)}
+    return [column for column in frame.columns if column not in ours]
 
 
 def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list, list]]:
@@ -825,7 +826,7 @@ def predict_smiles_file(
     options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
     needs = features_needed(ensembles)
-    extra_columns = extra_output_columns(
+    extra_columns = carried_column_names(
         smiles_file_extra_columns(smiles_path, columns), output_columns(ensembles)
     )
     out_dir = Path(out_dir)

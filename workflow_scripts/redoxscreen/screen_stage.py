@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from redoxscreen.screening import (
@@ -24,7 +25,7 @@ from redoxscreen.screening import (
     read_electrolytes,
     screen,
 )
-from redoxscreen.tables import write_table
+from redoxscreen.tables import carried_column_names, write_table
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,22 @@ def library_half_widths(metric_paths: Mapping[str, str], interval: str) -> dict:
     return widths
 
 
+def with_input_columns(screened: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    """Screened rows with their molecule's other library columns (``inputs``: ``id`` first,
+    one row per molecule), prefixed ``input_`` where the screen has the name. The screen
+    holds one block per electrolyte and role, each in the molecules' order: checked by id."""
+    blocks = len(screened) // len(inputs) if len(inputs) else 0
+    rows = np.tile(np.arange(len(inputs)), blocks)
+    if (
+        len(rows) != len(screened)
+        or (screened["id"].to_numpy() != inputs["id"].to_numpy()[rows]).any()
+    ):
+        raise ValueError("screened rows are not in the molecules' order: cannot add their columns")
+    carried = inputs.iloc[rows, 1:].reset_index(drop=True)
+    carried.columns = carried_column_names(list(carried.columns), screened.columns)
+    return pd.concat([screened.reset_index(drop=True), carried], axis=1)
+
+
 def library_predictions(
     part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
 ) -> pd.DataFrame:
@@ -207,7 +224,10 @@ def screen_library(
     rejected_path: str,
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
-    """Screen a predicted library part by part; memory grows only with the potentials."""
+    """Screen a predicted library part by part; memory grows only with the potentials. The
+    candidate rows keep the library table's other columns (see ``with_input_columns``)."""
+    from redoxscreen.predict import input_columns  # RDKit: not when Snakemake starts
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
@@ -216,9 +236,9 @@ def screen_library(
         part = pd.read_parquet(path)
         failed = part["error"] != ""
         rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error"]])
-        part_potentials, screened = plan.screen(
-            library_predictions(part[~failed], targets, half_widths)
-        )
+        kept = part[~failed]
+        part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
+        screened = with_input_columns(screened, kept[["id", *input_columns(part)]])
         write_table(screened, out / f"part-{number:05d}.parquet")
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))

@@ -10,7 +10,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -256,6 +256,19 @@ def smiles_file_extra_columns(
     header, _ = table_records(path, suffix)
     layout = TableLayout.of(path, header, columns or SmilesColumns())
     return [header[position] or f"column{position + 1}" for position in layout.extra_at]
+
+
+def carried_column_names(names: Sequence[str], taken: Iterable[str]) -> list[str]:
+    """Names for an input table's columns carried into an output: their own, prefixed
+    ``input_`` where the output (or an earlier one of them) already has that name."""
+    taken = set(taken)
+    carried = []
+    for name in names:
+        while name in taken:
+            name = f"input_{name}"
+        taken.add(name)
+        carried.append(name)
+    return carried
 
 
 @dataclass(frozen=True)
