@@ -22,8 +22,8 @@ Each output row holds the input line number, id and SMILES, the canonical SMILES
 the molecule was rejected), the rejection reason in `error` (empty when fine), and per target
 T: T_pred (mean over the fold models), T_spread (their SD, ddof=1), T_half_width (the
 per-molecule 95 % half-width from the calibrated spread) and T_study (the fold model
-the study kept), then a table's other columns as they were read (prefixed input_ where
-the name is taken). Rejected molecules get NaN predictions; they never stop the run.
+the study kept), then a table's other columns as text (cells stripped; an unnamed one
+column<N>; prefixed input_ where an output or screening column has the name). Rejected molecules get NaN predictions; they never stop the run.
 """
 
 PREDICT_EPILOG = """\

@@ -54,6 +54,7 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
+from redoxscreen.screening import SCREEN_COLUMNS
 from redoxscreen.tables import (
     SmilesColumns,
     atomic_path,
@@ -641,20 +642,17 @@ def predicted_frame(
             frame[f"{name}_{kind}"] = column
     for position, name in enumerate(extra_columns):
         frame[name] = pd.Series([row[position] for row in chunk.extra], dtype="str")
+    frame.attrs[CARRIED] = list(extra_columns)
     return frame
 
 
+CARRIED = "carried_columns"  # the frame attribute (kept in Parquet) naming them
+
+
 def input_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns of a prediction table carried over from the input table: all but the
-    identity columns and each target's prediction columns."""
-    targets = [column.removesuffix("_pred") for column in frame.columns if column.endswith("_pred")]
-    predicted = [
-        target
-        for target in targets
-        if all(f"{target}_{kind}" in frame for kind in PREDICTION_COLUMNS)
-    ]
-    ours = {*ID_COLUMNS, *output_columns(predicted)}
-    return [column for column in frame.columns if column not in ours]
+    """The columns of a prediction table carried over from the input table, as its writer
+    recorded them."""
+    return list(frame.attrs.get(CARRIED, []))
 
 
 def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list, list]]:
@@ -810,8 +808,9 @@ def predict_smiles_file(
     ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
-    <T>_half_width, <T>_study`` per target, then a table's other columns as they were read
-    (prefixed ``input_`` where the name is taken); a molecule that cannot be standardized gets
+    <T>_half_width, <T>_study`` per target, then a table's other columns as text (prefixed
+    ``input_`` where an output or screening column has the name; recorded in the frame's
+    ``attrs``, see ``input_columns``); a molecule that cannot be standardized gets
     its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
 
@@ -826,8 +825,9 @@ def predict_smiles_file(
     options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
     needs = features_needed(ensembles)
-    extra_columns = carried_column_names(
-        smiles_file_extra_columns(smiles_path, columns), output_columns(ensembles)
+    extra_columns = carried_column_names(  # the same names in the screening candidates
+        smiles_file_extra_columns(smiles_path, columns),
+        [*output_columns(ensembles), *SCREEN_COLUMNS],
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -899,6 +899,7 @@ def empty_frame(
             frame[f"{name}_{kind}"] = np.zeros(0)
     for name in extra_columns:
         frame[name] = pd.Series([], dtype="str")
+    frame.attrs[CARRIED] = list(extra_columns)
     return frame
 
 
