@@ -169,6 +169,26 @@ def test_a_semicolon_separated_csv_is_refused_with_advice(tmp_path):
         read_table(path)
 
 
+@pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])
+@pytest.mark.parametrize("first", [True, False])  # pandas took a first such row as the index
+def test_a_data_set_row_with_more_cells_than_its_header_is_refused(
+    tmp_path, suffix, separator, first
+):
+    path = tmp_path / f"labels{suffix}"
+    rows = [["CCO", "10.5"], ["CCN", "9", "1"]]  # a label '9,1' split in two
+    rows = [["smiles", "ie"], *(rows[::-1] if first else rows)]
+    path.write_text("".join(separator.join(row) + "\n" for row in rows))
+    message = rf"labels\{suffix}: extra_cells: line {2 if first else 3} has 3 cells .* has 2"
+    with pytest.raises(TableFormatError, match=message):
+        read_table(path)
+
+
+def test_empty_cells_beyond_a_data_sets_header_are_read_as_nothing(tmp_path):
+    (tmp_path / "labels.csv").write_text("smiles,ie\nCCN,9,\nCCO,10.5,\n")  # trailing commas
+    table = read_table(tmp_path / "labels.csv")
+    assert table.to_dict("list") == {"smiles": ["CCN", "CCO"], "ie": ["9", "10.5"]}
+
+
 def test_unknown_format_is_refused(tmp_path):
     path = tmp_path / "input.sdf"
     path.write_text("")

@@ -260,6 +260,29 @@ def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
     assert list(iter_smiles_file(tmp_path / "b.csv")) == [SmilesLine(2, "CCO", "line2")]
 
 
+def test_a_row_with_cells_beyond_its_header_is_rejected_not_shifted(ensemble, tmp_path):
+    # "2,4-dinitrophenol" unquoted: every cell after it moves one column to the right
+    table = "name,smiles,price\na,CCO,1\n2,4-dinitrophenol,Oc1ccccc1,3\nb,CCN,2,,\n"
+    (tmp_path / "shop.csv").write_text(table)
+    lines = list(iter_smiles_file(tmp_path / "shop.csv"))
+    assert [line.problem for line in lines] == [
+        "",
+        "extra_cells: line 3 has 4 cells where the header has 3 (beyond it: ['3']); "
+        "is a field holding the separator unquoted?",
+        "",  # empty cells beyond the header (Excel writes them) shift nothing
+    ]
+    # Excel re-saving such a file names no trailing column: the unnamed ones are not columns
+    (tmp_path / "resaved.csv").write_text("smiles,name,price,\nOc1ccccc1,2,4-dinitrophenol,3\n")
+    assert smiles_file_extra_columns(tmp_path / "resaved.csv") == ["price"]
+    [resaved] = iter_smiles_file(tmp_path / "resaved.csv")
+    assert resaved.problem.startswith("extra_cells: line 2 has 4 cells where the header has 3")
+    predict_smiles_file(tmp_path / "shop.csv", {"logp": ensemble}, tmp_path / "out", progress=False)
+    predicted = read_parts(tmp_path / "out")
+    assert predicted["error"].str.split(":").str[0].tolist() == ["", "extra_cells", ""]
+    assert predicted["logp_pred"].isna().tolist() == [False, True, False]
+    assert predicted["price"].tolist() == ["1", "Oc1ccccc1", "2"]  # as read, for the report
+
+
 def test_a_csv_library_is_read_by_the_columns_it_is_given(tmp_path):
     (tmp_path / "pubchem.csv").write_text("CID,IsomericSMILES,id\n702,CCO,x\n")
     named = SmilesColumns(smiles="isomericsmiles", id="CID")  # case does not matter
@@ -342,7 +365,8 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
     ]
     refused = {
         "cp1252.csv": ("smiles,id\nCCO,caf\xe9\n".encode("cp1252"), "line 2 is not UTF-8 text"),
-        "twice.csv": (b"smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
+        "twice.csv": (b"smiles,id,smiles\nCCO,a,CCN\n", "'smiles' is named twice"),
+        "in_two_cases.csv": (b"Smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
         "header.smi": (b"smiles id\nCCO,a\n", "line 2 'CCO,a' is comma-separated"),
     }
     for name, (content, message) in refused.items():
@@ -404,8 +428,22 @@ def test_a_tables_other_columns_are_named_in_the_output(tmp_path):
     (tmp_path / "t.csv").write_text("smiles,,note,Note,note\n")
     assert smiles_file_extra_columns(tmp_path / "t.csv") == ["column2", "note", "Note", "note"]
     assert smiles_file_extra_columns(tmp_path / "t.smi") == []  # SMILES lines: none
-    names = carried_column_names(["note", "error", "note", "input_error"], output_columns(["IE"]))
-    assert names == ["note", "input_error", "input_note", "input_input_error"]
+    names = ["note", "error", "Note", "input_error", "ID", "SMILES"]
+    assert carried_column_names(names, output_columns(["IE"])) == [
+        "note",
+        "input_error",
+        "input_Note",  # names are compared in any case, as a spreadsheet would
+        "input_input_error",
+        "input_ID",
+        "input_input_SMILES",  # not input_SMILES beside input_smiles
+    ]
+
+
+def test_a_column_in_two_cases_is_found_by_its_exact_case(tmp_path):
+    (tmp_path / "t.csv").write_text("SMILES,smiles,ID\nCCO,C,x\n")
+    named = SmilesColumns(smiles="SMILES", id="id")
+    assert list(iter_smiles_file(tmp_path / "t.csv", named)) == [SmilesLine(2, "CCO", "x", ("C",))]
+    assert [line.smiles for line in iter_smiles_file(tmp_path / "t.csv")] == ["C"]  # 'smiles'
 
 
 def test_predict_smiles_in_memory(ensemble):

@@ -229,7 +229,8 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     molecules = labelled_molecules(every=9)["smiles"].tolist()[:40]
     lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)] + ["C1CC broken"]
     (workdir / "library.smi").write_text("\n".join(lines) + "\n")
-    rows = [f'{i},"{smiles}",lib{i}' for i, smiles in enumerate(molecules)] + ["40,C1CC,broken"]
+    rows = [f'{i},"{smiles}",lib{i}' for i, smiles in enumerate(molecules)]
+    rows += ["40,C1CC,broken", "41,CCO,shifted,9"]  # the second has a cell beyond the header
     (workdir / "library.csv").write_text("\n".join(["Row,IsomericSMILES,CID", *rows]) + "\n")
     table = {"path": "library.csv", "smiles_column": "IsomericSMILES", "id_column": "CID"}
     for name, library, chunk in (("chunked", "library.smi", 7), ("whole", table, 1000)):
@@ -253,6 +254,7 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     pd.testing.assert_frame_equal(chunked, whole.drop(columns="Row"))
     assert len(screened["whole"]) == 40 * 2  # molecules x (cathode, anode) in acetonitrile
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
-    assert rejected["id"].tolist() == ["broken"]
-    assert rejected["line"].tolist() == [42]  # the CSV's header is line 1
-    assert rejected["error"].str.startswith("invalid_smiles").all()
+    assert rejected["id"].tolist() == ["broken", "shifted"]
+    assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1
+    assert rejected["error"].str.split(":").str[0].tolist() == ["invalid_smiles", "extra_cells"]
+    assert rejected["Row"].tolist() == [40, 41]  # the table's other columns come along

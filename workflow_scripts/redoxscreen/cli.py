@@ -23,7 +23,9 @@ the molecule was rejected), the rejection reason in `error` (empty when fine), a
 T: T_pred (mean over the fold models), T_spread (their SD, ddof=1), T_half_width (the
 per-molecule 95 % half-width from the calibrated spread) and T_study (the fold model
 the study kept), then a table's other columns as text (cells stripped; an unnamed one
-column<N>; prefixed input_ where an output or screening column has the name). Rejected molecules get NaN predictions; they never stop the run.
+column<N>; prefixed input_ where an output or screening column has the name in any case).
+Rejected molecules get NaN predictions; they never stop the run; a table row with filled
+cells beyond its header is rejected as extra_cells.
 """
 
 PREDICT_EPILOG = """\
@@ -32,7 +34,8 @@ skipped, a first line `smiles [id]` is a header (one that names another column b
 `smiles` is refused), a line without an id gets `line<N>`. A .csv (or tab-separated .tsv)
 file needs a header with a `smiles` column (or the one --smiles-column names); its `id`
 column, else its `name` column (or the one --id-column names), gives the ids. Column names
-are matched whatever their case. A .csv whose header holds more semicolons than commas is
+are matched whatever their case (where a header holds a name in two cases, the exact case
+decides). A .csv whose header holds more semicolons than commas is
 read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8").
 
 examples:

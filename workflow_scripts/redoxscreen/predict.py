@@ -39,6 +39,7 @@ from functools import cache
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.screening import SCREEN_COLUMNS
 from redoxscreen.tables import (
     SmilesColumns,
+    SmilesLine,
     atomic_path,
     carried_column_names,
     iter_smiles_file,
@@ -86,6 +88,17 @@ def disallowed_atom_query(allowed_elements: tuple[str, ...]) -> Chem.Mol:
     if not numbers:
         return Chem.MolFromSmarts("*")
     return Chem.MolFromSmarts("[" + ";".join(f"!#{number}" for number in numbers) + "]")
+
+
+def read_molecule(text: str, options: StandardizeOptions) -> tuple[Chem.Mol | None, str, str]:
+    """``prediction_molecule``'s molecule and canonical SMILES and an empty error, or no
+    molecule, no SMILES and the reason (``reason: detail``)."""
+    try:
+        return (*prediction_molecule(text, options), "")
+    except MoleculeRejected as rejection:
+        return None, "", f"{rejection.reason}: {rejection.detail}"
+    except (RuntimeError, ValueError) as error:  # RDKit failing on an odd molecule
+        return None, "", f"{RDKIT_ERROR}: RDKit failed on {text!r}: {error}"
 
 
 def prediction_molecule(smiles: str, options: StandardizeOptions) -> tuple[Chem.Mol, str]:
@@ -219,15 +232,33 @@ class PreparedChunk:
         return len(self.ids)
 
 
+class LineBatch(NamedTuple):
+    """Input lines column by column: line numbers, ids, SMILES, each row's other input cells
+    and why a row could not be read (``""`` where it could)."""
+
+    numbers: list[int]
+    ids: list[str]
+    smiles: list[str]
+    extra: list[tuple[str, ...]]
+    problems: list[str]
+
+    @classmethod
+    def of(cls, lines: Sequence[SmilesLine]) -> LineBatch:
+        return cls(
+            [item.line for item in lines],
+            [item.id for item in lines],
+            [item.smiles for item in lines],
+            [item.extra for item in lines],
+            [item.problem for item in lines],
+        )
+
+
 def prepare_chunk(
-    lines: tuple[Sequence[int], Sequence[str], Sequence[str], Sequence[tuple[str, ...]]],
-    needs: FeatureNeeds,
-    options: StandardizeOptions,
+    lines: LineBatch, needs: FeatureNeeds, options: StandardizeOptions
 ) -> PreparedChunk:
-    """Standardize every SMILES (a rejection becomes the row's error) and featurize the rest as
-    ``needs`` says: fingerprints, RDKit descriptors, molecular graphs. ``lines`` holds line
-    numbers, ids, SMILES and each row's other input cells."""
-    numbers, ids, input_smiles, extra = lines
+    """Standardize every SMILES (a rejection or a line's problem becomes the row's error) and
+    featurize the rest as ``needs`` says: fingerprints, RDKit descriptors, molecular graphs."""
+    numbers, ids, input_smiles, extra, problems = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in needs.specs]
     described, failures, molecule_graphs = [], Counter(), []
@@ -235,19 +266,12 @@ def prepare_chunk(
     parsed = np.zeros(len(input_smiles), dtype=bool)
     featurizing = 0.0
     started = clock()
-    for row, text in enumerate(input_smiles):
-        try:
-            mol, smiles = prediction_molecule(text, options)
-        except MoleculeRejected as rejection:
-            canonical.append("")
-            errors.append(f"{rejection.reason}: {rejection.detail}")
-            continue
-        except (RuntimeError, ValueError) as error:  # RDKit failing on an odd molecule
-            canonical.append("")
-            errors.append(f"{RDKIT_ERROR}: RDKit failed on {text!r}: {error}")
-            continue
+    for row, (text, problem) in enumerate(zip(input_smiles, problems, strict=True)):
+        mol, smiles, error = (None, "", problem) if problem else read_molecule(text, options)
         canonical.append(smiles)
-        errors.append("")
+        errors.append(error)
+        if error:
+            continue
         parsed[row] = True
         begun = clock()
         for builder in builders:
@@ -655,23 +679,17 @@ def input_columns(frame: pd.DataFrame) -> list[str]:
     return list(frame.attrs.get(CARRIED, []))
 
 
-def chunked_lines(lines: Iterable, chunk_size: int) -> Iterator[tuple[list, list, list, list]]:
-    """``(line numbers, ids, SMILES, other cells)`` of at most ``chunk_size`` ``SmilesLine``
-    at a time."""
+def chunked_lines(lines: Iterable[SmilesLine], chunk_size: int) -> Iterator[LineBatch]:
+    """At most ``chunk_size`` lines at a time."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     iterator = iter(lines)
     while batch := list(islice(iterator, chunk_size)):
-        yield (
-            [item.line for item in batch],
-            [item.id for item in batch],
-            [item.smiles for item in batch],
-            [item.extra for item in batch],
-        )
+        yield LineBatch.of(batch)
 
 
 def prepared_chunks(
-    chunks: Iterable[tuple[list, list, list, list]],
+    chunks: Iterable[LineBatch],
     needs: FeatureNeeds,
     options: StandardizeOptions,
     processes: int,
@@ -922,6 +940,7 @@ def predict_smiles(
         raise ValueError(f"{len(ids)} ids for {len(smiles)} SMILES")
     if not smiles:
         return empty_frame(ensembles)
-    lines = (list(range(1, len(smiles) + 1)), ids, smiles, [()] * len(smiles))
+    numbers = list(range(1, len(smiles) + 1))
+    lines = LineBatch(numbers, ids, smiles, [()] * len(smiles), [""] * len(smiles))
     chunk = prepare_chunk(lines, features_needed(ensembles), options or StandardizeOptions())
     return predicted_frame(chunk, ensembles)

@@ -225,7 +225,8 @@ def screen_library(
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
     """Screen a predicted library part by part; memory grows only with the potentials. The
-    candidate rows keep the library table's other columns (see ``with_input_columns``)."""
+    candidate rows and the rejected lines keep the library table's other columns (see
+    ``with_input_columns``)."""
     from redoxscreen.predict import input_columns  # RDKit: not when Snakemake starts
 
     out = Path(out_dir)
@@ -234,11 +235,12 @@ def screen_library(
     counts, potentials, rejected = [], [], []
     for number, path in enumerate(part_paths):
         part = pd.read_parquet(path)
+        carried = input_columns(part)
         failed = part["error"] != ""
-        rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error"]])
+        rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error", *carried]])
         kept = part[~failed]
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
-        screened = with_input_columns(screened, kept[["id", *input_columns(part)]])
+        screened = with_input_columns(screened, kept[["id", *carried]])
         write_table(screened, out / f"part-{number:05d}.parquet")
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))

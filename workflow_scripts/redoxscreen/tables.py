@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ import pandas as pd
 
 READERS = {
     ".csv": lambda path: read_comma_separated(path),
-    ".tsv": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
-    ".txt": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
+    ".tsv": lambda path: read_text_table(path, ".tsv"),
+    ".txt": lambda path: read_text_table(path, ".tsv"),
     ".xlsx": lambda path: pd.read_excel(path, dtype=str, keep_default_na=False),
     ".parquet": lambda path: pd.read_parquet(path),
     ".json": lambda path: read_json_records(path),
@@ -49,6 +50,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         return READERS[suffix](path)
     except pd.errors.EmptyDataError:
         raise TableFormatError(f"{path}: the file is empty (no header, no rows)") from None
+    except pd.errors.ParserError as error:
+        raise TableFormatError(f"{path}: cannot be read as a table ({error})") from None
 
 
 def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
@@ -61,7 +64,21 @@ def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
             "semicolon-separated, as Excel writes a CSV where the decimal mark is a comma; "
             "save it as .xlsx, or as a comma-separated CSV with decimal points"
         )
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_text_table(path, ".csv")
+
+
+def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
+    """A comma- (``.csv``) or tab-separated table, as text. A row with filled cells beyond the
+    header is refused with its line: pandas would take the first column as the index, or stop
+    with a record count instead of a line."""
+    header, records = table_records(path, suffix)
+    for number, record in records:
+        if problem := extra_cells_problem(number, record, len(header)):
+            raise TableFormatError(f"{path}: {problem}")
+    separator = "\t" if suffix == ".tsv" else ","
+    with warnings.catch_warnings():  # "loss of data": of the empty cells beyond the header
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, index_col=False)
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
@@ -127,13 +144,18 @@ def write_json(payload: object, path: str | os.PathLike) -> None:
 
 @dataclass(frozen=True)
 class SmilesLine:
-    """One molecule line of a SMILES file: its 1-based line number, SMILES and id, and a
-    table's other cells (in the order of ``smiles_file_extra_columns``)."""
+    """One molecule line of a SMILES file: its 1-based line number, SMILES and id, a table's
+    other cells (in the order of ``smiles_file_extra_columns``), and why the line cannot be
+    read as a molecule (``reason: detail``; empty when it can)."""
 
     line: int
     smiles: str
     id: str
     extra: tuple[str, ...] = ()
+    problem: str = ""
+
+
+EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's columns
 
 
 SMILES_COLUMN = "smiles"
@@ -142,7 +164,8 @@ SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
 
 @dataclass(frozen=True)
 class SmilesColumns:
-    """Which columns of a ``.csv`` or ``.tsv`` library hold the SMILES and the ids (case does not matter).
+    """Which columns of a ``.csv`` or ``.tsv`` library hold the SMILES and the ids (in any
+    case; where the header holds a name in two cases, the exact case decides).
 
     ``id=None`` takes the ``id`` column, else the ``name`` column, else none (ids ``line<N>``).
     """
@@ -174,7 +197,7 @@ def iter_smiles_file(
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
     a header with a ``smiles`` column (or ``columns.smiles``); its ``id`` column, else its
-    ``name`` column (or ``columns.id``), gives the ids (case does not matter). A ``.csv`` whose
+    ``name`` column (or ``columns.id``), gives the ids (in any case; see ``SmilesColumns``). A ``.csv`` whose
     header holds more semicolons than commas is read as semicolon-separated. Files are UTF-8
     (a byte-order mark is allowed).
     """
@@ -242,7 +265,21 @@ def iter_smiles_table(
         smiles = cell(record, layout.smiles_at)
         given_id = cell(record, layout.id_at)
         extra = tuple(cell(record, position) for position in layout.extra_at)
-        yield SmilesLine(number, smiles, given_id or f"line{number}", extra)
+        problem = extra_cells_problem(number, record, len(header))
+        yield SmilesLine(number, smiles, given_id or f"line{number}", extra, problem)
+
+
+def extra_cells_problem(number: int, record: list[str], width: int) -> str:
+    """Why the record on line ``number``, with filled cells beyond the header's ``width``
+    columns, is not read (a field holding the separator unquoted shifts every cell after
+    it), or ``""``."""
+    beyond = [field for field in record[width:] if field.strip()]
+    if not beyond:
+        return ""
+    return (
+        f"{EXTRA_CELLS}: line {number} has {len(record)} cells where the header has {width} "
+        f"(beyond it: {beyond[:3]}); is a field holding the separator unquoted?"
+    )
 
 
 def smiles_file_extra_columns(
@@ -260,13 +297,14 @@ def smiles_file_extra_columns(
 
 def carried_column_names(names: Sequence[str], taken: Iterable[str]) -> list[str]:
     """Names for an input table's columns carried into an output: their own, prefixed
-    ``input_`` where the output (or an earlier one of them) already has that name."""
-    taken = set(taken)
+    ``input_`` where the output (or an earlier one of them) already has that name in any
+    case (``ID`` beside the output's ``id`` would read as one column in a spreadsheet)."""
+    taken = {name.lower() for name in taken}
     carried = []
     for name in names:
-        while name in taken:
+        while name.lower() in taken:
             name = f"input_{name}"
-        taken.add(name)
+        taken.add(name.lower())
         carried.append(name)
     return carried
 
@@ -295,7 +333,8 @@ class TableLayout:
 def table_records(
     path: str | os.PathLike, suffix: str
 ) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """A CSV or TSV table's header (names stripped) and its records with their lines."""
+    """A CSV or TSV table's header (names stripped; unnamed columns at its end, as Excel
+    writes them, left out) and its records with their lines."""
     skipped, lines = lines_from_the_header(path)
     header_line = next(lines, "")
     reader = csv.reader(
@@ -303,7 +342,10 @@ def table_records(
     )
     records = numbered_records(path, reader, skipped)
     _, header = next(records, (0, []))
-    return [name.strip() for name in header], records
+    names = [name.strip() for name in header]
+    while names and not names[-1]:
+        names.pop()
+    return names, records
 
 
 def cell(record: list[str], position: int | None) -> str:
@@ -356,15 +398,21 @@ def required_position(path, header: list[str], column: str) -> int:
 
 
 def header_position(path, header: list[str], column: str | None) -> int | None:
-    """Where ``column`` is in the header, whatever the case (None if absent); a column named
-    twice is refused."""
+    """Where ``column`` is in the header, whatever the case (None if absent); where the header
+    holds it in several cases, the one in ``column``'s exact case; a column named twice is
+    refused."""
     lowered = [name.lower() for name in header]
     wanted = column.strip().lower() if column is not None else None
     if wanted not in lowered:
         return None
-    if lowered.count(wanted) > 1:
-        raise TableFormatError(f"{path}: the column {column!r} is named twice (columns: {header})")
-    return lowered.index(wanted)
+    if lowered.count(wanted) == 1:
+        return lowered.index(wanted)
+    if header.count(column.strip()) == 1:
+        return header.index(column.strip())
+    raise TableFormatError(
+        f"{path}: the column {column!r} is named twice (columns: {header}); "
+        "name one that the header holds once, in its exact case"
+    )
 
 
 def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
