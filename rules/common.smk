@@ -66,13 +66,13 @@ def dataset_table(wildcards=None):
     if source == MATERIALS_PROJECT:
         return config["materials_project"]["download_path"]
     if DATASET["label_with_xtb"]:
-        return f"results/label/{Path(source).stem}.csv"
+        return f"results/label/{Path(library_path(source)).stem}.csv"
     return workflow_file(source)
 
 
 def xtb_library(wildcards):
     """The SMILES file that rule label_xtb labels for results/label/{library}.csv."""
-    source = DATASET["source"]
+    source = library_path(DATASET["source"])
     if not DATASET["label_with_xtb"] or Path(source).stem != wildcards.library:
         raise ValueError(
             f"results/label/{wildcards.library}.csv is made only for the selected data set's "

@@ -30,6 +30,7 @@ rule label_xtb:
         "benchmarks/label_xtb/{library}.tsv"
     params:
         xtb={key: value for key, value in config["xtb"].items() if key != "threads"},
+        columns=library_columns(DATASET["source"]),
     threads: config["xtb"]["threads"]
     resources:
         mem_mb=4000,

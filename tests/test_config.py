@@ -1,4 +1,5 @@
 import copy
+from functools import reduce
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,26 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
     config["datasets"]["demo"].update(source="mine.csv", label_with_xtb=True)
     with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*no 'smiles' column"):
         check_config(config, tmp_path, workflow_dir=REPO)
+    named = {"path": "mine.csv", "smiles_column": "IsomericSMILES", "id_column": "CID"}
+    config["datasets"]["demo"]["source"] = named  # as a library names its columns
+    check_config(config, tmp_path, workflow_dir=REPO)
+    config["datasets"]["demo"]["source"] = named | {"id_column": "cid_"}
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*no 'cid_' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    config["datasets"]["demo"].update(source=named, label_with_xtb=False)
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*label_with_xtb: true"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+@pytest.mark.parametrize(
+    "key, column",
+    [("smiles_column", "IsomericSMILES"), ("id_column", "CID"), ("targets.IE.column", "ie")],
+)
+def test_an_xtb_set_reads_the_labels_columns(config, key, column):
+    dataset = config["datasets"]["demo"]
+    dataset.update(source="resources/demo_library.smi", label_with_xtb=True)
+    *parents, last = key.split(".")
+    reduce(dict.__getitem__, parents, dataset)[last] = column
+    message = rf"datasets\.demo\.{key}: '{column}' is not a column of the xTB labels \(id, smil"
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, REPO)

@@ -66,16 +66,17 @@ def test_data_stage_runs_and_explains_every_row(table_workdir):
 
 
 def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):
-    (tmp_path / "library.smi").write_text(
-        "# a tiny library\nc1ccccc1 benzene\nO=C1C=CC(=O)C=C1 bq\nC1CC broken\n"
+    (tmp_path / "library.csv").write_text(  # a PubChem-style table, its columns named
+        "CID,IsomericSMILES\nbenzene,c1ccccc1\nbq,O=C1C=CC(=O)C=C1\nbroken,C1CC\nshifted,C,9\n"
     )
+    source = {"path": "library.csv", "smiles_column": "IsomericSMILES", "id_column": "CID"}
     write_config(
         tmp_path,
         {
             "dataset": "mine",
             "datasets": {
                 "mine": {
-                    "source": "library.smi",
+                    "source": source,
                     "label_with_xtb": True,
                     "smiles_column": "smiles",
                     "id_column": "id",
@@ -89,7 +90,7 @@ def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):
     failures = pd.read_csv(tmp_path / "results/label/library_failures.tsv", sep="\t")
     molecules = pd.read_parquet(tmp_path / "results/data/molecules.parquet").set_index("id")
     assert labels["id"].tolist() == ["benzene", "bq"]
-    assert failures["id"].tolist() == ["broken"]
+    assert failures["id"].tolist() == ["shifted", "broken"]  # extra_cells, then xTB's failure
     # benzoquinone is far easier to reduce than benzene (EA difference > 2 eV)
     assert molecules.loc["bq", "EA"] - molecules.loc["benzene", "EA"] > 2.0
     assert "IPEA1-xTB" in (tmp_path / "logs/label_xtb/library.log").read_text()

@@ -7,6 +7,7 @@ import pytest
 from rdkit import Chem
 
 from redoxscreen.demo_library import ALLOWED_ELEMENTS, enumerate_demo_library, write_smiles_file
+from redoxscreen.tables import SmilesColumns
 from redoxscreen.xtb import (
     FAILURE_COLUMNS,
     LABEL_COLUMNS,
@@ -118,20 +119,40 @@ def test_gas_phase_and_shift_are_configurable():
     assert shifted.ea_ev > gas.ea_ev + 1.0
 
 
-def test_label_smiles_file_writes_tables(tmp_path):
-    smiles = tmp_path / "in.smi"
-    smiles.write_text("# two molecules\nc1ccccc1 benzene\nC1CC(( broken\n")
+SOURCES = {
+    "in.smi": ("# two molecules\nc1ccccc1 benzene\nC1CC(( broken\n", ["broken"], ["parse"]),
+    "in.csv": (
+        "CID,IsomericSMILES\nbenzene,c1ccccc1\nbroken,C1CC((\nshifted,C,x\n",
+        ["shifted", "broken"],  # the lines that could not be read come first
+        ["input", "parse"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_label_smiles_file_writes_tables(tmp_path, name):
+    text, failed_ids, stages = SOURCES[name]
+    smiles = tmp_path / name
+    smiles.write_text(text)
+    columns = SmilesColumns("IsomericSMILES", "CID") if name.endswith(".csv") else None
     counts = label_smiles_file(
-        smiles, tmp_path / "labels.csv", tmp_path / "failures.tsv", XtbSettings(), 1, False
+        smiles,
+        tmp_path / "labels.csv",
+        tmp_path / "failures.tsv",
+        XtbSettings(),
+        processes=1,
+        progress=False,
+        columns=columns,
     )
     assert {key: counts[key] for key in ("molecules", "labelled", "failed")} == {
-        "molecules": 2,
+        "molecules": 1 + len(failed_ids),
         "labelled": 1,
-        "failed": 1,
+        "failed": len(failed_ids),
     }
     assert list(pd.read_csv(tmp_path / "labels.csv")["id"]) == ["benzene"]
     failures = pd.read_csv(tmp_path / "failures.tsv", sep="\t")
-    assert failures.loc[0, ["id", "stage"]].tolist() == ["broken", "parse"]
+    assert failures["id"].tolist() == failed_ids
+    assert failures["stage"].tolist() == stages
 
 
 def test_demo_library(tmp_path):

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from redoxscreen.rulelog import rule_log
+from redoxscreen.tables import SmilesColumns
 from redoxscreen.xtb import XtbSettings, label_smiles_file
 
 
@@ -16,6 +17,7 @@ def main(smk) -> None:
             smk.output.failures,
             settings=settings,
             processes=smk.threads,
+            columns=SmilesColumns(**smk.params.columns),
         )
         log.info("counts %s", counts)
 

@@ -101,24 +101,50 @@ def check_dataset(
             raise ConfigError(
                 f"datasets.{name}.targets.{target}.valid_range: min {low} is not below max {high}"
             )
-    source = dataset["source"]
-    if source == MATERIALS_PROJECT:
+    entry = dataset["source"]
+    if entry == MATERIALS_PROJECT:
         if dataset.get("label_with_xtb"):
             raise ConfigError(
                 f"datasets.{name}: label_with_xtb needs a SMILES file as source, "
                 "not materials_project"
             )
         return
+    if not isinstance(entry, str) and not dataset.get("label_with_xtb"):
+        raise ConfigError(
+            f"datasets.{name}.source: {{path, smiles_column, id_column}} names the columns of a "
+            f"SMILES file to label with xTB (label_with_xtb: true); a labelled table's columns "
+            f"are datasets.{name}.smiles_column and id_column, so give source as a path"
+        )
+    source = library_path(entry)
     check_file_exists(f"datasets.{name}.source", source, workdir, workflow_dir)
     if dataset.get("label_with_xtb"):
         path = configured_file(source, workdir, workflow_dir)
-        check_first_molecule(f"datasets.{name}.source", path)
+        check_first_molecule(f"datasets.{name}.source", path, library_columns(entry))
+        check_xtb_label_columns(name, dataset)
     elif Path(source).suffix.lower() == ".smi":
         raise ConfigError(
             f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
             f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "
             "label columns"
         )
+
+
+def check_xtb_label_columns(name: str, dataset: Mapping) -> None:
+    """Raise ``ConfigError`` where a data set labelled with xTB names a column that the
+    labelled table lacks: ingestion reads that table, not the source, after the labelling."""
+    from redoxscreen.xtb import LABEL_COLUMNS
+
+    named = {"smiles_column": dataset["smiles_column"], "id_column": dataset.get("id_column")}
+    named |= {
+        f"targets.{target}.column": entry["column"] for target, entry in dataset["targets"].items()
+    }
+    for key, column in named.items():
+        if column is not None and column not in LABEL_COLUMNS:
+            raise ConfigError(
+                f"datasets.{name}.{key}: {column!r} is not a column of the xTB labels "
+                f"({', '.join(LABEL_COLUMNS)}), which ingestion reads; name a SMILES file's "
+                f"columns in datasets.{name}.source: {{path, smiles_column, id_column}}"
+            )
 
 
 def check_file_exists(
@@ -156,12 +182,14 @@ def check_config_files(
 
 
 def library_path(entry: str | Mapping) -> str:
-    """The SMILES file of a ``screen:`` entry: the entry itself, or its ``path``."""
+    """The SMILES file of a ``screen:`` entry (or of an xTB-labelled data set's ``source``):
+    the entry itself, or its ``path``."""
     return entry if isinstance(entry, str) else entry["path"]
 
 
 def library_columns(entry: str | Mapping) -> dict[str, str]:
-    """The table columns that a ``screen:`` entry names, as ``tables.SmilesColumns`` keywords."""
+    """The table columns that a ``screen:`` entry (or an xTB-labelled data set's ``source``)
+    names, as ``tables.SmilesColumns`` keywords."""
     if isinstance(entry, str):
         return {}
     return {key: entry[f"{key}_column"] for key in ("smiles", "id") if f"{key}_column" in entry}

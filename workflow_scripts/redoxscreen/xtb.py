@@ -26,7 +26,8 @@ electrode, potentials are roughly IE - 1.40 V (oxidation) and EA - 1.40 V (reduc
 
 Failures are raised as :class:`LabellingError` naming the SMILES and the stage (``parse``,
 ``embed``, ``force_field``, ``scf``). :func:`label_molecules` turns them into one failure row
-per molecule, so one bad molecule never stops the others.
+per molecule, so one bad molecule never stops the others; a table row that cannot be read is
+a failure at stage ``input``.
 
 Parallel runs use ``multiprocessing`` with the *spawn* start method: tblite runs on OpenMP
 (GNU libgomp), which is not safe to use in a child forked from a parent that already ran
@@ -54,7 +55,7 @@ from rdkit.Chem import AllChem, Descriptors
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from redoxscreen.tables import iter_smiles_file, write_table
+from redoxscreen.tables import SmilesColumns, SmilesLine, iter_smiles_file, write_table
 
 log = logging.getLogger(__name__)
 
@@ -289,14 +290,7 @@ def label_molecules(
         for molecule_id, smiles, outcome in results:
             if isinstance(outcome, LabellingError):
                 log.warning("%s: %s", molecule_id, outcome)
-                failures.append(
-                    {
-                        "id": molecule_id,
-                        "smiles": smiles,
-                        "stage": outcome.stage,
-                        "error": outcome.reason,
-                    }
-                )
+                failures.append(failure(molecule_id, smiles, outcome.stage, outcome.reason))
             else:
                 labels.append(
                     {
@@ -321,15 +315,19 @@ def label_smiles_file(
     settings: XtbSettings | None = None,
     processes: int = 1,
     progress: bool = True,
+    columns: SmilesColumns | None = None,
 ) -> dict[str, float | int]:
     """Label every molecule of a SMILES file (``SMILES id`` lines, or a ``.csv`` or ``.tsv``
-    table); write labels and failures atomically.
+    table, read by ``columns``); write labels and failures atomically. The failures list the
+    lines that could not be read first (stage ``input``, their line in ``error``), then the
+    molecules xTB could not label, in input order.
 
     Returns counts: molecules, labelled, failed, and the wall time in seconds.
     """
     settings = settings or XtbSettings()
     start = time.perf_counter()
-    molecules = [(line.id, line.smiles) for line in iter_smiles_file(smiles_path)]
+    lines = list(iter_smiles_file(smiles_path, columns))
+    molecules = [(line.id, line.smiles) for line in lines if not line.problem]
     log.info(
         "labelling %d molecules from %s with %d process(es); settings %s",
         len(molecules),
@@ -338,13 +336,29 @@ def label_smiles_file(
         asdict(settings),
     )
     labels, failures = label_molecules(molecules, settings, processes, progress)
+    if unread := unread_lines(lines):
+        unread_rows = pd.DataFrame(unread, columns=FAILURE_COLUMNS)
+        failures = pd.concat([unread_rows, failures], ignore_index=True)
     write_table(labels, out_csv)
     write_table(failures, failures_tsv)
     counts = {
-        "molecules": len(molecules),
+        "molecules": len(lines),
         "labelled": len(labels),
         "failed": len(failures),
         "seconds": round(time.perf_counter() - start, 3),
     }
     log.info("labelled %(labelled)d of %(molecules)d, %(failed)d failed, %(seconds).1f s", counts)
     return counts
+
+
+def unread_lines(lines: Sequence[SmilesLine]) -> list[dict[str, str]]:
+    """Failures (stage ``input``) of the lines that could not be read, e.g. ``extra_cells``."""
+    unread = [line for line in lines if line.problem]
+    for line in unread:
+        log.warning("%s: %s", line.id, line.problem)
+    return [failure(line.id, line.smiles, "input", line.problem) for line in unread]
+
+
+def failure(molecule_id: str, smiles: str, stage: str, error: str) -> dict[str, str]:
+    """One row of the failures table."""
+    return {"id": molecule_id, "smiles": smiles, "stage": stage, "error": error}
