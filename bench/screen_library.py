@@ -8,6 +8,7 @@ throughput, CPU time, peak memory and the seconds per stage.
 
     .venv/bin/python bench/screen_library.py                      # 1M molecules
     .venv/bin/python bench/screen_library.py --n 100000           # a quicker profile
+    .venv/bin/python bench/screen_library.py --extra-columns 10   # a .tsv table, carried
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model-dir", action="append", dest="model_dirs",
                         help="a target's model directory; repeat (default: results/final/IE "
                         "and results/final/EA)")  # fmt: skip
+    parser.add_argument("--extra-columns", type=int, default=0,
+                        help="write the library as a .tsv table with this many other "
+                        "20-character columns, which the parts carry")  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args()
 
 
-def library_name(n: int) -> str:
-    return "library_1M.smi" if n == 1_000_000 else f"library_{n}.smi"
+def library_name(n: int, extra_columns: int) -> str:
+    stem = "library_1M" if n == 1_000_000 else f"library_{n}"
+    return f"{stem}_{extra_columns}_columns.tsv" if extra_columns else f"{stem}.smi"
 
 
 def unique_smiles() -> list[str]:
@@ -69,18 +74,25 @@ def count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
 
 
-def build_library(path: Path, n: int) -> None:
-    """``n`` lines ``SMILES s<k>_<repeat>``, cycling through the unique SMILES."""
-    if path.exists() and count_lines(path) == n:
+def build_library(path: Path, n: int, extra_columns: int) -> None:
+    """``n`` lines ``SMILES s<k>_<repeat>``, cycling through the unique SMILES; with
+    ``extra_columns``, a .tsv table whose rows carry that many other 20-character cells."""
+    header = "\t".join(["smiles", "id", *(f"column{j}" for j in range(extra_columns))])
+    lines = n + 1 if extra_columns else n
+    if path.exists() and count_lines(path) == lines:
         print(f"library: {path} ({n} molecules, reused)")
         return
     smiles = unique_smiles()
+    separator = "\t" if extra_columns else " "
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".smi.part")
+    temporary = path.with_name(path.name + ".part")
     with open(temporary, "w") as handle:
+        if extra_columns:
+            handle.write(header + "\n")
         for index in range(n):
             repeat, k = divmod(index, len(smiles))
-            handle.write(f"{smiles[k]} s{k}_{repeat}\n")
+            cells = "".join(f"\tc{j}-{index:017d}" for j in range(extra_columns))
+            handle.write(f"{smiles[k]}{separator}s{k}_{repeat}{cells}\n")
     temporary.replace(path)
     print(f"library: {path} ({n} molecules cycling through {len(smiles)} unique SMILES)")
 
@@ -144,8 +156,8 @@ def main() -> None:
         if not (REPO / model_dir / "metrics.json").exists():
             sys.exit(f"{model_dir}/metrics.json not found: run "
                      f"`snakemake {model_dir}/metrics.json` first")  # fmt: skip
-    library = args.out / library_name(args.n)
-    build_library(library, args.n)
+    library = args.out / library_name(args.n, args.extra_columns)
+    build_library(library, args.n, args.extra_columns)
 
     sys.path.insert(0, str(REPO / "workflow_scripts"))
     from redoxscreen.predict import Ensemble, configure_threads, predict_smiles_file
@@ -180,7 +192,8 @@ def main() -> None:
     where = "summed over the workers" if args.processes > 1 else "in this process"
     lines = [
         "",
-        f"targets: {', '.join(ensembles)} ({members} fold models); chunk size {args.chunk_size}, "
+        f"library: {library.name}; targets: {', '.join(ensembles)} ({members} fold models); "
+        f"chunk size {args.chunk_size}, "
         f"{args.processes} process(es), TensorFlow threads {args.threads or 'default'}",
         f"machine: {os.cpu_count()} CPUs, load average {load_average:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after",
