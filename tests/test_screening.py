@@ -260,6 +260,15 @@ def test_candidate_counts_include_pairs_with_no_candidates():
     assert (counts.n_screened == 3).all()
 
 
+def test_candidate_counts_count_rows_so_that_chunks_add_up():
+    table = potentials([3.1, 3.1, 3.5], [0.1] * 3).assign(id=["a", "a", "b"])  # 'a' twice
+    screened = screen(table, [ACETONITRILE], [CATHODE], 4.7)
+    whole = candidate_counts(screened)
+    chunks = pd.concat([candidate_counts(screened[:1]), candidate_counts(screened[1:])])
+    assert whole[["n_screened", "n_candidates"]].values.tolist() == [[3, 2]]
+    assert chunks[["n_screened", "n_candidates"]].sum().tolist() == [3, 2]
+
+
 def test_candidate_counts_of_nothing_is_an_empty_table_with_columns():
     counts = candidate_counts(screen(potentials([3.1], [0.1]), [], [CATHODE], 4.7))
     assert counts.empty

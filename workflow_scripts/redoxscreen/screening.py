@@ -361,17 +361,17 @@ def missing_value_notes(kind: str, potential: np.ndarray, half_width: np.ndarray
 def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
     """Passing molecules per (electrolyte, role), zero counts included.
 
-    Columns: ``electrolyte``, ``role``, ``n_screened`` (distinct molecules), ``n_candidates``
-    (distinct molecules that pass), in the order the pairs appear in ``screened``.
+    Columns: ``electrolyte``, ``role``, ``n_screened`` (rows: a library listing a molecule
+    twice screens it twice, whatever its chunks), ``n_candidates`` (rows that pass), in the
+    order the pairs appear in ``screened``.
     """
     columns = ["electrolyte", "role", "n_screened", "n_candidates"]
     if screened.empty:
         return pd.DataFrame(columns=columns)
-    candidate_id = screened["id"].where(screened["passes"].astype(bool))
     counts = (
-        screened.assign(candidate_id=candidate_id)
+        screened.assign(passing=screened["passes"].astype(bool))
         .groupby(["electrolyte", "role"], sort=False)
-        .agg(n_screened=("id", "nunique"), n_candidates=("candidate_id", "nunique"))
+        .agg(n_screened=("passing", "size"), n_candidates=("passing", "sum"))
         .reset_index()
     )
     return counts[columns]
