@@ -14,6 +14,7 @@ from redoxscreen.settings import (  # noqa: E402
     configured_file,
     library_columns,
     library_path,
+    library_runtime_minutes,
     schema_report,
     selected_dataset,
 )

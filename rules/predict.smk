@@ -27,7 +27,7 @@ rule predict_library:
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=lambda wildcards, input: library_runtime_minutes(input.smiles),
     conda:
         "../envs/redoxscreen.yaml"
     script:

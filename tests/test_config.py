@@ -8,7 +8,12 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from redoxscreen.screen_stage import ScreeningPlan
-from redoxscreen.settings import ConfigError, check_config, schema_report
+from redoxscreen.settings import (
+    ConfigError,
+    check_config,
+    library_runtime_minutes,
+    schema_report,
+)
 
 from workflow_runner import REPO
 
@@ -156,6 +161,14 @@ def test_a_missing_configured_file_is_named_with_its_key(config, tmp_path: Path,
 def test_a_library_is_found_in_the_workflow_directory_too(config, tmp_path: Path):
     config["screen"] = {"demo": "resources/demo_library.smi"}
     check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_large_library_gets_more_time_on_a_cluster(tmp_path: Path):
+    small, large = tmp_path / "small.smi", tmp_path / "large.smi"
+    small.write_text("CCO a\nCCN b")  # no newline at the end: still two lines
+    large.write_bytes(b"C\n" * 1_500_000)
+    assert library_runtime_minutes(small) == 120  # the least
+    assert library_runtime_minutes(large) == 180  # 120 minutes per million lines
 
 
 def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):

@@ -62,6 +62,7 @@ from redoxscreen.tables import (
     atomic_path,
     carried_column_names,
     iter_smiles_file,
+    line_count,
     smiles_file_extra_columns,
     write_table,
 )
@@ -713,16 +714,6 @@ def prepared_chunks(
             yield pending.popleft().get()
 
 
-def approximate_line_count(path: Path) -> int:
-    """Newlines in the file (an upper bound on molecules, for the progress bar's ETA)."""
-    count, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 24):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
-
-
 def remove_parts(out_dir: Path) -> int:
     """Delete the parts (and half-written temporaries) of an earlier run; returns how many."""
     removed = 0
@@ -862,7 +853,7 @@ def predict_smiles_file(
         timer.write += time.perf_counter() - writing
 
     molecules = failed = parts = 0
-    total = approximate_line_count(smiles_path) if progress else None
+    total = line_count(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path, columns), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
     stream = closing(prepared_chunks(chunks, needs, options, processes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from textwrap import shorten
@@ -204,6 +205,17 @@ def check_libraries(
     for name, entry in config["screen"].items():
         path = configured_file(library_path(entry), workdir, workflow_dir)
         check_first_molecule(f"screen.{name}", path, library_columns(entry))
+
+
+LIBRARY_MINUTES_PER_MILLION = 120  # twice 2 CPU cores' hour with message-passing models
+
+
+def library_runtime_minutes(path: str | Path, least: int = 120) -> int:
+    """Minutes to give a library's prediction job: ``least``, or more for a library of more
+    than a million lines (measured: 274 molecules/s on 2 cores with the demo run's models)."""
+    from redoxscreen.tables import line_count
+
+    return max(least, math.ceil(line_count(path) / 1e6 * LIBRARY_MINUTES_PER_MILLION))
 
 
 def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:

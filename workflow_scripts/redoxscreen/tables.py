@@ -425,3 +425,13 @@ def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
                 raise TableFormatError(
                     f"{path}: line {number} is not UTF-8 text ({error.reason}); save it as UTF-8"
                 ) from error
+
+
+def line_count(path: str | os.PathLike) -> int:
+    """Lines in a text file (an upper bound on a SMILES file's molecules)."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
