@@ -27,8 +27,6 @@ import json
 import logging
 import os
 import re
-import sys
-import tempfile
 import threading
 import time
 from array import array
@@ -518,38 +516,15 @@ def uses_descriptors(recipe: dict) -> bool:
     return bool(recipe.get("training", {}).get("descriptors", False))
 
 
-def import_tensorflow_quietly():
-    """TensorFlow, its C++ start-up lines (oneDNN, "All log messages before
-    absl::InitializeLog()"), which no environment variable silences, kept off stderr; they
-    are shown if the import fails."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    failed = True
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            failed = False
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            if failed:
-                captured.seek(0)
-                sys.stderr.write(captured.read().decode(errors="replace"))
-    return tf
-
-
 def configure_threads(threads: int) -> bool:
     """TensorFlow's intra-op threads; False (and a warning) when TensorFlow already started.
 
     On a small machine one thread screens fastest (measured on 2 cores with
     ``bench/screen_library.py``): another core is standardizing the next chunk meanwhile.
     """
-    tf = import_tensorflow_quietly()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     except RuntimeError:
