@@ -27,7 +27,7 @@ rule predict_library:
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,
-        runtime=lambda wildcards, input: library_runtime_minutes(input.smiles),
+        runtime=lambda wildcards, input, attempt: library_runtime_minutes(input.smiles) * attempt,
     conda:
         "../envs/redoxscreen.yaml"
     script:
