@@ -162,11 +162,48 @@ def test_every_table_format_ingests_the_same(tmp_path, suffix):
     assert sum(result.summary["rows"].values()) == len(ROWS)
 
 
-def test_a_semicolon_separated_csv_is_refused_with_advice(tmp_path):
-    path = tmp_path / "excel.csv"
-    path.write_text("name;smiles;ie (eV, vertical);ea\nbenzene;c1ccccc1;9,2;-1\nw;O;12,1;-3,2\n")
-    with pytest.raises(TableFormatError, match=r"excel.csv: .*semicolon-separated.*\.xlsx"):
-        read_table(path)
+def test_a_semicolon_separated_csv_is_read_with_decimal_commas(tmp_path):
+    path = tmp_path / "excel.csv"  # Excel's CSV where the decimal mark is a comma
+    path.write_text(
+        "name;smiles;ie (eV, vertical);ea\n"
+        "benzene;c1ccccc1;9,2;-1\nwater;O;12.1;-3,2\nmethane;C;1.234,5;0\n"
+    )
+    spec = DatasetSpec(
+        "smiles",
+        (
+            TargetSpec("IE", "ie (eV, vertical)", "eV", "eV_absolute"),
+            TargetSpec("EA", "ea", "eV", "eV_absolute"),
+        ),
+        "name",
+    )
+    result = ingest(read_table(path), spec)
+    assert result.molecules["id"].tolist() == ["benzene", "water", "methane"]
+    assert result.molecules["IE"].tolist()[:2] == [9.2, 12.1]
+    assert math.isnan(result.molecules["IE"].iloc[2])
+    assert result.molecules["EA"].tolist() == [-1.0, -3.2, 0.0]
+    assert result.rejected[["input_id", "reason"]].values.tolist() == [
+        ["methane", "label_not_numeric"]  # a thousands separator is no decimal mark
+    ]
+
+
+def test_commas_in_a_comma_separated_csvs_quoted_label_are_not_decimal_marks(tmp_path):
+    (tmp_path / "labels.csv").write_text('smiles,ie\nCCO,"10,5"\n')
+    spec = DatasetSpec("smiles", (TargetSpec("IE", "ie", "eV", "eV_absolute"),))
+    result = ingest(read_table(tmp_path / "labels.csv"), spec)
+    assert set(result.rejected["reason"]) == {"label_not_numeric", "no_valid_label"}
+
+
+def test_a_data_set_csv_is_read_as_a_library_is(tmp_path):
+    (tmp_path / "labels.csv").write_text(
+        "# exported 2026-12-01\n\n smiles ,ie,note,note,\nCCO,10.5,a,b\n,,,,\nCCN\n"
+    )
+    table = read_table(tmp_path / "labels.csv")
+    assert table.to_dict("list") == {
+        "smiles": ["CCO", "CCN"],
+        "ie": ["10.5", ""],
+        "note": ["a", ""],
+        "note.1": ["b", ""],
+    }
 
 
 @pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])

@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
-from redoxscreen.tables import read_table, write_json, write_table
+from redoxscreen.tables import DECIMAL_COMMA, read_table, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,14 @@ class LabelRejected(ValueError):
         self.detail = detail
 
 
-def parse_label(raw: object, target: TargetSpec) -> float:
-    """A label as a float, NaN when missing; ``LabelRejected`` when it cannot be trusted."""
+def parse_label(raw: object, target: TargetSpec, decimal_comma: bool = False) -> float:
+    """A label as a float, NaN when missing; ``LabelRejected`` when it cannot be trusted.
+    With ``decimal_comma`` (a semicolon-separated table) ``9,1`` reads as 9.1."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return math.nan
     text = str(raw).strip()
+    if decimal_comma:
+        text = text.replace(",", ".")
     if text.lower() in MISSING_TEXT:
         return math.nan
     try:
@@ -167,9 +170,10 @@ def row_charge(raw: object) -> float:
 class Ingestion:
     """One pass over the input rows; collects kept rows, rejections and per-target counts."""
 
-    def __init__(self, dataset: DatasetSpec, options: StandardizeOptions):
+    def __init__(self, dataset: DatasetSpec, options: StandardizeOptions, decimal_comma: bool):
         self.dataset = dataset
         self.options = options
+        self.decimal_comma = decimal_comma
         self.rejected: list[dict] = []
         self.row_fate: Counter = Counter()
         self.target_counts = {t.name: Counter() for t in dataset.targets}
@@ -195,7 +199,7 @@ class Ingestion:
         labels, rejected = {}, 0
         for target in self.dataset.targets:
             try:
-                labels[target.name] = parse_label(record[target.column], target)
+                labels[target.name] = parse_label(record[target.column], target, self.decimal_comma)
             except LabelRejected as rejection:
                 labels[target.name] = math.nan
                 rejected += 1
@@ -316,7 +320,8 @@ def ingest(
 ) -> IngestResult:
     """Standardize, check and deduplicate a raw table into the molecule table."""
     check_columns(frame, dataset)
-    run = Ingestion(dataset, options or StandardizeOptions())
+    decimal_comma = frame.attrs.get(DECIMAL_COMMA, False)
+    run = Ingestion(dataset, options or StandardizeOptions(), decimal_comma)
     records = frame.to_dict("records")
     candidates = []
     for number, record in enumerate(tqdm(records, disable=not progress, desc="ingest"), start=1):
@@ -378,6 +383,8 @@ def run_ingestion(
     """Read a table, ingest it and write the three outputs; logs the counts per reason."""
     frame = read_table(table_path)
     log.info("read %d rows from %s", len(frame), table_path)
+    if frame.attrs.get(DECIMAL_COMMA):
+        log.info("the table is semicolon-separated: a comma in a label is its decimal mark")
     result = ingest(
         frame,
         DatasetSpec.from_config(dataset),

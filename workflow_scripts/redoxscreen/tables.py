@@ -10,7 +10,6 @@ import csv
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,39 +45,51 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if suffix not in READERS:
         known = ", ".join(sorted(READERS))
         raise TableFormatError(f"{path}: unknown table format {suffix!r}; use one of {known}")
-    try:
-        return READERS[suffix](path)
-    except pd.errors.EmptyDataError:
-        raise TableFormatError(f"{path}: the file is empty (no header, no rows)") from None
-    except pd.errors.ParserError as error:
-        raise TableFormatError(f"{path}: cannot be read as a table ({error})") from None
+    return READERS[suffix](path)
 
 
 def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
-    """A CSV table; a semicolon-separated one, whose numbers would have decimal commas, is
-    refused with advice."""
+    """A CSV table. One whose header holds more semicolons than commas is read as
+    semicolon-separated, as Excel writes a CSV where the decimal mark is a comma; its
+    ``attrs[DECIMAL_COMMA]`` is then True (labels such as ``9,1`` are read as 9.1)."""
+    frame = read_text_table(path, ".csv")
     _, lines = lines_from_the_header(path)
-    if table_delimiter(".csv", next(lines, "")) == ";":
-        raise TableFormatError(
-            f"{path}: the header holds more semicolons than commas: the file looks "
-            "semicolon-separated, as Excel writes a CSV where the decimal mark is a comma; "
-            "save it as .xlsx, or as a comma-separated CSV with decimal points"
-        )
-    return read_text_table(path, ".csv")
+    frame.attrs[DECIMAL_COMMA] = table_delimiter(".csv", next(lines, "")) == ";"
+    return frame
+
+
+DECIMAL_COMMA = "decimal_comma"  # a table's numbers may have a decimal comma
 
 
 def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
-    """A comma- (``.csv``) or tab-separated table, as text. A row with filled cells beyond the
-    header is refused with its line: pandas would take the first column as the index, or stop
-    with a record count instead of a line."""
+    """A comma- (``.csv``) or tab-separated table, every cell as text, read as the libraries
+    are (``table_records``). A row with filled cells beyond the header is refused with its
+    line; a row of empty cells is skipped, a short one is filled with empty cells."""
     header, records = table_records(path, suffix)
+    if not header:
+        raise TableFormatError(f"{path}: the file is empty (no header, no rows)")
+    rows = []
     for number, record in records:
         if problem := extra_cells_problem(number, record, len(header)):
             raise TableFormatError(f"{path}: {problem}")
-    separator = "\t" if suffix == ".tsv" else ","
-    with warnings.catch_warnings():  # "loss of data": of the empty cells beyond the header
-        warnings.simplefilter("ignore", pd.errors.ParserWarning)
-        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, index_col=False)
+        if any(field.strip() for field in record):
+            rows.append((record + [""] * len(header))[: len(header)])
+    return pd.DataFrame(rows, columns=distinct_column_names(header), dtype=str)
+
+
+def distinct_column_names(header: list[str]) -> list[str]:
+    """A header's names, an unnamed column called ``column<N>`` and a repeated name
+    ``<name>.1``, ``<name>.2`` … (as pandas names them)."""
+    names, seen = [], set()
+    for position, name in enumerate(header, start=1):
+        name = name or f"column{position}"
+        stem, repeat = name, 0
+        while name in seen:
+            repeat += 1
+            name = f"{stem}.{repeat}"
+        seen.add(name)
+        names.append(name)
+    return names
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
