@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from molecule_fixtures import labelled_molecules, tiny_dataset_config
 from slurm_cluster import SlurmCluster, missing_binaries
@@ -26,7 +27,14 @@ CONFIG = {
     "grid": {"models": [24], "k": 2, "resources": RESOURCES},
     "final": {"k": 2, "resources": RESOURCES},
     "training": {"max_epochs": 20, "patience": 5},
+    "screen": {"lib": "library.smi"},
+    "predict": {"threads": 2},
 }
+PROFILE = REPO / "profiles" / "slurm"
+# The test cluster's partition, and small jobs; the profile's other defaults stay.
+DEFAULT_RESOURCES = yaml.safe_load((PROFILE / "config.yaml").read_text())["default-resources"] | {
+    "slurm_partition": "debug", "mem_mb": 1000, "runtime": 20
+}  # fmt: skip
 # What a site adapts in the profile, set for the test cluster: no accounting, one partition.
 SITE = [
     "--slurm-no-account",
@@ -34,7 +42,7 @@ SITE = [
     "--slurm-init-seconds-before-status-checks", "1",
     "--seconds-between-status-checks", "2",
     "--slurm-keep-successful-logs",
-    "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=20",
+    "--default-resources", *(f"{key}={value}" for key, value in DEFAULT_RESOURCES.items()),
     "--set-resources", "train_grid_fold:slurm_partition=debug",
     "train_final_fold:slurm_partition=debug",
     "--latency-wait", "10",
@@ -51,6 +59,8 @@ COMPARED = [
     "results/final/IE/oof_predictions.parquet",
     "results/final/EA/oof_predictions.parquet",
     "results/screen/dataset/candidates.parquet",
+    "results/screen/libraries/lib/counts.tsv",
+    "results/screen/libraries/lib/rejected.tsv",
 ]
 
 
@@ -88,6 +98,8 @@ def finished_output(workdir: Path, process: subprocess.Popen, deadline: float) -
 def prepared_workdir(path: Path) -> Path:
     path.mkdir()
     labelled_molecules(every=8).to_csv(path / "molecules.csv", index=False)
+    library = labelled_molecules(every=40)[["smiles", "id"]].to_csv(sep=" ", index=False)
+    (path / "library.smi").write_text(library + "C1CC broken\n")
     write_config(path, tiny_dataset_config("molecules.csv", **CONFIG))
     return path
 
@@ -107,7 +119,7 @@ def runs(cluster, tmp_path_factory):
     started = time.monotonic()
     deadline = started + RUN_TIMEOUT_S
     # The local run computes while the SLURM run mostly waits between its status checks.
-    through_slurm = start_workflow(on_slurm, "--profile", str(REPO / "profiles" / "slurm"), *SITE)
+    through_slurm = start_workflow(on_slurm, "--profile", str(PROFILE), *SITE)
     run_here = start_workflow(local)
     try:
         output = finished_output(on_slurm, through_slurm, deadline)
@@ -142,6 +154,15 @@ def test_training_jobs_asked_slurm_for_a_gpu(runs):
     assert len(logs) == 2 * 2 * 2  # (grid, final) x targets x folds
     for log in logs:
         assert re.search(r"CUDA_VISIBLE_DEVICES=[01] \(set before the job\)", log.read_text()), log
+
+
+def test_a_job_asks_slurm_for_its_threads_and_the_librarys_runtime(runs):
+    on_slurm, *_ = runs
+    (log,) = (on_slurm / ".snakemake" / "slurm_logs").glob("rule_predict_library/**/*.log")
+    shown = subprocess.run(["scontrol", "-o", "show", "job", log.stem], capture_output=True,
+                           text=True, timeout=30, check=True).stdout  # fmt: skip
+    assert "NumCPUs=2 " in shown, shown  # predict.threads, not a profile-wide default
+    assert "TimeLimit=02:00:00 " in shown, shown  # the rule's 120 minutes, not the default 20
 
 
 @pytest.mark.parametrize("relative", COMPARED)
