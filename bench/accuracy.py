@@ -53,13 +53,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from redoxscreen.chemistry import StandardizeOptions  # noqa: E402
 from redoxscreen.cli import positive_int  # noqa: E402
 from redoxscreen.descriptors import describe_smiles  # noqa: E402
 from redoxscreen.features import FingerprintSpec, fingerprint_smiles, parse_smiles  # noqa: E402
 from redoxscreen.folds import assign_folds  # noqa: E402
 from redoxscreen.graphs import molecule_graph  # noqa: E402
 from redoxscreen.grid import parse_layers  # noqa: E402
-from redoxscreen.ingest import DatasetSpec, ingest, standardize_options  # noqa: E402
+from redoxscreen.ingest import DatasetSpec, ingest  # noqa: E402
 from redoxscreen.metrics import regression_metrics  # noqa: E402
 from redoxscreen.tables import read_table  # noqa: E402
 from redoxscreen.training import (  # noqa: E402
@@ -191,7 +192,7 @@ def load_set(name: str, target: str, subsample: int | None) -> pd.DataFrame:
     dataset = dict(declared, targets={target: declared["targets"][target]})
     options = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["ingest"]
     result = ingest(read_table(str(source)), DatasetSpec.from_config(dataset),
-                    standardize_options(options))  # fmt: skip
+                    StandardizeOptions.from_config(options))  # fmt: skip
     molecules = result.molecules.dropna(subset=[target])
     if subsample and subsample < len(molecules):
         molecules = molecules.sample(n=subsample, random_state=0)

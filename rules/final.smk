@@ -70,6 +70,7 @@ rule evaluate_final:
         "logs/evaluate_final/{target}.log",
     params:
         unit=target_unit,
+        ingest=config["ingest"],
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -24,6 +24,7 @@ rule predict_library:
         model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
         chunk_size=config["predict"]["chunk_size"],
         columns=library_csv_columns,
+        largest_fragment=config["predict"]["largest_fragment"],
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,

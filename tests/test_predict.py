@@ -185,6 +185,62 @@ def test_largest_fragment_option_is_honoured():
     assert mol.GetNumAtoms() == 5
 
 
+def models_recording(model_dir, copy, ingest_options):
+    """A copy of ``model_dir`` whose metrics.json records these ``ingest`` options."""
+    shutil.copytree(model_dir, copy)
+    metrics = json.loads((copy / "metrics.json").read_text()) | {"ingest": ingest_options}
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    return copy
+
+
+CHNO_IONS_SALTS = {
+    "allowed_elements": list("CHNO"),
+    "neutral_only": False,
+    "largest_fragment": True,
+}
+
+
+def reasons(predicted: pd.DataFrame) -> list[str]:
+    return [error.split(":")[0] for error in predicted["error"]]
+
+
+def test_molecules_are_checked_as_the_models_training_molecules_were(model_dir, tmp_path):
+    models = models_recording(model_dir, tmp_path / "chno", CHNO_IONS_SALTS)
+    smiles = ["CCS", "CC[N+](C)(C)C", "CCCCO.Cl", "CCO"]
+    assert reasons(predict_smiles(smiles, models)) == ["disallowed_element", "", "", ""]
+    salts = predict_smiles(smiles, models, largest_fragment=False)
+    assert reasons(salts) == ["disallowed_element", "", "multiple_fragments", ""]
+    unrecorded = predict_smiles(smiles, model_dir)  # no ingest in metrics.json: the defaults
+    assert reasons(unrecorded) == ["", "charged", "multiple_fragments", ""]
+    assert "predict.largest_fragment or --largest-fragment" in unrecorded["error"][2]
+
+
+def test_models_trained_on_differently_checked_molecules_do_not_mix(model_dir, tmp_path):
+    chno = models_recording(model_dir, tmp_path / "chno", CHNO_IONS_SALTS)
+    defaults = {"allowed_elements": ["C", "H", "N", "O", "S"], "neutral_only": True,
+                "largest_fragment": False}  # fmt: skip
+    other = models_recording(model_dir, tmp_path / "other", defaults)
+    with pytest.raises(ValueError, match=r"different ingest options .*chno.*other"):
+        predict_smiles(["CCO"], {"a": chno, "b": other})
+    for recipe in other.glob("fold*/recipe.json"):  # the CLI takes one directory per target
+        recipe.write_text(json.dumps(json.loads(recipe.read_text()) | {"target": "other"}))
+    result = run_cli("predict", "--model-dir", chno, "--model-dir", other, "--smiles",
+                     write_smiles(tmp_path / "in.smi", ["CCO"]), "--out", tmp_path / "o.csv")  # fmt: skip
+    assert result.returncode == 2 and "different ingest options" in result.stderr
+
+
+def test_cli_keeps_a_salts_largest_fragment_when_asked(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", ["CCCCO.Cl", "CCO"])
+    for flag, reason in (([], "multiple_fragments"), (["--largest-fragment"], "")):
+        out = tmp_path / f"out{len(flag)}.csv"
+        result = run_cli(
+            "predict", "--model-dir", model_dir, "--smiles", inputs, "--out", out, *flag
+        )
+        assert result.returncode == 0, result.stderr
+        predicted = pd.read_csv(out, keep_default_na=False)
+        assert [error.split(":")[0] for error in predicted["error"]] == [reason, ""]
+
+
 def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
     smiles = library(20)
     inputs = write_smiles(tmp_path / "in.smi", smiles)

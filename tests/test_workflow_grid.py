@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from redoxscreen import descriptors
+from redoxscreen.chemistry import StandardizeOptions
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import copy_workdir, planned_jobs, run_snakemake, with_override
@@ -122,12 +123,13 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     (workdir / "mpnn.tsv").write_text(
         "model\tradius\tn_bits\thidden_layers\tfingerprint\n25\t2\t32\t16\tgraph\n"
     )
-    (workdir / "library.smi").write_text("O=C1C=CC(=O)C=C1 quinone\nC1CC broken\n")
+    (workdir / "library.smi").write_text("O=C1C=CC(=O)C=C1 quinone\nC1CC broken\nCCCCO.Cl salt\n")
     override = {
         "grid": {"architectures": str(workdir / "mpnn.tsv"), "models": "all"},
         "training": {"graph_epochs": 3},
         "final": {"k": 2},
         "screen": {"lib": "library.smi"},
+        "predict": {"largest_fragment": True},  # the data set's molecules: salts rejected
     }
     configs = with_override(workdir, workdir / "mpnn.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
@@ -140,6 +142,7 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     assert len(history) == 3
     predicted = pd.read_parquet(workdir / "results/predict/lib/part-00000.parquet")
     assert np.isfinite(predicted["EA_pred"][0]) and np.isnan(predicted["EA_pred"][1])
+    assert predicted["smiles"][2] == "CCCCO" and np.isfinite(predicted["EA_pred"][2])
 
 
 def test_same_seed_same_metrics(finished_grid, tmp_path):
@@ -185,6 +188,7 @@ def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
     assert metrics["out_of_fold"]["r2"] > 0.8
     assert metrics["architecture"]["hidden_layers"] == selected["hidden_layers"]
     assert metrics["study_choice"]["fold"] in {0, 1, 2}
+    assert StandardizeOptions.from_config(metrics["ingest"]) == StandardizeOptions()  # defaults
     for method in ("gaussian", "conformal", "ensemble"):
         assert 0.85 < metrics["interval_95"][method]["coverage"] <= 1.0
     ensemble = metrics["interval_95"]["ensemble"]

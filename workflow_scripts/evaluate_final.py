@@ -12,4 +12,5 @@ with rule_log(snakemake.log[0]):
         history_paths=snakemake.input.histories,
         calibration_paths=snakemake.input.calibration,
         out=dict(snakemake.output.items()),
+        ingest=snakemake.params.ingest,
     )

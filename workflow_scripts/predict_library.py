@@ -14,6 +14,7 @@ def main(smk) -> None:
             chunk_size=smk.params.chunk_size,
             processes=smk.threads,
             columns=SmilesColumns(**smk.params.columns),
+            largest_fragment=smk.params.largest_fragment,
         )
         log.info("counts %s", counts)
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rdkit import Chem, RDLogger
@@ -52,6 +52,16 @@ class StandardizeOptions:
     neutral_only: bool = True
     largest_fragment: bool = False
 
+    @classmethod
+    def from_config(cls, entry: Mapping) -> StandardizeOptions:
+        """From the config's ``ingest:`` section (which a model directory's metrics.json
+        records)."""
+        return cls(
+            allowed_elements=tuple(entry["allowed_elements"]),
+            neutral_only=bool(entry["neutral_only"]),
+            largest_fragment=bool(entry["largest_fragment"]),
+        )
+
 
 def parse_smiles(smiles: str) -> Chem.Mol:
     """Parse and sanitize a SMILES string, raising ``MoleculeRejected`` with RDKit's reason."""
@@ -78,8 +88,9 @@ def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol
     if not allowed:
         raise MoleculeRejected(
             MULTIPLE_FRAGMENTS,
-            f"{smiles!r} has {len(fragments)} fragments (turn on ingest.largest_fragment "
-            "to keep the largest one)",
+            f"{smiles!r} has {len(fragments)} fragments (largest_fragment keeps the largest "
+            "one: ingest.largest_fragment for the data set, predict.largest_fragment or "
+            "--largest-fragment for a library)",
         )
     return rdMolStandardize.LargestFragmentChooser().choose(mol)
 

@@ -25,7 +25,9 @@ per-molecule 95 % half-width from the calibrated spread) and T_study (the fold m
 the study kept), then a table's other columns as text (cells stripped; an unnamed one
 column<N>; prefixed input_ where an output or screening column has the name in any case).
 Rejected molecules get NaN predictions; they never stop the run; a table row with filled
-cells beyond its header is rejected as extra_cells.
+cells beyond its header is rejected as extra_cells. Molecules are checked as the models'
+training molecules were (the ingest options their metrics.json records: allowed elements,
+net charge, salts), except that --largest-fragment keeps a salt's largest fragment.
 """
 
 PREDICT_EPILOG = """\
@@ -123,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="TensorFlow intra-op threads; 1 is fastest on a few cores, where the other "
         "cores standardize the next chunk meanwhile (default: %(default)s)",
     )
+    predict.add_argument(
+        "--largest-fragment",
+        action="store_true",
+        help="keep the largest fragment of a salt or mixture instead of rejecting it (default: "
+        "as the models' training molecules; their allowed elements and charge always apply)",
+    )
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.add_argument("-v", "--verbose", action="store_true", help="log what is loaded")
     predict.set_defaults(run=run_predict)
@@ -158,6 +166,7 @@ def run_predict(args: argparse.Namespace) -> int:
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         predict.configure_threads(args.threads)
         ensembles = predict.as_ensembles(list(args.model_dir))
+        predict.prediction_options(ensembles)  # models trained on different molecules
     except (FileNotFoundError, ValueError) as error:
         raise UsageError(str(error)) from error
     settings = {
@@ -165,6 +174,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "progress": not args.no_progress,
         "processes": args.processes,
         "columns": columns,
+        "largest_fragment": True if args.largest_fragment else None,
     }
     counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -68,8 +68,10 @@ def evaluate_final(
     history_paths: Sequence[str],
     calibration_paths: Sequence[str],
     out: dict[str, str],
+    ingest: Mapping,
 ) -> dict:
-    """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves."""
+    """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
+    ``ingest`` (the config's section) is recorded: the molecules the models may predict."""
     oof = gather_out_of_fold(prediction_paths)
     calibration, ensemble = calibration_ensemble(calibration_paths)
     residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
@@ -92,6 +94,7 @@ def evaluate_final(
             key: fold_metrics[0][key]
             for key in ("radius", "n_bits", "hidden_layers", "fingerprint", "descriptors")
         },
+        "ingest": dict(ingest),
     }
     write_table(all_predictions(oof, calibration), out["predictions"])
     write_json(summary, out["metrics"])

@@ -364,14 +364,6 @@ def summarize(
     return {"input_rows": input_rows, "rows": rows, "targets": targets}
 
 
-def standardize_options(ingest_options: Mapping) -> StandardizeOptions:
-    return StandardizeOptions(
-        allowed_elements=tuple(ingest_options["allowed_elements"]),
-        neutral_only=ingest_options["neutral_only"],
-        largest_fragment=ingest_options["largest_fragment"],
-    )
-
-
 def run_ingestion(
     table_path: str,
     dataset: Mapping,
@@ -388,7 +380,7 @@ def run_ingestion(
     result = ingest(
         frame,
         DatasetSpec.from_config(dataset),
-        standardize_options(ingest_options),
+        StandardizeOptions.from_config(ingest_options),
         progress=True,
     )
     write_table(result.molecules, molecules_path)

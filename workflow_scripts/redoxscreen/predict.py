@@ -34,7 +34,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import islice
 from multiprocessing import get_context
@@ -331,7 +331,9 @@ class Ensemble:
     """The fold models of one target, predicting together.
 
     ``folds`` are the fold numbers in order; ``study_fold`` the fold whose model the study kept;
-    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval_95``, ...) or None.
+    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval_95``, ...) or None;
+    ``options`` the ``ingest`` options that the training molecules passed, as metrics.json
+    records them (None where it does not).
     """
 
     def __init__(self, model_dir: Path, members: list[FoldModel], metrics: dict | None):
@@ -342,6 +344,8 @@ class Ensemble:
         self.spec = FingerprintSpec(**members[0].recipe["fingerprint"])
         self.descriptors = uses_descriptors(members[0].recipe)
         self.folds = [member.fold for member in members]
+        recorded = (metrics or {}).get("ingest")
+        self.options = StandardizeOptions.from_config(recorded) if recorded else None
         if metrics is not None:
             self.study_fold = int(metrics["study_choice"]["fold"])
             if self.study_fold not in self.folds:
@@ -625,6 +629,31 @@ def as_ensembles(model_dirs) -> dict[str, Ensemble]:
     return ensembles
 
 
+def prediction_options(
+    ensembles: Mapping[str, Ensemble], largest_fragment: bool | None = None
+) -> StandardizeOptions:
+    """The molecules the models predict: those their training molecules were (the ``ingest``
+    options their metrics.json records; the defaults where none is recorded), keeping the
+    largest fragment of a salt where ``largest_fragment`` says so. Models trained on molecules
+    of different options are refused."""
+    recorded = {
+        str(ensemble.model_dir): ensemble.options
+        for ensemble in ensembles.values()
+        if ensemble.options is not None
+    }
+    distinct = set(recorded.values())
+    if len(distinct) > 1:
+        described = "; ".join(f"{path}: {options}" for path, options in recorded.items())
+        raise ValueError(
+            f"the models were trained on molecules of different ingest options ({described}); "
+            "predict with the models of one run"
+        )
+    options = distinct.pop() if distinct else StandardizeOptions()
+    if largest_fragment is None:
+        return options
+    return replace(options, largest_fragment=largest_fragment)
+
+
 # --- screening -----------------------------------------------------------------------------
 
 
@@ -811,6 +840,7 @@ def predict_smiles_file(
     processes: int = 1,
     options: StandardizeOptions | None = None,
     columns: SmilesColumns | None = None,
+    largest_fragment: bool | None = None,
 ) -> dict:
     """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
 
@@ -822,6 +852,7 @@ def predict_smiles_file(
     ``attrs``, see ``input_columns``); a molecule that cannot be standardized gets
     its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
+    Molecules are standardized with ``options``, by default ``prediction_options``.
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
@@ -831,8 +862,8 @@ def predict_smiles_file(
     smiles_path = Path(smiles_path)
     if not smiles_path.is_file():
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
-    options = options or StandardizeOptions()
     ensembles = as_ensembles(dict(model_dirs))
+    options = options or prediction_options(ensembles, largest_fragment)
     needs = features_needed(ensembles)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
@@ -917,6 +948,7 @@ def predict_smiles(
     model_dir,
     ids: Sequence[str] | None = None,
     options: StandardizeOptions | None = None,
+    largest_fragment: bool | None = None,
 ) -> pd.DataFrame:
     """Predict a list of SMILES in memory: the rows ``predict_smiles_file`` would write.
 
@@ -933,5 +965,6 @@ def predict_smiles(
         return empty_frame(ensembles)
     numbers = list(range(1, len(smiles) + 1))
     lines = LineBatch(numbers, ids, smiles, [()] * len(smiles), [""] * len(smiles))
-    chunk = prepare_chunk(lines, features_needed(ensembles), options or StandardizeOptions())
+    options = options or prediction_options(ensembles, largest_fragment)
+    chunk = prepare_chunk(lines, features_needed(ensembles), options)
     return predicted_frame(chunk, ensembles)
