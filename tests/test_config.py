@@ -2,6 +2,7 @@ import copy
 from functools import reduce
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -29,6 +30,15 @@ def test_default_config_is_valid_and_complete(config):
     validate(config, SCHEMA)
     check_config(config, REPO)
     assert config["datasets"][config["dataset"]]["targets"].keys() == {"IE", "EA"}
+
+
+def test_the_schemas_defaults_are_the_default_configs_values(config):
+    """A run whose working directory has no config/config.yaml (another --directory, with
+    only --configfile my.yaml) gets the schema's defaults: they must be the same run."""
+    defaults = {key: config[key] for key in ("dataset", "datasets")}
+    validate(defaults, SCHEMA)
+    validate(config, SCHEMA)
+    assert defaults == config
 
 
 def test_defaults_are_filled_in(config):
@@ -82,6 +92,11 @@ def test_defaults_are_filled_in(config):
             "smiles_column: 5 is not of type 'string'",
         ),
         (lambda c: c.update(zzz=1), "zzz", "unknown key; known here: seed, dataset,"),
+        (  # what `snakemake --config final='{k: 3}'` gives: nested values as text
+            lambda c: c["final"].update(k="3"),
+            "final.k",
+            "'3' is not of type 'integer'; `--config` reads a nested value as text: set nested",
+        ),
         (
             lambda c: c["screening"].update(collector_max_v=-4.7),
             "screening.collector_max_v",
@@ -184,6 +199,16 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
     config["screen"] = {"mine": str(tmp_path)}
     with pytest.raises(ConfigError, match=r"screen\.mine: .*Is a directory"):
         check_config(config, tmp_path, workflow_dir=REPO)
+    (tmp_path / "mine.parquet").write_bytes(b"PAR1")
+    config["screen"] = {"mine": "mine.parquet"}
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*a \.parquet file cannot be read"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_screening_key_under_screen_is_pointed_to_screening(config):
+    config["screen"] = {"interval": "conformal"}
+    with pytest.raises(ConfigError, match=r"screen\.interval: .*did you mean screening\.interval"):
+        check_config(config, REPO)
 
 
 def test_ensemble_interval_without_a_calibration_set_is_refused(config):
@@ -270,6 +295,34 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
         check_config(config, tmp_path, workflow_dir=REPO)
     config["datasets"]["demo"].update(source=named, label_with_xtb=False)
     with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*label_with_xtb: true"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suffix):
+    table = pd.DataFrame({"SMILES": ["CCO"], "ie_ev": ["10.5"], "ea_ev": ["-1"], "name": ["e"]})
+    path = tmp_path / f"labels{suffix}"
+    if suffix == ".parquet":
+        table.to_parquet(path)
+    else:
+        table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
+    dataset = config["datasets"]["demo"]
+    dataset.update(source=path.name, smiles_column="SMILES", id_column="name")
+    dataset["targets"]["IE"]["column"], dataset["targets"]["EA"]["column"] = "ie_ev", "ea_ev"
+    check_config(config, tmp_path, workflow_dir=REPO)
+    dataset.update(smiles_column="smiles", charge_column="charge")
+    message = rf"datasets\.demo\.smiles_column: 'smiles' is not a column of labels\{suffix} "
+    with pytest.raises(ConfigError, match=message + r"\(columns: SMILES, .*did you mean 'SMILES'"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    dataset["smiles_column"] = "SMILES"
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.charge_column: 'charge' is not a"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    dataset.pop("charge_column")
+    dataset["targets"]["EA"]["column"] = "ea_eV"
+    with pytest.raises(ConfigError, match=r"targets\.EA\.column: .*did you mean 'ea_ev'"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    path.write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*labels\.\w+"):
         check_config(config, tmp_path, workflow_dir=REPO)
 
 

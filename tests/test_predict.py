@@ -424,6 +424,9 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         "twice.csv": (b"smiles,id,smiles\nCCO,a,CCN\n", "'smiles' is named twice"),
         "in_two_cases.csv": (b"Smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
         "header.smi": (b"smiles id\nCCO,a\n", "line 2 'CCO,a' is comma-separated"),
+        "library.xlsx": (b"PK\x03\x04", r"a \.xlsx file cannot .* save it as CSV UTF-8"),
+        "library.parquet": (b"PAR1", r"a \.parquet file cannot .* or a \.csv or \.tsv table"),
+        "library.smi.gz": (b"\x1f\x8b", r"a \.gz file cannot .* decompress it first"),
     }
     for name, (content, message) in refused.items():
         (tmp_path / name).write_bytes(content)

@@ -208,15 +208,17 @@ def test_screening_of_the_data_set_and_the_summary(finished_grid):
     screened = pd.read_parquet(workdir / "results/screen/dataset/candidates.parquet")
     molecules = pd.read_parquet(workdir / "results/data/molecules.parquet")
     counts = pd.read_csv(workdir / "results/screen/dataset/counts.tsv", sep="\t")
-    # the schema's default screening: acetonitrile x (cathode, anode), every molecule in each
-    assert len(screened) == len(molecules) * 1 * 2
+    # the default screening: (acetonitrile, propylene carbonate) x (cathode, anode)
+    assert len(screened) == len(molecules) * 2 * 2
     assert set(counts["role"]) == {"cathode", "anode"}
+    assert set(counts["electrolyte"]) == {"acetonitrile", "propylene_carbonate"}
     passing = screened[screened["passes"]]
     assert (passing["low_v"] >= passing["reduction_limit_v"] - 1e-9).all()
     assert (passing["high_v"] <= passing["upper_limit_v"] + 1e-9).all()
     assert (passing.loc[passing["role"] == "anode", "potential_v_li"] >= 1.8).all()
     for kind in ("oxidation", "reduction"):
-        assert (workdir / f"results/screen/dataset/{kind}_acetonitrile.png").exists()
+        for electrolyte in ("acetonitrile", "propylene_carbonate"):
+            assert (workdir / f"results/screen/dataset/{kind}_{electrolyte}.png").exists()
     summary = (workdir / "results/summary.md").read_text()
     assert "out-of-fold MAE" in summary and "acetonitrile" in summary
 
@@ -256,7 +258,7 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     chunked, whole = (screened[name].sort_values(order, ignore_index=True) for name in screened)
     assert (whole["Row"] == whole["id"].str.removeprefix("lib")).all()  # the table's column
     pd.testing.assert_frame_equal(chunked, whole.drop(columns="Row"))
-    assert len(screened["whole"]) == 40 * 2  # molecules x (cathode, anode) in acetonitrile
+    assert len(screened["whole"]) == 40 * 2 * 2  # molecules x electrolytes x roles
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
     assert rejected["id"].tolist() == ["broken", "shifted"]
     assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1

@@ -63,7 +63,22 @@ def describe_schema_error(error) -> list[str]:
             for alternative in error.context
         ]
         message += f" ({'; '.join(wanted)})"
-    return [f"{where or '(top level)'}: {shorten(message, 300, placeholder=' ...')}"]
+    message = shorten(message, 300, placeholder=" ...")
+    if is_text_for_a_value(error):
+        message += "; `--config` reads a nested value as text: set nested keys in a --configfile"
+    return [f"{where or '(top level)'}: {message}"]
+
+
+def is_text_for_a_value(error) -> bool:
+    """Whether a schema error is a nested number or truth value given as text, as Snakemake's
+    ``--config final='{k: 3}'`` gives it (top-level values it reads as numbers)."""
+    wanted = error.validator_value if error.validator == "type" else None
+    wanted = set(wanted) if isinstance(wanted, list) else {wanted}
+    return (
+        isinstance(error.instance, str)
+        and len(error.absolute_path) > 1
+        and bool(wanted & {"integer", "number", "boolean"})
+    )
 
 
 def unknown_key_hint(key: str, known: list[str]) -> str:
@@ -118,34 +133,78 @@ def check_dataset(
         )
     source = library_path(entry)
     check_file_exists(f"datasets.{name}.source", source, workdir, workflow_dir)
+    path = configured_file(source, workdir, workflow_dir)
     if dataset.get("label_with_xtb"):
-        path = configured_file(source, workdir, workflow_dir)
-        check_first_molecule(f"datasets.{name}.source", path, library_columns(entry))
-        check_xtb_label_columns(name, dataset)
+        check_xtb_source(name, dataset, path)
     elif Path(source).suffix.lower() == ".smi":
         raise ConfigError(
             f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
             f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "
             "label columns"
         )
+    else:
+        check_dataset_table(name, dataset, source, path)
 
 
-def check_xtb_label_columns(name: str, dataset: Mapping) -> None:
-    """Raise ``ConfigError`` where a data set labelled with xTB names a column that the
-    labelled table lacks: ingestion reads that table, not the source, after the labelling."""
+def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:
+    """Raise ``ConfigError`` for an xTB data set whose source cannot be read as declared, or
+    which names a column that the xTB labels lack: ingestion reads them, not the source."""
     from redoxscreen.xtb import LABEL_COLUMNS
 
-    named = {"smiles_column": dataset["smiles_column"], "id_column": dataset.get("id_column")}
+    check_first_molecule(f"datasets.{name}.source", path, library_columns(dataset["source"]))
+    labels = (
+        f"the xTB labels ({', '.join(LABEL_COLUMNS)}), which ingestion reads; name a SMILES "
+        f"file's columns in datasets.{name}.source: {{path, smiles_column, id_column}}"
+    )
+    check_dataset_columns(name, dataset, LABEL_COLUMNS, labels)
+
+
+def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) -> None:
+    """Raise ``ConfigError`` for a labelled table whose header lacks a named column."""
+    from redoxscreen.tables import TableFormatError
+
+    try:
+        columns = header_columns(path)
+    except TableFormatError as error:  # its message names the file
+        raise ConfigError(f"datasets.{name}.source: {error}") from error
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid
+        raise ConfigError(f"datasets.{name}.source: {source}: {error}") from error
+    if columns is not None:
+        table = f"{source} (columns: {', '.join(columns)})"
+        check_dataset_columns(name, dataset, columns, table)
+
+
+def header_columns(path: Path) -> list[str] | None:
+    """A data-set table's column names as ingestion reads them, without reading its rows; None
+    for the formats that are read whole (.xlsx, .json: their columns are checked then)."""
+    from redoxscreen.tables import text_table_columns
+
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return text_table_columns(path, ".csv" if suffix == ".csv" else ".tsv")
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names
+    return None
+
+
+def check_dataset_columns(name: str, dataset: Mapping, columns: list[str], table: str) -> None:
+    """Raise ``ConfigError`` naming the key of a column that the data set's table lacks."""
+    named = {
+        "smiles_column": dataset["smiles_column"],
+        "id_column": dataset.get("id_column"),
+        "charge_column": dataset.get("charge_column"),
+    }
     named |= {
         f"targets.{target}.column": entry["column"] for target, entry in dataset["targets"].items()
     }
     for key, column in named.items():
-        if column is not None and column not in LABEL_COLUMNS:
-            raise ConfigError(
-                f"datasets.{name}.{key}: {column!r} is not a column of the xTB labels "
-                f"({', '.join(LABEL_COLUMNS)}), which ingestion reads; name a SMILES file's "
-                f"columns in datasets.{name}.source: {{path, smiles_column, id_column}}"
-            )
+        if column is not None and column not in columns:
+            nearest = [other for other in columns if other.lower() == column.lower()]
+            nearest = nearest or difflib.get_close_matches(column, columns, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
 
 
 def check_file_exists(
@@ -173,6 +232,12 @@ def check_config_files(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a grid table, electrolytes table or library that is missing."""
+    misplaced = [name for name in config["screen"] if name in config["screening"]]
+    if misplaced:  # `screen:` lists libraries; `screening:` says how to screen
+        raise ConfigError(
+            f"screen.{misplaced[0]}: `screen:` names libraries to screen ({{name: SMILES "
+            f"file}}); did you mean screening.{misplaced[0]}?"
+        )
     files = {
         "grid.architectures": config["grid"]["architectures"],
         "screening.electrolytes_table": config["screening"]["electrolytes_table"],

@@ -65,9 +65,7 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
     """A comma- (``.csv``) or tab-separated table, every cell as text, read as the libraries
     are (``table_records``). A row with filled cells beyond the header is refused with its
     line; a row of empty cells is skipped, a short one is filled with empty cells."""
-    header, records = table_records(path, suffix)
-    if not header:
-        raise TableFormatError(f"{path}: the file is empty (no header, no rows)")
+    header, records = headed_table_records(path, suffix)
     rows = []
     for number, record in records:
         if problem := extra_cells_problem(number, record, len(header)):
@@ -75,6 +73,20 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
         if any(field.strip() for field in record):
             rows.append((record + [""] * len(header))[: len(header)])
     return pd.DataFrame(rows, columns=distinct_column_names(header), dtype=str)
+
+
+def text_table_columns(path: str | os.PathLike, suffix: str) -> list[str]:
+    """The column names ``read_text_table`` gives a table, read from its header alone."""
+    header, _ = headed_table_records(path, suffix)
+    return distinct_column_names(header)
+
+
+def headed_table_records(path: str | os.PathLike, suffix: str):
+    """``table_records`` of a table that has a header; an empty file is refused."""
+    header, records = table_records(path, suffix)
+    if not header:
+        raise TableFormatError(f"{path}: the file is empty (no header, no rows)")
+    return header, records
 
 
 def distinct_column_names(header: list[str]) -> list[str]:
@@ -169,6 +181,21 @@ class SmilesLine:
 EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's columns
 
 
+# Files that are no SMILES file or text table, and what to do with them.
+TO_TEXT = "save it as CSV UTF-8 (.csv) or tab-separated text (.tsv)"
+NOT_SMILES_FILES = {
+    ".xlsx": TO_TEXT,
+    ".xls": TO_TEXT,
+    ".parquet": TO_TEXT,
+    ".json": TO_TEXT,
+    ".sdf": "convert it to SMILES (e.g. `obabel in.sdf -osmi -O out.smi`)",
+    ".mol2": "convert it to SMILES (e.g. `obabel in.mol2 -osmi -O out.smi`)",
+    ".gz": "decompress it first",
+    ".bz2": "decompress it first",
+    ".xz": "decompress it first",
+    ".zip": "decompress it first",
+}
+
 SMILES_COLUMN = "smiles"
 SMILES_ID_COLUMNS = ("id", "name")  # the first one present gives the ids
 
@@ -214,6 +241,11 @@ def iter_smiles_file(
     """
     columns = columns or SmilesColumns()
     suffix = Path(path).suffix.lower()
+    if suffix in NOT_SMILES_FILES:
+        raise TableFormatError(
+            f"{path}: a {suffix} file cannot be read as molecules; they are read from a SMILES "
+            f"file (SMILES [id] per line) or a .csv or .tsv table: {NOT_SMILES_FILES[suffix]}"
+        )
     if suffix in (".csv", ".tsv"):
         yield from iter_smiles_table(path, columns, suffix)
         return
