@@ -37,13 +37,16 @@ def workflow_file(path):
     return str(configured_file(path, ".", workflow.basedir) or Path(workflow.basedir) / path)
 
 
-GRID_ALL = read_grid(workflow_file(config["grid"]["architectures"]))
+try:
+    GRID_ALL = read_grid(workflow_file(config["grid"]["architectures"]))
+except ValueError as refusal:  # the message names the file and line: no traceback
+    raise ConfigError(f"grid.architectures: {refusal}") from None
 GRID_MODELS = (
     sorted(GRID_ALL) if config["grid"]["models"] == "all" else list(config["grid"]["models"])
 )
 _unknown_models = sorted(set(GRID_MODELS) - set(GRID_ALL))
 if _unknown_models:
-    raise ValueError(f"grid.models: ids {_unknown_models} are not in {config['grid']['architectures']}")
+    raise ConfigError(f"grid.models: ids {_unknown_models} are not in {config['grid']['architectures']}")
 GRID = {model: GRID_ALL[model] for model in GRID_MODELS}
 FINGERPRINT = config["training"]["fingerprint"]
 _message_passing_models = [model for model, row in GRID.items() if row.fingerprint == GRAPH]

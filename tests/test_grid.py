@@ -42,6 +42,13 @@ def test_bad_grid_file_names_the_line(tmp_path):
         read_grid(str(path))
 
 
+def test_a_grid_separated_by_commas_says_it_was_read_by_tabs(tmp_path):
+    path = tmp_path / "grid.tsv"
+    path.write_text("model,radius,n_bits,hidden_layers\n0,1,1024,512\n")
+    with pytest.raises(ValueError, match=r"header reads \['model,radius,n_bits,hidden_layers'\]"):
+        read_grid(str(path))
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

@@ -62,7 +62,10 @@ def read_grid(path: str) -> dict[int, Architecture]:
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).fillna("")
     missing = [column for column in GRID_COLUMNS if column not in table.columns]
     if missing:
-        raise KeyError(f"{path}: missing columns {missing}; expected {list(GRID_COLUMNS)}")
+        raise ValueError(
+            f"{path}: missing columns {missing} (the tab-separated header reads "
+            f"{list(table.columns)}); expected {list(GRID_COLUMNS)}, separated by tabs"
+        )
     grid = {}
     for line, row in enumerate(table.itertuples(index=False), start=2):
         try:
