@@ -51,7 +51,7 @@ GRID = {model: GRID_ALL[model] for model in GRID_MODELS}
 FINGERPRINT = config["training"]["fingerprint"]
 _message_passing_models = [model for model, row in GRID.items() if row.fingerprint == GRAPH]
 if config["training"]["descriptors"] and _message_passing_models:
-    raise ValueError(
+    raise ConfigError(
         f"grid models {_message_passing_models} are message-passing networks (fingerprint graph), "
         "which take no descriptors: with training.descriptors: true, search fingerprint networks "
         "only (grid.architectures: config/grid.tsv, or grid.models without those ids)"

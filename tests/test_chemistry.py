@@ -45,6 +45,12 @@ def test_sanitization_message_comes_from_rdkit():
         standardize("C(C)(C)(C)(C)C")
 
 
+def test_options_from_config_do_not_depend_on_the_order_of_elements():
+    entry = {"allowed_elements": ["O", "C", "H"], "neutral_only": True, "largest_fragment": False}
+    reordered = entry | {"allowed_elements": ["C", "H", "O"]}
+    assert StandardizeOptions.from_config(entry) == StandardizeOptions.from_config(reordered)
+
+
 def test_largest_fragment_option_keeps_the_organic_part():
     options = StandardizeOptions(largest_fragment=True)
     molecule = standardize("O=C1C=CC(=O)C=C1.O", options)

@@ -15,6 +15,7 @@ from redoxscreen.settings import (
     library_runtime_minutes,
     schema_report,
 )
+from redoxscreen.tables import read_table
 
 from workflow_runner import REPO
 
@@ -96,6 +97,11 @@ def test_defaults_are_filled_in(config):
             lambda c: c["final"].update(k="3"),
             "final.k",
             "'3' is not of type 'integer'; `--config` reads a nested value as text: set nested",
+        ),
+        (
+            lambda c: c["grid"].update(models=["24"]),
+            "grid.models",
+            "`--config` reads a nested value as text",
         ),
         (
             lambda c: c["screening"].update(collector_max_v=-4.7),
@@ -205,10 +211,13 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
         check_config(config, tmp_path, workflow_dir=REPO)
 
 
-def test_a_screening_key_under_screen_is_pointed_to_screening(config):
+def test_a_screening_key_under_screen_is_pointed_to_screening(config, tmp_path: Path):
     config["screen"] = {"interval": "conformal"}
     with pytest.raises(ConfigError, match=r"screen\.interval: .*did you mean screening\.interval"):
         check_config(config, REPO)
+    (tmp_path / "electrolytes.smi").write_text("C1COC(=O)O1 EC\n")  # a library of that name
+    config["screen"] = {"electrolytes": "electrolytes.smi"}
+    check_config(config, tmp_path, workflow_dir=REPO)
 
 
 def test_ensemble_interval_without_a_calibration_set_is_refused(config):
@@ -303,7 +312,8 @@ def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suf
     table = pd.DataFrame({"SMILES": ["CCO"], "ie_ev": ["10.5"], "ea_ev": ["-1"], "name": ["e"]})
     path = tmp_path / f"labels{suffix}"
     if suffix == ".parquet":
-        table.to_parquet(path)
+        table.set_index("name").to_parquet(path)  # a named index is read as a column
+        assert read_table(path).columns.tolist() == ["name", "SMILES", "ie_ev", "ea_ev"]
     else:
         table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
     dataset = config["datasets"]["demo"]

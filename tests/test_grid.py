@@ -42,6 +42,16 @@ def test_bad_grid_file_names_the_line(tmp_path):
         read_grid(str(path))
 
 
+def test_a_grid_row_with_an_extra_cell_is_refused_not_shifted(tmp_path):
+    path = tmp_path / "grid.tsv"
+    path.write_text("model\tradius\tn_bits\thidden_layers\n\n0\t1\t1024\t512\t9\n")
+    with pytest.raises(ValueError, match=r"grid.tsv: extra_cells: line 3 has 5 cells"):
+        read_grid(str(path))
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"grid.tsv: the file is empty"):
+        read_grid(str(path))
+
+
 def test_a_grid_separated_by_commas_says_it_was_read_by_tabs(tmp_path):
     path = tmp_path / "grid.tsv"
     path.write_text("model,radius,n_bits,hidden_layers\n0,1,1024,512\n")

@@ -181,16 +181,29 @@ def test_a_semicolon_separated_csv_is_read_with_decimal_commas(tmp_path):
     assert result.molecules["IE"].tolist()[:2] == [9.2, 12.1]
     assert math.isnan(result.molecules["IE"].iloc[2])
     assert result.molecules["EA"].tolist() == [-1.0, -3.2, 0.0]
-    assert result.rejected[["input_id", "reason"]].values.tolist() == [
-        ["methane", "label_not_numeric"]  # a thousands separator is no decimal mark
-    ]
+    assert result.rejected[["input_id", "reason", "detail"]].values.tolist() == [
+        ["methane", "label_not_numeric", "ie (eV, vertical)='1.234,5' is not a number"]
+    ]  # a thousands separator is no decimal mark
 
 
-def test_commas_in_a_comma_separated_csvs_quoted_label_are_not_decimal_marks(tmp_path):
-    (tmp_path / "labels.csv").write_text('smiles,ie\nCCO,"10,5"\n')
+@pytest.mark.parametrize("name, text", [("labels.csv", 'smiles,ie\nCCO,"10,5"\n'),
+                                        ("labels.tsv", "smiles\tie\nCCO\t10,5\n")])  # fmt: skip
+def test_a_decimal_comma_outside_a_semicolon_csv_is_no_number_and_says_so(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
     spec = DatasetSpec("smiles", (TargetSpec("IE", "ie", "eV", "eV_absolute"),))
-    result = ingest(read_table(tmp_path / "labels.csv"), spec)
+    result = ingest(read_table(tmp_path / name), spec)
     assert set(result.rejected["reason"]) == {"label_not_numeric", "no_valid_label"}
+    assert "'10,5' is not a number (a decimal comma? only a semicolon-separated" in "".join(
+        result.rejected["detail"]
+    )
+
+
+def test_a_charge_with_a_decimal_comma_is_read_in_a_semicolon_csv(tmp_path):
+    (tmp_path / "labels.csv").write_text("smiles;ie;charge\nCCO;10,5;0,0\nCC[O-];9,5;-1,0\n")
+    spec = DatasetSpec("smiles", (TargetSpec("IE", "ie", "eV", "eV_absolute"),), None, "charge")
+    result = ingest(read_table(tmp_path / "labels.csv"), spec)
+    assert result.molecules["IE"].tolist() == [10.5]
+    assert result.rejected["reason"].tolist() == ["charged"]
 
 
 def test_a_data_set_csv_is_read_as_a_library_is(tmp_path):

@@ -213,6 +213,8 @@ def test_molecules_are_checked_as_the_models_training_molecules_were(model_dir, 
     unrecorded = predict_smiles(smiles, model_dir)  # no ingest in metrics.json: the defaults
     assert reasons(unrecorded) == ["", "charged", "multiple_fragments", ""]
     assert "predict.largest_fragment or --largest-fragment" in unrecorded["error"][2]
+    with pytest.raises(ValueError, match="not both"):
+        predict_smiles(smiles, models, options=StandardizeOptions(), largest_fragment=True)
 
 
 def test_models_trained_on_differently_checked_molecules_do_not_mix(model_dir, tmp_path):

@@ -52,6 +52,9 @@ class StandardizeOptions:
     neutral_only: bool = True
     largest_fragment: bool = False
 
+    def __post_init__(self) -> None:  # options compare equal whatever the elements' order
+        object.__setattr__(self, "allowed_elements", tuple(sorted(self.allowed_elements)))
+
     @classmethod
     def from_config(cls, entry: Mapping) -> StandardizeOptions:
         """From the config's ``ingest:`` section (which a model directory's metrics.json

@@ -15,6 +15,7 @@ import pandas as pd
 
 from redoxscreen import descriptors
 from redoxscreen.features import SPEC_KINDS, FingerprintSpec
+from redoxscreen.tables import cell, extra_cells_problem, headed_table_records
 
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
 OPTIONAL_FINGERPRINT_COLUMN = "fingerprint"  # a kind per row; blank: training.fingerprint
@@ -47,45 +48,55 @@ class Architecture:
         return "-".join(map(str, self.hidden_layers))
 
 
-def parse_fingerprint_kind(text) -> str | None:
+def parse_fingerprint_kind(text: str) -> str | None:
     """A grid row's fingerprint kind; a blank cell means the configured default."""
-    if pd.isna(text) or not str(text).strip():
+    kind = text.strip()
+    if not kind:
         return None
-    kind = str(text).strip()
     if kind not in SPEC_KINDS:
         raise ValueError(f"fingerprint must be one of {SPEC_KINDS} or blank, not {kind!r}")
     return kind
 
 
 def read_grid(path: str) -> dict[int, Architecture]:
-    """The grid table (model, radius, n_bits, hidden_layers[, fingerprint]), keyed by model id."""
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).fillna("")
-    missing = [column for column in GRID_COLUMNS if column not in table.columns]
+    """The grid table (model, radius, n_bits, hidden_layers[, fingerprint]), keyed by model id;
+    a bad row is refused with its line."""
+    header, records = headed_table_records(path, ".tsv")
+    missing = [column for column in GRID_COLUMNS if column not in header]
     if missing:
         raise ValueError(
-            f"{path}: missing columns {missing} (the tab-separated header reads "
-            f"{list(table.columns)}); expected {list(GRID_COLUMNS)}, separated by tabs"
+            f"{path}: missing columns {missing} (the tab-separated header reads {header}); "
+            f"expected {list(GRID_COLUMNS)}, separated by tabs"
         )
     grid = {}
-    for line, row in enumerate(table.itertuples(index=False), start=2):
+    for line, record in records:
+        if not any(field.strip() for field in record):
+            continue
+        if problem := extra_cells_problem(line, record, len(header)):
+            raise ValueError(f"{path}: {problem}")
+        row = {name: cell(record, position) for position, name in enumerate(header)}
         try:
-            architecture = Architecture(
-                int(row.model),
-                int(row.radius),
-                int(row.n_bits),
-                parse_layers(row.hidden_layers),
-                parse_fingerprint_kind(getattr(row, OPTIONAL_FINGERPRINT_COLUMN, None)),
-            )
-            # the featurizer's own checks (sizes; n_bits a multiple of 8 for hashed kinds)
-            FingerprintSpec(
-                architecture.radius, architecture.n_bits, architecture.fingerprint or "count"
-            )
+            architecture = grid_row(row)
         except ValueError as error:
             raise ValueError(f"{path} line {line}: {error}") from error
         if architecture.model in grid:
             raise ValueError(f"{path} line {line}: model id {architecture.model} appears twice")
         grid[architecture.model] = architecture
     return grid
+
+
+def grid_row(row: dict[str, str]) -> Architecture:
+    """One row's architecture, checked as the featurizer checks its sizes (n_bits a multiple
+    of 8 for hashed kinds)."""
+    architecture = Architecture(
+        int(row["model"]),
+        int(row["radius"]),
+        int(row["n_bits"]),
+        parse_layers(row["hidden_layers"]),
+        parse_fingerprint_kind(row.get(OPTIONAL_FINGERPRINT_COLUMN, "")),
+    )
+    FingerprintSpec(architecture.radius, architecture.n_bits, architecture.fingerprint or "count")
+    return architecture
 
 
 def gather_fold_metrics(paths: Sequence[str]) -> pd.DataFrame:

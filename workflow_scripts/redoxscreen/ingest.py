@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,15 +115,14 @@ def parse_label(raw: object, target: TargetSpec, decimal_comma: bool = False) ->
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return math.nan
     text = str(raw).strip()
-    if decimal_comma:
-        text = text.replace(",", ".")
     if text.lower() in MISSING_TEXT:
         return math.nan
     try:
-        value = float(text)
+        value = as_number(text, decimal_comma)
     except ValueError:
+        hint = "" if decimal_comma or not DECIMAL_COMMA_NUMBER.match(text) else DECIMAL_COMMA_HINT
         raise LabelRejected(
-            LABEL_NOT_NUMERIC, f"{target.column}={text!r} is not a number"
+            LABEL_NOT_NUMERIC, f"{target.column}={text!r} is not a number{hint}"
         ) from None
     if not math.isfinite(value):
         raise LabelRejected(LABEL_NOT_FINITE, f"{target.column}={text} is not finite")
@@ -160,10 +160,22 @@ def as_text(raw: object) -> str:
     return str(raw).strip()
 
 
-def row_charge(raw: object) -> float:
+DECIMAL_COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d+$")
+DECIMAL_COMMA_HINT = (
+    " (a decimal comma? only a semicolon-separated .csv, as Excel writes it where the decimal "
+    "mark is a comma, is read with decimal commas)"
+)
+
+
+def as_number(text: str, decimal_comma: bool) -> float:
+    """``float(text)``, reading a comma as the decimal mark where ``decimal_comma``."""
+    return float(text.replace(",", ".") if decimal_comma else text)
+
+
+def row_charge(raw: object, decimal_comma: bool) -> float:
     try:
-        return float(raw)
-    except (TypeError, ValueError):
+        return as_number(str(raw).strip(), decimal_comma)
+    except ValueError:
         return math.nan
 
 
@@ -221,7 +233,7 @@ class Ingestion:
             self.reject_row(row, rejection.reason, rejection.detail)
             return None
         if self.dataset.charge_column and self.options.neutral_only:
-            charge = row_charge(record[self.dataset.charge_column])
+            charge = row_charge(record[self.dataset.charge_column], self.decimal_comma)
             if charge != 0:
                 self.reject_row(
                     row,

@@ -346,6 +346,12 @@ class Ensemble:
         self.folds = [member.fold for member in members]
         recorded = (metrics or {}).get("ingest")
         self.options = StandardizeOptions.from_config(recorded) if recorded else None
+        if metrics is not None and recorded is None:
+            log.warning(
+                "%s/metrics.json records no ingest options (written before they were "
+                "recorded): molecules are checked with the defaults",
+                model_dir,
+            )
         if metrics is not None:
             self.study_fold = int(metrics["study_choice"]["fold"])
             if self.study_fold not in self.folds:
@@ -654,6 +660,20 @@ def prediction_options(
     return replace(options, largest_fragment=largest_fragment)
 
 
+def chosen_options(
+    options: StandardizeOptions | None,
+    ensembles: Mapping[str, Ensemble],
+    largest_fragment: bool | None,
+) -> StandardizeOptions:
+    """``options`` where given, else ``prediction_options``; not both ``options`` and
+    ``largest_fragment``."""
+    if options is None:
+        return prediction_options(ensembles, largest_fragment)
+    if largest_fragment is not None:
+        raise ValueError("give options or largest_fragment, not both")
+    return options
+
+
 # --- screening -----------------------------------------------------------------------------
 
 
@@ -863,7 +883,7 @@ def predict_smiles_file(
     if not smiles_path.is_file():
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     ensembles = as_ensembles(dict(model_dirs))
-    options = options or prediction_options(ensembles, largest_fragment)
+    options = chosen_options(options, ensembles, largest_fragment)
     needs = features_needed(ensembles)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
@@ -965,6 +985,6 @@ def predict_smiles(
         return empty_frame(ensembles)
     numbers = list(range(1, len(smiles) + 1))
     lines = LineBatch(numbers, ids, smiles, [()] * len(smiles), [""] * len(smiles))
-    options = options or prediction_options(ensembles, largest_fragment)
+    options = chosen_options(options, ensembles, largest_fragment)
     chunk = prepare_chunk(lines, features_needed(ensembles), options)
     return predicted_frame(chunk, ensembles)

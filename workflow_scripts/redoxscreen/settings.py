@@ -72,6 +72,8 @@ def describe_schema_error(error) -> list[str]:
 def is_text_for_a_value(error) -> bool:
     """Whether a schema error is a nested number or truth value given as text, as Snakemake's
     ``--config final='{k: 3}'`` gives it (top-level values it reads as numbers)."""
+    if error.validator in ("oneOf", "anyOf"):  # e.g. grid.models: ['24'] for [24]
+        return any(is_text_for_a_value(alternative) for alternative in error.context)
     wanted = error.validator_value if error.validator == "type" else None
     wanted = set(wanted) if isinstance(wanted, list) else {wanted}
     return (
@@ -153,8 +155,8 @@ def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:
 
     check_first_molecule(f"datasets.{name}.source", path, library_columns(dataset["source"]))
     labels = (
-        f"the xTB labels ({', '.join(LABEL_COLUMNS)}), which ingestion reads; name a SMILES "
-        f"file's columns in datasets.{name}.source: {{path, smiles_column, id_column}}"
+        f"the xTB labels ({', '.join(LABEL_COLUMNS)}), which ingestion reads (a SMILES file's "
+        f"own columns are named in datasets.{name}.source: {{path, smiles_column, id_column}})"
     )
     check_dataset_columns(name, dataset, LABEL_COLUMNS, labels)
 
@@ -185,7 +187,8 @@ def header_columns(path: Path) -> list[str] | None:
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_schema(path).names
+        names = pq.read_schema(path).names  # a pandas index without a name: not a column
+        return [name for name in names if not name.startswith("__index_level_")]
     return None
 
 
@@ -231,8 +234,14 @@ def configured_file(
 def check_config_files(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
-    """Raise ``ConfigError`` for a grid table, electrolytes table or library that is missing."""
-    misplaced = [name for name in config["screen"] if name in config["screening"]]
+    """Raise ``ConfigError`` for a grid table, electrolytes table or library that is missing
+    (a missing library named like a ``screening:`` key is pointed there)."""
+    misplaced = [
+        name
+        for name, entry in config["screen"].items()
+        if name in config["screening"]
+        and (not isinstance(entry, str) or configured_file(entry, workdir, workflow_dir) is None)
+    ]
     if misplaced:  # `screen:` lists libraries; `screening:` says how to screen
         raise ConfigError(
             f"screen.{misplaced[0]}: `screen:` names libraries to screen ({{name: SMILES "

@@ -23,13 +23,14 @@ READERS = {
     ".tsv": lambda path: read_text_table(path, ".tsv"),
     ".txt": lambda path: read_text_table(path, ".tsv"),
     ".xlsx": lambda path: pd.read_excel(path, dtype=str, keep_default_na=False),
-    ".parquet": lambda path: pd.read_parquet(path),
+    ".parquet": lambda path: read_parquet_columns(path),
     ".json": lambda path: read_json_records(path),
 }
 
 
 class TableFormatError(ValueError):
-    """A table cannot be read: unknown format, or a JSON file that holds no records."""
+    """A file cannot be read as a table or SMILES file: its format, encoding, header or a
+    record (named with its line)."""
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -90,8 +91,8 @@ def headed_table_records(path: str | os.PathLike, suffix: str):
 
 
 def distinct_column_names(header: list[str]) -> list[str]:
-    """A header's names, an unnamed column called ``column<N>`` and a repeated name
-    ``<name>.1``, ``<name>.2`` … (as pandas names them)."""
+    """A header's names, an unnamed column called ``column<N>`` (as a library's is) and a
+    repeated name ``<name>.1``, ``<name>.2`` … (as pandas numbers them)."""
     names, seen = [], set()
     for position, name in enumerate(header, start=1):
         name = name or f"column{position}"
@@ -102,6 +103,15 @@ def distinct_column_names(header: list[str]) -> list[str]:
         seen.add(name)
         names.append(name)
     return names
+
+
+def read_parquet_columns(path: str | os.PathLike) -> pd.DataFrame:
+    """A Parquet table; a named pandas index (e.g. written by ``to_parquet`` from a frame
+    indexed by ``name``) is a column, as in the file's schema."""
+    frame = pd.read_parquet(path)
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    return frame
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
