@@ -35,27 +35,25 @@ def test_parse_layers():
         parse_layers("1024,512")
 
 
-def test_bad_grid_file_names_the_line(tmp_path):
+HEADER = "model\tradius\tn_bits\thidden_layers\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + "0\t1\t1024\t512\n0\t2\t1024\t512\n", "line 3: model id 0 appears twice"),
+        (HEADER + "\n0\t1\t1024\t512\t9\n", r"grid.tsv: extra_cells: line 3 has 5 cells"),
+        ("", r"grid.tsv: the file is empty"),
+        (
+            "model,radius,n_bits,hidden_layers\n0,1,1024,512\n",
+            r"header reads \['model,radius,n_bits,hidden_layers'\]",
+        ),
+    ],
+)  # a row with an extra cell was read shifted (its first column as the index); commas by tabs
+def test_a_bad_grid_file_is_refused_saying_why(tmp_path, text, message):
     path = tmp_path / "grid.tsv"
-    path.write_text("model\tradius\tn_bits\thidden_layers\n0\t1\t1024\t512\n0\t2\t1024\t512\n")
-    with pytest.raises(ValueError, match="line 3: model id 0 appears twice"):
-        read_grid(str(path))
-
-
-def test_a_grid_row_with_an_extra_cell_is_refused_not_shifted(tmp_path):
-    path = tmp_path / "grid.tsv"
-    path.write_text("model\tradius\tn_bits\thidden_layers\n\n0\t1\t1024\t512\t9\n")
-    with pytest.raises(ValueError, match=r"grid.tsv: extra_cells: line 3 has 5 cells"):
-        read_grid(str(path))
-    path.write_text("")
-    with pytest.raises(ValueError, match=r"grid.tsv: the file is empty"):
-        read_grid(str(path))
-
-
-def test_a_grid_separated_by_commas_says_it_was_read_by_tabs(tmp_path):
-    path = tmp_path / "grid.tsv"
-    path.write_text("model,radius,n_bits,hidden_layers\n0,1,1024,512\n")
-    with pytest.raises(ValueError, match=r"header reads \['model,radius,n_bits,hidden_layers'\]"):
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
         read_grid(str(path))
 
 

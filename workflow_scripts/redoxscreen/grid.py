@@ -15,7 +15,7 @@ import pandas as pd
 
 from redoxscreen import descriptors
 from redoxscreen.features import SPEC_KINDS, FingerprintSpec
-from redoxscreen.tables import cell, extra_cells_problem, headed_table_records
+from redoxscreen.tables import text_table_rows
 
 GRID_COLUMNS = ("model", "radius", "n_bits", "hidden_layers")
 OPTIONAL_FINGERPRINT_COLUMN = "fingerprint"  # a kind per row; blank: training.fingerprint
@@ -61,7 +61,7 @@ def parse_fingerprint_kind(text: str) -> str | None:
 def read_grid(path: str) -> dict[int, Architecture]:
     """The grid table (model, radius, n_bits, hidden_layers[, fingerprint]), keyed by model id;
     a bad row is refused with its line."""
-    header, records = headed_table_records(path, ".tsv")
+    header, rows = text_table_rows(path, ".tsv")
     missing = [column for column in GRID_COLUMNS if column not in header]
     if missing:
         raise ValueError(
@@ -69,14 +69,9 @@ def read_grid(path: str) -> dict[int, Architecture]:
             f"expected {list(GRID_COLUMNS)}, separated by tabs"
         )
     grid = {}
-    for line, record in records:
-        if not any(field.strip() for field in record):
-            continue
-        if problem := extra_cells_problem(line, record, len(header)):
-            raise ValueError(f"{path}: {problem}")
-        row = {name: cell(record, position) for position, name in enumerate(header)}
+    for line, cells in rows:
         try:
-            architecture = grid_row(row)
+            architecture = grid_row(dict(zip(header, cells, strict=True)))
         except ValueError as error:
             raise ValueError(f"{path} line {line}: {error}") from error
         if architecture.model in grid:

@@ -66,14 +66,27 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
     """A comma- (``.csv``) or tab-separated table, every cell as text, read as the libraries
     are (``table_records``). A row with filled cells beyond the header is refused with its
     line; a row of empty cells is skipped, a short one is filled with empty cells."""
+    header, rows = text_table_rows(path, suffix)
+    cells = [record for _, record in rows]
+    return pd.DataFrame(cells, columns=distinct_column_names(header), dtype=str)
+
+
+def text_table_rows(
+    path: str | os.PathLike, suffix: str
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """A table's header and its rows with their lines, each as wide as the header (a short
+    row filled with empty cells); rows of empty cells are skipped, and a row with filled
+    cells beyond the header is refused with its line."""
     header, records = headed_table_records(path, suffix)
-    rows = []
-    for number, record in records:
-        if problem := extra_cells_problem(number, record, len(header)):
-            raise TableFormatError(f"{path}: {problem}")
-        if any(field.strip() for field in record):
-            rows.append((record + [""] * len(header))[: len(header)])
-    return pd.DataFrame(rows, columns=distinct_column_names(header), dtype=str)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for number, record in records:
+            if problem := extra_cells_problem(number, record, len(header)):
+                raise TableFormatError(f"{path}: {problem}")
+            if any(field.strip() for field in record):
+                yield number, (record + [""] * len(header))[: len(header)]
+
+    return header, rows()
 
 
 def text_table_columns(path: str | os.PathLike, suffix: str) -> list[str]:
