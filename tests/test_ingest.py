@@ -313,3 +313,38 @@ def test_a_target_that_keeps_no_label_stops_ingestion(tmp_path):
     with pytest.raises(IngestConfigError, match=r"targets\.EA: no molecule kept a label .*'ea'.*"
                        r"label_out_of_range.*valid_range"):  # fmt: skip
         run_ingestion(str(table), dataset, options, *outputs)
+
+
+def written_with_gaps(path, suffix):
+    """The table of ROWS[2:5] with a comment (text only), a blank row before each record and a
+    quoted SMILES cell that spans two lines; returns where each record starts in the file."""
+    frame = raw_table(ROWS[2:5])
+    if suffix == ".xlsx":
+        gapped = pd.DataFrame([[""] * 4, *frame.values.tolist()], columns=frame.columns)
+        pd.concat([gapped.iloc[:2], gapped.iloc[:1], gapped.iloc[2:]]).to_excel(path, index=False)
+        return {"garbage": 3, "kekule-benzene": 5, "salt": 6}  # the sheet's rows
+    separator = "," if suffix == ".csv" else "\t"
+    lines = ["# exported by hand", separator.join(frame.columns)]
+    for number, row in enumerate(frame.values.tolist()):
+        row[1] = f'"{row[1]}\n"' if number == 0 else row[1]
+        lines += [separator * 3, separator.join(row)]
+    path.write_text("\n".join(lines) + "\n")
+    return {"garbage": 4, "kekule-benzene": 7, "salt": 9}  # garbage's record spans 4–5
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx"])
+def test_a_rejected_row_names_its_line_in_the_file(tmp_path, suffix):
+    path = tmp_path / f"labels{suffix}"
+    where = written_with_gaps(path, suffix)
+    result = ingest(read_table(path), DATASET)
+    assert result.summary["input_rows"] == 3  # the rows of empty cells are no input rows
+    rejected = result.rejected.set_index("input_id")
+    assert rejected["input_row"].to_dict() == {"garbage": 1, "salt": 3}
+    assert rejected["input_line"].to_dict() == {"garbage": where["garbage"], "salt": where["salt"]}
+
+
+def test_a_rejected_row_of_a_parquet_file_has_no_line(tmp_path):
+    write_table(raw_table(ROWS[2:5]), tmp_path / "labels.parquet")
+    result = ingest(read_table(tmp_path / "labels.parquet"), DATASET)
+    assert result.rejected["input_row"].tolist() == [1, 3]
+    assert result.rejected["input_line"].isna().all()

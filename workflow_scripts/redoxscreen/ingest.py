@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
-from redoxscreen.tables import DECIMAL_COMMA, read_table, write_json, write_table
+from redoxscreen.tables import DECIMAL_COMMA, SOURCE_LINE, read_table, write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,15 @@ LABEL_CONFLICT = "duplicate_label_conflict"
 
 MISSING_TEXT = {"", "nan", "na", "n/a", "none", "null"}
 
-REJECTED_COLUMNS = ["input_row", "input_id", "input_smiles", "target", "reason", "detail"]
+REJECTED_COLUMNS = [
+    "input_row",
+    "input_line",
+    "input_id",
+    "input_smiles",
+    "target",
+    "reason",
+    "detail",
+]
 
 
 class IngestConfigError(KeyError):
@@ -194,6 +202,7 @@ class Ingestion:
         self.rejected.append(
             {
                 "input_row": row["input_row"],
+                "input_line": row["input_line"],
                 "input_id": row["input_id"],
                 "input_smiles": row["input_smiles"],
                 "target": target,
@@ -219,11 +228,13 @@ class Ingestion:
                 self.reject(row, rejection.reason, rejection.detail, target=target.name)
         return labels, rejected
 
-    def process_row(self, number: int, record: Mapping) -> dict | None:
-        """Standardize one row; returns the candidate molecule or None when it was rejected."""
+    def process_row(self, number: int, line: int | None, record: Mapping) -> dict | None:
+        """Standardize one row (the ``number``-th record, on ``line`` of its file where that is
+        known); returns the candidate molecule or None when it was rejected."""
         raw_id = as_text(record[self.dataset.id_column]) if self.dataset.id_column else ""
         row = {
             "input_row": number,
+            "input_line": line,
             "input_id": raw_id or f"row{number}",
             "input_smiles": as_text(record[self.dataset.smiles_column]),
         }
@@ -334,10 +345,11 @@ def ingest(
     check_columns(frame, dataset)
     decimal_comma = frame.attrs.get(DECIMAL_COMMA, False)
     run = Ingestion(dataset, options or StandardizeOptions(), decimal_comma)
-    records = frame.to_dict("records")
+    rows = zip(source_lines(frame), frame.to_dict("records"), strict=True)
     candidates = []
-    for number, record in enumerate(tqdm(records, disable=not progress, desc="ingest"), start=1):
-        candidate = run.process_row(number, record)
+    progress_bar = tqdm(rows, total=len(frame), disable=not progress, desc="ingest")
+    for number, (line, record) in enumerate(progress_bar, start=1):
+        candidate = run.process_row(number, line, record)
         if candidate is not None:
             candidates.append(candidate)
     kept = run.merge_duplicates(candidates)
@@ -350,10 +362,19 @@ def ingest(
     rejected = pd.DataFrame(run.rejected, columns=REJECTED_COLUMNS).sort_values(
         ["input_row", "target"], kind="stable"
     )
-    summary = summarize(len(records), molecules, run, dataset)
+    rejected["input_line"] = rejected["input_line"].astype("Int64")
+    summary = summarize(len(frame), molecules, run, dataset)
     return IngestResult(
         molecules=molecules, rejected=rejected.reset_index(drop=True), summary=summary
     )
+
+
+def source_lines(frame: pd.DataFrame) -> list[int | None]:
+    """Where each row is in its file: its line in a CSV or TSV, its row in an XLSX sheet
+    (``read_table``'s ``SOURCE_LINE`` index); None for Parquet, JSON and frames made in code."""
+    if frame.index.name == SOURCE_LINE:
+        return [int(line) for line in frame.index]
+    return [None] * len(frame)
 
 
 def summarize(

@@ -22,7 +22,7 @@ READERS = {
     ".csv": lambda path: read_comma_separated(path),
     ".tsv": lambda path: read_text_table(path, ".tsv"),
     ".txt": lambda path: read_text_table(path, ".tsv"),
-    ".xlsx": lambda path: pd.read_excel(path, dtype=str, keep_default_na=False),
+    ".xlsx": lambda path: read_excel_sheet(path),
     ".parquet": lambda path: read_parquet_columns(path),
     ".json": lambda path: read_json_records(path),
 }
@@ -37,7 +37,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read CSV, TSV, XLSX, Parquet or JSON records into a DataFrame.
 
     Text formats are read as strings, so that a bad label ("n/a", "1.2.3") reaches the
-    ingestion checks as it was written instead of being coerced silently.
+    ingestion checks as it was written instead of being coerced silently. A CSV, TSV or XLSX
+    frame is indexed by where each row is in the file (``SOURCE_LINE``: its line, or its row
+    in the sheet), and its rows of empty cells are skipped.
     """
     path = Path(path)
     if not path.exists():
@@ -62,13 +64,31 @@ def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
 DECIMAL_COMMA = "decimal_comma"  # a table's numbers may have a decimal comma
 
 
+SOURCE_LINE = "line"  # index name: where each row is in its file (``read_table``)
+
+
 def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
     """A comma- (``.csv``) or tab-separated table, every cell as text, read as the libraries
-    are (``table_records``). A row with filled cells beyond the header is refused with its
-    line; a row of empty cells is skipped, a short one is filled with empty cells."""
+    are (``table_records``), indexed by the line where each row starts (``SOURCE_LINE``). A
+    row with filled cells beyond the header is refused with its line; a row of empty cells is
+    skipped, a short one is filled with empty cells."""
     header, rows = text_table_rows(path, suffix)
-    cells = [record for _, record in rows]
-    return pd.DataFrame(cells, columns=distinct_column_names(header), dtype=str)
+    lines, cells = [], []
+    for line, record in rows:
+        lines.append(line)
+        cells.append(record)
+    index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
+    return pd.DataFrame(cells, columns=distinct_column_names(header), index=index, dtype=str)
+
+
+def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
+    """An XLSX file's first sheet, every cell as text, its header in the sheet's first row;
+    indexed by each row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped
+    as in a text table."""
+    frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
+    filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
+    return frame[filled.any(axis=1)]
 
 
 def text_table_rows(
