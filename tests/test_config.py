@@ -348,3 +348,19 @@ def test_an_xtb_set_reads_the_labels_columns(config, key, column):
     message = rf"datasets\.demo\.{key}: '{column}' is not a column of the xTB labels \(id, smil"
     with pytest.raises(ConfigError, match=message):
         check_config(config, REPO)
+
+
+@pytest.mark.parametrize("key", ["datasets", "screen"])
+def test_a_header_written_as_a_comment_is_named(config, tmp_path: Path, key):
+    (tmp_path / "labels.csv").write_text(
+        "# from the group's notebook\n#smiles,ie,ea\nCCO,10.5,-1\n"
+    )
+    if key == "datasets":
+        config["datasets"]["demo"]["source"] = "labels.csv"
+        where = r"datasets\.demo\.smiles_column: 'smiles' is not a column of labels\.csv"
+    else:
+        config["screen"] = {"mine": "labels.csv"}
+        where = r"screen\.mine: .*labels\.csv: no 'smiles' column in the header"
+    message = where + r".*; line 2 \('#smiles,ie,ea'\) names it but starts with '#'"
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, tmp_path, workflow_dir=REPO)

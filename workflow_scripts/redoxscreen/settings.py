@@ -173,7 +173,7 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
         raise ConfigError(f"datasets.{name}.source: {source}: {error}") from error
     if columns is not None:
         table = f"{source} (columns: {', '.join(columns)})"
-        check_dataset_columns(name, dataset, columns, table)
+        check_dataset_columns(name, dataset, columns, table, path)
 
 
 def header_columns(path: Path) -> list[str] | None:
@@ -192,8 +192,13 @@ def header_columns(path: Path) -> list[str] | None:
     return None
 
 
-def check_dataset_columns(name: str, dataset: Mapping, columns: list[str], table: str) -> None:
-    """Raise ``ConfigError`` naming the key of a column that the data set's table lacks."""
+def check_dataset_columns(
+    name: str, dataset: Mapping, columns: list[str], table: str, path: Path | None = None
+) -> None:
+    """Raise ``ConfigError`` naming the key of a column that the data set's table (a text
+    table at ``path``, whose ``#`` lines may hold the real header) lacks."""
+    from redoxscreen.tables import commented_header_hint
+
     named = {
         "smiles_column": dataset["smiles_column"],
         "id_column": dataset.get("id_column"),
@@ -207,6 +212,8 @@ def check_dataset_columns(name: str, dataset: Mapping, columns: list[str], table
             nearest = [other for other in columns if other.lower() == column.lower()]
             nearest = nearest or difflib.get_close_matches(column, columns, n=1)
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            if path is not None and path.suffix.lower() != ".parquet":
+                hint = commented_header_hint(path, column) or hint
             raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
 
 

@@ -449,6 +449,24 @@ def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
     return 0, iter(())
 
 
+def commented_header_hint(path: str | os.PathLike, column: str) -> str:
+    """Where ``column`` is missing from a table's header because the real header was written
+    as a ``#`` line (skipped as a comment), a hint naming that line; otherwise empty."""
+    comments = []
+    for number, line in enumerate(decoded_lines(path), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        comments.append((number, line.strip()))
+    for number, line in reversed(comments):
+        cells = line.lstrip("#").replace(";", ",").replace("\t", ",").split(",")
+        if column.strip().lower() in (cell.strip().strip('"').lower() for cell in cells):
+            return (
+                f"; line {number} ({line[:60]!r}) names it but starts with '#', so it was "
+                "skipped as a comment: remove the '#' if it is the header"
+            )
+    return ""
+
+
 def table_delimiter(suffix: str, header_line: str) -> str:
     """A tab in a ``.tsv``; in a ``.csv`` a comma, or a semicolon where the header holds more
     semicolons than commas (Excel where the decimal mark is a comma; ChEMBL's export)."""
@@ -479,7 +497,10 @@ def required_position(path, header: list[str], column: str) -> int:
     """Where ``column`` is in the header; a column that is missing or named twice is refused."""
     position = header_position(path, header, column)
     if position is None:
-        raise TableFormatError(f"{path}: no {column!r} column in the header (columns: {header})")
+        raise TableFormatError(
+            f"{path}: no {column!r} column in the header (columns: {header})"
+            + commented_header_hint(path, column)
+        )
     return position
 
 
