@@ -245,6 +245,13 @@ def test_role_on_a_potential_without_a_target_is_named(config):
     check_config(config, REPO)
 
 
+def test_screening_no_potential_is_refused(config):
+    config["screening"].update(oxidation_target=None, reduction_target=None)
+    config["screening"]["roles"] = {}
+    with pytest.raises(ConfigError, match=r"screening\.oxidation_target and screening\.reduct"):
+        check_config(config, REPO)
+
+
 def test_a_role_set_to_null_is_removed(config):
     """A layered config file cannot delete config.yaml's roles, so null removes one."""
     config["screening"]["reduction_target"] = None

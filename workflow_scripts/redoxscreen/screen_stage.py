@@ -118,6 +118,12 @@ class ScreeningPlan:
                 f"(known: {', '.join(available)})"
             )
         chosen = potential_targets(settings, targets, references)
+        if not chosen:
+            raise KeyError(
+                "screening.oxidation_target and screening.reduction_target are both null, so "
+                "nothing would be screened; name the target that gives at least one potential "
+                "(every target's model is trained either way)"
+            )
         roles = [
             Role.from_config(name, entry)
             for name, entry in settings["roles"].items()
