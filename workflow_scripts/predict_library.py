@@ -1,12 +1,13 @@
 """Rule predict_library: a SMILES library predicted in chunks, one Parquet part per chunk."""
 
-from redoxscreen.predict import predict_smiles_file
+from redoxscreen.predict import configure_threads, predict_smiles_file
 from redoxscreen.rulelog import rule_log
 from redoxscreen.tables import SmilesColumns
 
 
 def main(smk) -> None:
     with rule_log(smk.log[0]) as log:
+        configure_threads(smk.threads)  # TensorFlow's default: every core of the machine
         counts = predict_smiles_file(
             smk.input.smiles,
             model_dirs=dict(smk.params.model_dirs),
