@@ -371,3 +371,13 @@ def test_a_header_written_as_a_comment_is_named(config, tmp_path: Path, key):
     message = where + r".*; line 2 \('#smiles,ie,ea'\) names it but starts with '#'"
     with pytest.raises(ConfigError, match=message):
         check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_data_set_column_named_twice_is_refused_before_any_job(config, tmp_path: Path):
+    (tmp_path / "labels.csv").write_text("smiles,ie,ea,ie\nCCO,9.1,1.0,7.5\n")
+    dataset = config["datasets"]["demo"]
+    dataset.update(source="labels.csv", smiles_column="smiles", id_column=None)
+    dataset["targets"]["IE"]["column"], dataset["targets"]["EA"]["column"] = "ie", "ea"
+    message = r"datasets\.demo\.targets\.IE\.column: labels\.csv names the column 'ie' more than"
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, tmp_path, workflow_dir=REPO)

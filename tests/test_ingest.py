@@ -130,6 +130,20 @@ def test_charge_column_rejects_charged_records():
     assert result.rejected["reason"].tolist() == ["charged"]
 
 
+def test_an_empty_charge_cell_gives_no_charge_and_text_there_is_refused():
+    smiles = ["CCO", "CCN", "CCC", "CCCC", "CC[NH3+]"]
+    frame = pd.DataFrame(
+        {"smiles": smiles, "charge": ["", None, "n/a", 0, ""], "ie": "9", "ea": "1"}
+    )
+    dataset = DatasetSpec(smiles_column="smiles", charge_column="charge", targets=(IE, EA))
+    result = ingest(frame, dataset)
+    assert list(result.molecules["smiles"]) == ["CCO", "CCN", "CCCC"]
+    assert result.rejected[["input_row", "reason", "detail"]].values.tolist() == [
+        [3, "charge_not_numeric", "charge='n/a' is not a number"],
+        [5, "charged", "'CC[NH3+]' has net charge +1 (neutral_only)"],  # the SMILES's own
+    ]
+
+
 def test_largest_fragment_option_keeps_salted_molecules():
     rows = [("hydrate", "O=C1C=CC(=O)C=C1.O", "10", "3.9")]
     result = ingest(raw_table(rows), DATASET, StandardizeOptions(largest_fragment=True))
@@ -348,3 +362,19 @@ def test_a_rejected_row_of_a_parquet_file_has_no_line(tmp_path):
     result = ingest(read_table(tmp_path / "labels.parquet"), DATASET)
     assert result.rejected["input_row"].tolist() == [1, 3]
     assert result.rejected["input_line"].isna().all()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_column_named_twice_is_refused_where_the_data_set_reads_it(tmp_path, suffix):
+    path = tmp_path / f"labels{suffix}"
+
+    def ingested(*columns):
+        frame = pd.DataFrame([["ethanol", "CCO", "9.1", "1.0", "7.5"]], columns=columns)
+        frame.to_excel(path, index=False) if suffix == ".xlsx" else frame.to_csv(path, index=False)
+        return ingest(read_table(path), DATASET)
+
+    with pytest.raises(IngestConfigError, match=r"targets\.IE\.column='ie' more than once"):
+        ingested("name", "smiles", "ie", "ea", "ie")
+    with pytest.raises(IngestConfigError, match=r"id_column='name' more than once"):
+        ingested("name", "smiles", "ie", "ea", "name")
+    assert ingested("name", "smiles", "ie", "ea", "note").molecules["IE"].tolist() == [9.1]

@@ -20,12 +20,20 @@ import pandas as pd
 from tqdm import tqdm
 
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
-from redoxscreen.tables import DECIMAL_COMMA, SOURCE_LINE, read_table, write_json, write_table
+from redoxscreen.tables import (
+    DECIMAL_COMMA,
+    REPEATED_COLUMNS,
+    SOURCE_LINE,
+    read_table,
+    write_json,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 
 # Molecule-level reasons decided here (chemistry.py defines the structural ones).
 CHARGED_BY_COLUMN = "charged"
+CHARGE_NOT_NUMERIC = "charge_not_numeric"
 NO_LABEL = "no_label"
 NO_VALID_LABEL = "no_valid_label"
 DUPLICATE_MERGED = "duplicate_merged"
@@ -152,6 +160,13 @@ def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
         wanted["id_column"] = dataset.id_column
     if dataset.charge_column:
         wanted["charge_column"] = dataset.charge_column
+    repeated = set(frame.attrs.get(REPEATED_COLUMNS, ()))
+    if twice := {key: column for key, column in wanted.items() if column in repeated}:
+        described = ", ".join(f"{key}={column!r}" for key, column in twice.items())
+        raise IngestConfigError(
+            f"the input table names the column of {described} more than once (the later ones "
+            "read as '<name>.1' …, and ignored); rename them"
+        )
     missing = {key: column for key, column in wanted.items() if column not in frame.columns}
     if missing:
         described = ", ".join(f"{key}={column!r}" for key, column in missing.items())
@@ -180,11 +195,11 @@ def as_number(text: str, decimal_comma: bool) -> float:
     return float(text.replace(",", ".") if decimal_comma else text)
 
 
-def row_charge(raw: object, decimal_comma: bool) -> float:
-    try:
-        return as_number(str(raw).strip(), decimal_comma)
-    except ValueError:
-        return math.nan
+def row_charge(raw: object, decimal_comma: bool) -> float | None:
+    """A charge cell's number; None where the cell is empty (no charge given); ValueError
+    where it holds text that is no number."""
+    text = as_text(raw)
+    return as_number(text, decimal_comma) if text else None
 
 
 class Ingestion:
@@ -215,6 +230,21 @@ class Ingestion:
         self.reject(row, reason, detail)
         self.row_fate[reason] += 1
 
+    def charge_rejection(self, record: Mapping) -> tuple[str, str] | None:
+        """(reason, detail) where the charge column's cell rules the row out under
+        ``neutral_only``; None where it is 0 or empty (the SMILES's own charge is checked)."""
+        column = self.dataset.charge_column
+        if not column or not self.options.neutral_only:
+            return None
+        cell = record[column]
+        try:
+            charge = row_charge(cell, self.decimal_comma)
+        except ValueError:
+            return CHARGE_NOT_NUMERIC, f"{column}={as_text(cell)!r} is not a number"
+        if charge is not None and charge != 0:
+            return CHARGED_BY_COLUMN, f"{column}={as_text(cell)} (neutral_only)"
+        return None
+
     def read_labels(self, row: dict, record: Mapping) -> tuple[dict[str, float], int]:
         """The row's labels (NaN where missing or rejected) and how many were rejected."""
         labels, rejected = {}, 0
@@ -243,16 +273,9 @@ class Ingestion:
         except MoleculeRejected as rejection:
             self.reject_row(row, rejection.reason, rejection.detail)
             return None
-        if self.dataset.charge_column and self.options.neutral_only:
-            charge = row_charge(record[self.dataset.charge_column], self.decimal_comma)
-            if charge != 0:
-                self.reject_row(
-                    row,
-                    CHARGED_BY_COLUMN,
-                    f"{self.dataset.charge_column}={record[self.dataset.charge_column]} "
-                    "(neutral_only)",
-                )
-                return None
+        if rejection := self.charge_rejection(record):
+            self.reject_row(row, *rejection)
+            return None
         labels, rejected_labels = self.read_labels(row, record)
         if all(math.isnan(value) for value in labels.values()):
             if rejected_labels:

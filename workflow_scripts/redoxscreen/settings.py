@@ -162,28 +162,31 @@ def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:
 
 
 def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) -> None:
-    """Raise ``ConfigError`` for a labelled table whose header lacks a named column."""
-    from redoxscreen.tables import TableFormatError
+    """Raise ``ConfigError`` for a labelled table whose header lacks a named column or names
+    one twice."""
+    from redoxscreen.tables import TableFormatError, distinct_column_names, repeated_names
 
     try:
-        columns = header_columns(path)
+        header = table_header(path)
     except TableFormatError as error:  # its message names the file
         raise ConfigError(f"datasets.{name}.source: {error}") from error
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid
         raise ConfigError(f"datasets.{name}.source: {source}: {error}") from error
-    if columns is not None:
+    if header is not None:
+        columns = distinct_column_names(header)
         table = f"{source} (columns: {', '.join(columns)})"
         check_dataset_columns(name, dataset, columns, table, path)
+        check_columns_named_once(name, dataset, repeated_names(header), source)
 
 
-def header_columns(path: Path) -> list[str] | None:
-    """A data-set table's column names as ingestion reads them, without reading its rows; None
-    for the formats that are read whole (.xlsx, .json: their columns are checked then)."""
-    from redoxscreen.tables import text_table_columns
+def table_header(path: Path) -> list[str] | None:
+    """A data-set table's header as written, without reading its rows; None for the formats
+    that are read whole (.xlsx, .json: their columns are checked then)."""
+    from redoxscreen.tables import text_table_header
 
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
-        return text_table_columns(path, ".csv" if suffix == ".csv" else ".tsv")
+        return text_table_header(path, ".csv" if suffix == ".csv" else ".tsv")
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -199,6 +202,29 @@ def check_dataset_columns(
     table at ``path``, whose ``#`` lines may hold the real header) lacks."""
     from redoxscreen.tables import commented_header_hint
 
+    for key, column in dataset_columns(dataset).items():
+        if column not in columns:
+            nearest = [other for other in columns if other.lower() == column.lower()]
+            nearest = nearest or difflib.get_close_matches(column, columns, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            if path is not None and path.suffix.lower() != ".parquet":
+                hint = commented_header_hint(path, column) or hint
+            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
+
+
+def check_columns_named_once(name: str, dataset: Mapping, repeated: list[str], source: str) -> None:
+    """Raise ``ConfigError`` naming the key of a column that the table's header names more
+    than once: only the first would be read."""
+    for key, column in dataset_columns(dataset).items():
+        if column in repeated:
+            raise ConfigError(
+                f"datasets.{name}.{key}: {source} names the column {column!r} more than once "
+                f"(the later ones would be read as '{column}.1' …, and ignored); rename them"
+            )
+
+
+def dataset_columns(dataset: Mapping) -> dict[str, str]:
+    """``{key: column}`` of the columns a data set's config names, e.g. ``smiles_column``."""
     named = {
         "smiles_column": dataset["smiles_column"],
         "id_column": dataset.get("id_column"),
@@ -207,14 +233,7 @@ def check_dataset_columns(
     named |= {
         f"targets.{target}.column": entry["column"] for target, entry in dataset["targets"].items()
     }
-    for key, column in named.items():
-        if column is not None and column not in columns:
-            nearest = [other for other in columns if other.lower() == column.lower()]
-            nearest = nearest or difflib.get_close_matches(column, columns, n=1)
-            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-            if path is not None and path.suffix.lower() != ".parquet":
-                hint = commented_header_hint(path, column) or hint
-            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
+    return {key: column for key, column in named.items() if column is not None}
 
 
 def check_file_exists(

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
         lines.append(line)
         cells.append(record)
     index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
-    return pd.DataFrame(cells, columns=distinct_column_names(header), index=index, dtype=str)
+    frame = pd.DataFrame(cells, columns=distinct_column_names(header), index=index, dtype=str)
+    frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
+    return frame
 
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
@@ -88,7 +91,10 @@ def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
     frame = pd.read_excel(path, dtype=str, keep_default_na=False)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
     filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
-    return frame[filled.any(axis=1)]
+    frame = frame[filled.any(axis=1)]
+    header = pd.read_excel(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    frame.attrs[REPEATED_COLUMNS] = repeated_names(header.iloc[0].tolist() if len(header) else [])
+    return frame
 
 
 def text_table_rows(
@@ -109,10 +115,20 @@ def text_table_rows(
     return header, rows()
 
 
-def text_table_columns(path: str | os.PathLike, suffix: str) -> list[str]:
-    """The column names ``read_text_table`` gives a table, read from its header alone."""
+def text_table_header(path: str | os.PathLike, suffix: str) -> list[str]:
+    """A table's header as written (``distinct_column_names`` gives ``read_text_table``'s
+    column names), read without its rows."""
     header, _ = headed_table_records(path, suffix)
-    return distinct_column_names(header)
+    return header
+
+
+REPEATED_COLUMNS = "repeated_columns"  # a frame's attrs: the names its file's header repeats
+
+
+def repeated_names(header: Sequence[str]) -> list[str]:
+    """The names a header holds more than once (the later ones read as ``<name>.1`` …)."""
+    counts = Counter(str(name).strip() for name in header)
+    return sorted(name for name, count in counts.items() if name and count > 1)
 
 
 def headed_table_records(path: str | os.PathLike, suffix: str):
