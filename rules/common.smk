@@ -193,10 +193,18 @@ def screening_figures():
 
 
 def screening_outputs():
+    """The data set's screening, where `screening` names a target (both null: none)."""
+    if not SCREEN_TARGETS:
+        return []
     return [
         "results/screen/dataset/candidates.parquet",
         "results/screen/dataset/counts.tsv",
     ]
+
+
+def screening_counts():
+    """The data set's candidate counts for the run summary, where it screens (else none)."""
+    return screening_outputs()[1:]
 
 
 def library_smiles(wildcards):

@@ -2,7 +2,7 @@ rule summarize_run:
     localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         metrics=expand("results/final/{target}/metrics.json", target=TARGETS),
-        counts="results/screen/dataset/counts.tsv",
+        counts=screening_counts(),
         code=package_files("summary", "rulelog", "tables"),
     output:
         summary=report(

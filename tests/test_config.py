@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from redoxscreen.screen_stage import ScreeningPlan
+from redoxscreen.screen_stage import ScreeningPlan, screening_is_on
 from redoxscreen.settings import (
     ConfigError,
     check_config,
@@ -245,10 +245,20 @@ def test_role_on_a_potential_without_a_target_is_named(config):
     check_config(config, REPO)
 
 
-def test_screening_no_potential_is_refused(config):
+def test_screening_no_potential_screens_nothing_and_no_library(config, tmp_path: Path):
     config["screening"].update(oxidation_target=None, reduction_target=None)
-    config["screening"]["roles"] = {}
-    with pytest.raises(ConfigError, match=r"screening\.oxidation_target and screening\.reduct"):
+    check_config(config, REPO)  # config.yaml's roles are not needed then
+    assert not screening_is_on(config["screening"])
+    (tmp_path / "mine.smi").write_text("CCO\n")
+    config["screen"] = {"mine": "mine.smi"}
+    with pytest.raises(ConfigError, match=r"screen: mine would not be screened: screening\.ox"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+@pytest.mark.parametrize("roles", [{}, {"cathode": None, "anode": None}])
+def test_screening_no_role_is_refused(config, roles):
+    config["screening"]["roles"] = roles
+    with pytest.raises(ConfigError, match=r"screening\.roles: no role is left"):
         check_config(config, REPO)
 
 

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from redoxscreen.screening import (
     screen,
 )
 from redoxscreen.screening_plots import potential_histogram
+from redoxscreen.summary import run_summary
 
 REPO = Path(__file__).resolve().parents[1]
 ACETONITRILE = Electrolyte("acetonitrile", reduction_limit_v=0.44, oxidation_limit_v=6.54)
@@ -403,3 +405,19 @@ def test_screened_rows_keep_their_molecules_library_columns():
         with_input_columns(screened, inputs.iloc[::-1])
     empty = with_input_columns(screened.iloc[:0], inputs.iloc[:0])
     assert list(empty.columns) == list(carried.columns) and empty.empty
+
+
+def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
+    metrics = {
+        "unit": "eV",
+        "out_of_fold": {"mae": 0.034, "r2": 0.996, "residual_sd": 0.06, "n": 1685},
+        "interval_95": {
+            "conformal": {"half_width": 0.121, "coverage": 0.949},
+            "gaussian": {"half_width": 0.118, "coverage": 0.94},
+        },
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
+    assert "- IE: out-of-fold MAE 0.034 eV, R² 0.996" in text
+    assert text.endswith("None screened: screening.oxidation_target and "
+                         "screening.reduction_target are null.\n")  # fmt: skip

@@ -129,3 +129,17 @@ def test_a_layered_file_removes_a_role_with_null(table_workdir):
     # with config.yaml's cathode and anode kept, their reduction potential (target null now)
     # would stop Snakemake before planning
     assert "screen_dataset" in run_snakemake(table_workdir, "-n", *configs).stdout
+
+
+def test_both_screening_targets_null_plans_no_screening(table_workdir):
+    override = {"screening": {"oxidation_target": None, "reduction_target": None}}
+    configs = with_override(table_workdir, table_workdir / "no_screening.yaml", override)
+    plan = run_snakemake(table_workdir, "-n", *configs).stdout
+    assert "summarize_run" in plan and "evaluate_final" in plan
+    assert "screen_dataset" not in plan  # config.yaml's roles are not needed then
+    (table_workdir / "libraries.yaml").write_text("screen: {mine: mine.smi}\n")
+    (table_workdir / "mine.smi").write_text("CCO\n")
+    configs = [*configs, str(table_workdir / "libraries.yaml")]
+    result = run_snakemake(table_workdir, "-n", *configs, check=False)
+    assert result.returncode != 0
+    assert "screen: mine would not be screened: screening.oxidation_target and" in result.stdout

@@ -7,7 +7,7 @@ from redoxscreen.tables import atomic_path
 with rule_log(snakemake.log[0]):
     text = run_summary(
         dict(zip(snakemake.params.targets, snakemake.input.metrics, strict=True)),
-        snakemake.input.counts,
+        snakemake.input.counts[0] if snakemake.input.counts else None,
     )
     with atomic_path(snakemake.output.summary) as temporary:
         temporary.write_text(text)

@@ -30,6 +30,12 @@ from redoxscreen.tables import carried_column_names, write_table
 log = logging.getLogger(__name__)
 
 
+def screening_is_on(settings: Mapping) -> bool:
+    """Whether a run screens: ``screening`` names a target for at least one potential (both
+    null: the models are trained and evaluated, nothing is screened)."""
+    return any(settings.get(f"{kind}_target") is not None for kind in ("oxidation", "reduction"))
+
+
 def potential_targets(settings: Mapping, targets: Mapping, references: Mapping) -> dict:
     """Which target gives which potential, with its conversion, from the screening config."""
     chosen = {}
@@ -118,17 +124,17 @@ class ScreeningPlan:
                 f"(known: {', '.join(available)})"
             )
         chosen = potential_targets(settings, targets, references)
-        if not chosen:
-            raise KeyError(
-                "screening.oxidation_target and screening.reduction_target are both null, so "
-                "nothing would be screened; name the target that gives at least one potential "
-                "(every target's model is trained either way)"
-            )
         roles = [
             Role.from_config(name, entry)
             for name, entry in settings["roles"].items()
             if entry is not None  # removed by a layered config file
         ]
+        if not roles:
+            raise KeyError(
+                "screening.roles: no role is left (every one is null or none is named), so no "
+                "molecule would be screened; name at least one, e.g. "
+                "cathode: {potential: reduction, band_min_v: 3.0, band_max_v: 3.29}"
+            )
         for role in roles:
             if role.potential not in chosen:
                 raise KeyError(

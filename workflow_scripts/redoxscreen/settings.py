@@ -333,9 +333,18 @@ def check_screening(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a screening section that the screening stage would refuse
-    (targets the data set lacks, roles, electrolytes), by building its plan now."""
-    from redoxscreen.screen_stage import ScreeningPlan
+    (targets the data set lacks, roles, electrolytes), by building its plan now; where it
+    screens nothing (both targets null), for libraries that would not be screened."""
+    from redoxscreen.screen_stage import ScreeningPlan, screening_is_on
 
+    if not screening_is_on(config["screening"]):
+        if config["screen"]:
+            raise ConfigError(
+                f"screen: {', '.join(config['screen'])} would not be screened: "
+                "screening.oxidation_target and screening.reduction_target are both null; name "
+                "a target there, or predict the library with `python -m redoxscreen predict`"
+            )
+        return
     electrolytes = configured_file(config["screening"]["electrolytes_table"], workdir, workflow_dir)
     targets = selected_dataset(config)["targets"]
     try:

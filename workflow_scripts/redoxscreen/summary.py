@@ -35,7 +35,8 @@ def ensemble_text(metrics: Mapping) -> str:
     )
 
 
-def run_summary(metric_paths: Mapping[str, str], counts_path: str) -> str:
+def run_summary(metric_paths: Mapping[str, str], counts_path: str | None) -> str:
+    """The summary's Markdown; ``counts_path`` None where the run screens nothing."""
     lines = [
         "# redoxscreen run summary",
         "",
@@ -43,7 +44,11 @@ def run_summary(metric_paths: Mapping[str, str], counts_path: str) -> str:
     ]
     for target, path in metric_paths.items():
         lines.append(target_line(target, json.loads(Path(path).read_text())))
-    counts = pd.read_csv(counts_path, sep="\t")
     lines += ["", "## Candidates among the data set's molecules", ""]
-    lines.append(counts.to_markdown(index=False))
+    if counts_path is None:
+        lines.append(
+            "None screened: screening.oxidation_target and screening.reduction_target are null."
+        )
+    else:
+        lines.append(pd.read_csv(counts_path, sep="\t").to_markdown(index=False))
     return "\n".join(lines) + "\n"
