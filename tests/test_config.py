@@ -12,6 +12,7 @@ from redoxscreen.screen_stage import ScreeningPlan, screening_is_on
 from redoxscreen.settings import (
     ConfigError,
     check_config,
+    configured_file,
     library_runtime_minutes,
     schema_report,
 )
@@ -159,7 +160,10 @@ def test_reversed_valid_range_is_named(config):
 
 def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):
     config["dataset"] = "materials_project"
-    check_config(config, tmp_path, workflow_dir=REPO)
+    check_config(config, tmp_path, workflow_dir=REPO)  # the API, not a file named so
+    config["datasets"]["materials_project"]["source"] = "materials_project.json"
+    with pytest.raises(ConfigError, match=r"materials_project\.source: .* does not exist"):
+        check_config(config, tmp_path, workflow_dir=REPO)
 
 
 @pytest.mark.parametrize(
@@ -181,7 +185,12 @@ def test_a_missing_configured_file_is_named_with_its_key(config, tmp_path: Path,
 
 def test_a_library_is_found_in_the_workflow_directory_too(config, tmp_path: Path):
     config["screen"] = {"demo": "resources/demo_library.smi"}
-    check_config(config, tmp_path, workflow_dir=REPO)
+    check_config(config, tmp_path, workflow_dir=REPO)  # not in tmp_path: beside the Snakefile
+    found = configured_file("resources/demo_library.smi", tmp_path, REPO)
+    assert found == REPO / "resources/demo_library.smi"
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources/demo_library.smi").write_text("CCO\n")  # the working directory's
+    assert configured_file("resources/demo_library.smi", tmp_path, REPO).parent.parent == tmp_path
 
 
 def test_a_large_library_gets_more_time_on_a_cluster(tmp_path: Path):
@@ -391,3 +400,9 @@ def test_a_data_set_column_named_twice_is_refused_before_any_job(config, tmp_pat
     message = r"datasets\.demo\.targets\.IE\.column: labels\.csv names the column 'ie' more than"
     with pytest.raises(ConfigError, match=message):
         check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_training_settings_that_every_job_would_refuse_stop_snakemake_first(config):
+    config["training"] = {"patience": 5, "validation_fraction": 0.0}
+    with pytest.raises(ConfigError, match=r"training\.patience > 0 needs training\.validation"):
+        check_config(config, REPO)

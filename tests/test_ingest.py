@@ -378,3 +378,17 @@ def test_a_column_named_twice_is_refused_where_the_data_set_reads_it(tmp_path, s
     with pytest.raises(IngestConfigError, match=r"id_column='name' more than once"):
         ingested("name", "smiles", "ie", "ea", "name")
     assert ingested("name", "smiles", "ie", "ea", "note").molecules["IE"].tolist() == [9.1]
+
+
+def test_only_an_xlsx_files_first_sheet_is_read_and_the_others_are_named(tmp_path, caplog):
+    path = tmp_path / "labels.xlsx"
+    with pd.ExcelWriter(path) as workbook:
+        raw_table(ROWS[:2]).to_excel(workbook, sheet_name="batch1", index=False)
+        raw_table(ROWS[10:11]).to_excel(workbook, sheet_name="batch2", index=False)
+        pd.DataFrame({"note": ["eV"]}).to_excel(workbook, sheet_name="notes", index=False)
+    with caplog.at_level("WARNING", logger="redoxscreen.tables"):
+        table = read_table(path)
+    assert table["name"].tolist() == ["benzene", "bq"]
+    assert "its first sheet 'batch1' is read; its other sheets 'batch2', 'notes' are not" in (
+        caplog.text
+    )

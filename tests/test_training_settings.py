@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from redoxscreen.training import LabelScaler, TrainingSettings
+from redoxscreen.training import LabelScaler, TrainingSettings, learning_rate_callbacks
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -15,6 +15,8 @@ from redoxscreen.training import LabelScaler, TrainingSettings
     ({"mixed_precision": "yes"}, "mixed_precision must be true, false or auto"),
     ({"graph_weight_averaging": -0.1}, "graph_weight_averaging must be from 0 to 1, got -0.1"),
     ({"patience": 5, "validation_fraction": 0.0}, "patience > 0 needs .*validation_fraction > 0"),
+    ({"lr_schedule": "reduce_on_plateau", "patience": 0, "validation_fraction": 0.0},
+     "reduce_on_plateau watches the inner validation split: it needs .*validation_fraction > 0"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_from_the_config_and_on_replace(change, message):
     with pytest.raises(ValueError, match=message):
@@ -51,3 +53,10 @@ def test_labels_scale_to_zero_mean_or_the_unit_interval_and_back(kind):
 def test_no_labels_or_non_finite_labels_are_refused_before_training(labels, message):
     with pytest.raises(ValueError, match=message):
         LabelScaler.fit(np.array(labels), "standard")
+
+
+def test_a_decay_that_would_start_after_the_last_epoch_is_logged(caplog):
+    settings = TrainingSettings(lr_schedule="exponential_decay", max_epochs=3)
+    with caplog.at_level("WARNING", logger="redoxscreen.training"):
+        assert len(learning_rate_callbacks(settings)) == 1
+    assert "starts at decay_start_epoch 500, not before max_epochs 3" in caplog.text

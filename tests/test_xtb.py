@@ -180,3 +180,8 @@ def test_demo_library(tmp_path):
         f"# redoxscreen demo library: {count} molecules (python -m redoxscreen.demo_library)"
     )
     assert lines[1] == f"{library[0][1]} {library[0][0]}"
+
+
+def test_a_misspelt_solvent_stops_before_any_molecule_is_labelled():
+    with pytest.raises(ValueError, match=r"xtb\.solvent: tblite does not know 'acetonitril'"):
+        label_molecules(MOLECULES, XtbSettings(solvent="acetonitril"), progress=False)

@@ -76,7 +76,7 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         raise MoleculeRejected(INVALID_SMILES, f"RDKit cannot parse {text!r}")
     try:
         Chem.SanitizeMol(mol)
-    except Exception as error:  # RDKit raises several sanitization exception types
+    except ValueError as error:  # RDKit's sanitization errors are MolSanitizeException(ValueError)
         raise MoleculeRejected(
             INVALID_SMILES, f"RDKit cannot sanitize {text!r}: {error}"
         ) from error

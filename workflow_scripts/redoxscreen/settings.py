@@ -101,10 +101,21 @@ def check_config(
             "screening.interval: 'ensemble' needs a calibration set to calibrate the ensemble "
             "spread; set final.calibration_fraction above 0 (e.g. 0.1) or use 'conformal'"
         )
+    check_training(config["training"])
     check_dataset(config, workdir, workflow_dir)
     check_config_files(config, workdir, workflow_dir)
     check_libraries(config, workdir, workflow_dir)
     check_screening(config, workdir, workflow_dir)
+
+
+def check_training(training: Mapping) -> None:
+    """Raise ``ConfigError`` for training settings that every training job would refuse."""
+    from redoxscreen.training import TrainingSettings
+
+    try:
+        TrainingSettings.from_config(dict(training))
+    except (KeyError, ValueError) as error:
+        raise ConfigError(error.args[0]) from error
 
 
 def check_dataset(

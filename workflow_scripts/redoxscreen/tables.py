@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import tempfile
 from collections import Counter
@@ -18,6 +19,8 @@ from itertools import chain
 from pathlib import Path
 
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 READERS = {
     ".csv": lambda path: read_comma_separated(path),
@@ -85,14 +88,20 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
 
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
-    """An XLSX file's first sheet, every cell as text, its header in the sheet's first row;
-    indexed by each row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped
-    as in a text table."""
-    frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+    """An XLSX file's first sheet (other sheets are named in a warning), every cell as text,
+    its header in the sheet's first row; indexed by each row's number in the sheet
+    (``SOURCE_LINE``), rows of empty cells skipped as in a text table."""
+    with pd.ExcelFile(path) as workbook:
+        first, *others = workbook.sheet_names
+        if others:
+            log.warning("%s: its first sheet %r is read; its other sheets %s are not",
+                        path, first, ", ".join(map(repr, others)))  # fmt: skip
+        as_text = {"dtype": str, "keep_default_na": False}
+        frame = pd.read_excel(workbook, first, **as_text)
+        header = pd.read_excel(workbook, first, header=None, nrows=1, **as_text)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
     filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
     frame = frame[filled.any(axis=1)]
-    header = pd.read_excel(path, header=None, nrows=1, dtype=str, keep_default_na=False)
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header.iloc[0].tolist() if len(header) else [])
     return frame
 

@@ -67,6 +67,11 @@ class TrainingSettings:
                              f"got {self.graph_weight_averaging}")  # fmt: skip
         if self.patience > 0 and self.validation_fraction <= 0:
             raise ValueError("training.patience > 0 needs training.validation_fraction > 0")
+        if self.lr_schedule == "reduce_on_plateau" and self.validation_fraction <= 0:
+            raise ValueError(
+                "training.lr_schedule reduce_on_plateau watches the inner validation split: "
+                "it needs training.validation_fraction > 0"
+            )
 
     @classmethod
     def from_config(cls, entry: dict) -> TrainingSettings:
@@ -156,6 +161,10 @@ def learning_rate_callbacks(settings: TrainingSettings) -> list:
 
     if settings.lr_schedule == "exponential_decay":
         start, rate = settings.decay_start_epoch, settings.decay_rate
+        if start >= settings.max_epochs:
+            log.warning("exponential_decay starts at decay_start_epoch %d, not before "
+                        "max_epochs %d: the learning rate stays %g", start,
+                        settings.max_epochs, settings.learning_rate)  # fmt: skip
         return [
             keras.callbacks.LearningRateScheduler(
                 lambda epoch, lr: lr if epoch < start else lr * rate

@@ -266,6 +266,26 @@ def _results(
         yield from pool.imap(_label_one, molecules, chunksize=chunksize)
 
 
+def check_settings(settings: XtbSettings) -> None:
+    """Raise ``ValueError`` naming ``xtb.solvent`` where tblite does not know the solvent
+    (checked on H2 before any molecule: a misspelt name would fail every one of them)."""
+    from tblite.interface import Calculator
+
+    if not settings.solvent:
+        return
+    numbers, positions = np.array([1, 1], dtype=np.int32), np.array([[0, 0, 0], [0, 0, 1.4]])
+    with threadpool_limits(limits=1):
+        calculator = Calculator(settings.method, numbers, positions)
+        calculator.set("verbosity", 0)
+        try:
+            calculator.add("alpb-solvation", settings.solvent)
+        except (RuntimeError, ValueError) as error:  # TBLiteRuntimeError, TBLiteValueError
+            raise ValueError(
+                f"xtb.solvent: tblite does not know {settings.solvent!r} ({error}); name an "
+                "ALPB solvent such as acetonitrile, water or dmso, or null for the gas phase"
+            ) from error
+
+
 def label_molecules(
     molecules: Sequence[tuple[str, str]],
     settings: XtbSettings | None = None,
@@ -281,6 +301,7 @@ def label_molecules(
     settings = settings or XtbSettings()
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
+    check_settings(settings)
     molecules = [(str(molecule_id), str(smiles)) for molecule_id, smiles in molecules]
     processes = min(processes, max(1, len(molecules)))
     labels: list[dict[str, object]] = []
