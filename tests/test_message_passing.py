@@ -194,7 +194,7 @@ def test_the_grid_counts_the_networks_weights():
     assert mae_table(metrics).n_weights[0] == MessagePassingNetwork(3, 300, (300,)).count_params()
 
 
-def test_network_learns_an_additive_property_of_held_out_molecules():
+def test_network_learns_an_additive_property_of_held_out_molecules(caplog):
     molecules = labelled_molecules()
     molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
     labels = molecules["logp"].to_numpy()
@@ -202,8 +202,10 @@ def test_network_learns_an_additive_property_of_held_out_molecules():
     train = [graph for graph, out in zip(molecule_graphs, held_out, strict=True) if not out]
     test = [graph for graph, out in zip(molecule_graphs, held_out, strict=True) if out]
     settings = training.TrainingSettings(graph_epochs=30)
-    fit = training.fit_graph_network(train, labels[~held_out], FingerprintSpec(3, 300, "graph"),
-                                     (300,), settings, seed=0)  # fmt: skip
+    with caplog.at_level("INFO", logger="redoxscreen.training"):
+        fit = training.fit_graph_network(train, labels[~held_out], FingerprintSpec(3, 300, "graph"),
+                                         (300,), settings, seed=0)  # fmt: skip
+    assert "the keys l2, dropout, batch_size, max_epochs" in caplog.text  # they do nothing here
     error = np.abs(training.predict(fit.model, fit.scaler, test) - labels[held_out]).mean()
     baseline = np.abs(labels[~held_out].mean() - labels[held_out]).mean()
     assert len(fit.history) == 30 and fit.history["learning_rate"].iloc[-1] < 1.1e-4

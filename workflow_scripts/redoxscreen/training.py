@@ -271,6 +271,12 @@ def fit_network(
     return FitResult(model, scaler, history, best_epoch, seconds, len(fit_rows), len(stop_rows))
 
 
+FINGERPRINT_NETWORK_KEYS = (
+    "l2", "dropout", "batch_size", "max_epochs", "patience", "lr_schedule", "decay_start_epoch",
+    "decay_rate", "validation_fraction", "mixed_precision",
+)  # fmt: skip
+
+
 def fit_graph_network(
     molecule_graphs: list,
     y: np.ndarray,
@@ -288,6 +294,10 @@ def fit_graph_network(
     from redoxscreen import message_passing
 
     keras.utils.set_random_seed(seed)
+    log.info("message-passing network: %d epochs of %d, learning rate at most %g; the keys %s "
+             "apply to fingerprint networks only", settings.graph_epochs,
+             settings.graph_batch_size, settings.learning_rate,
+             ", ".join(FINGERPRINT_NETWORK_KEYS))  # fmt: skip
     scaler = LabelScaler.fit(y, settings.label_scaling)
     model = message_passing.MessagePassingNetwork(spec.radius, spec.n_bits, tuple(head_layers))
     started = time.perf_counter()
