@@ -406,3 +406,13 @@ def test_training_settings_that_every_job_would_refuse_stop_snakemake_first(conf
     config["training"] = {"patience": 5, "validation_fraction": 0.0}
     with pytest.raises(ConfigError, match=r"training\.patience > 0 needs training\.validation"):
         check_config(config, REPO)
+
+
+def test_with_nothing_screened_no_calibration_set_is_needed(config):
+    config["screening"].update(oxidation_target=None, reduction_target=None, interval="ensemble")
+    config["final"]["calibration_fraction"] = 0
+    check_config(config, REPO)  # the ensemble interval is the screening's alone
+    config["screening"]["reduction_target"] = "EA"
+    config["screening"]["roles"] = {"anode": {"potential": "reduction", "band_min_v": 1.8}}
+    with pytest.raises(ConfigError, match=r"screening\.interval: 'ensemble' needs a calibration"):
+        check_config(config, REPO)

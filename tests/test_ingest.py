@@ -131,15 +131,14 @@ def test_charge_column_rejects_charged_records():
 
 
 def test_an_empty_charge_cell_gives_no_charge_and_text_there_is_refused():
-    smiles = ["CCO", "CCN", "CCC", "CCCC", "CC[NH3+]"]
-    frame = pd.DataFrame(
-        {"smiles": smiles, "charge": ["", None, "n/a", 0, ""], "ie": "9", "ea": "1"}
-    )
+    smiles = ["CCO", "CCN", "CCC", "CCCC", "CC[NH3+]", "CCCO", "CCCN"]
+    charges = ["", None, "neutral", 0, "", "nan", "N/A"]  # missing as a label's cell would be
+    frame = pd.DataFrame({"smiles": smiles, "charge": charges, "ie": "9", "ea": "1"})
     dataset = DatasetSpec(smiles_column="smiles", charge_column="charge", targets=(IE, EA))
     result = ingest(frame, dataset)
-    assert list(result.molecules["smiles"]) == ["CCO", "CCN", "CCCC"]
+    assert list(result.molecules["smiles"]) == ["CCO", "CCN", "CCCC", "CCCO", "CCCN"]
     assert result.rejected[["input_row", "reason", "detail"]].values.tolist() == [
-        [3, "charge_not_numeric", "charge='n/a' is not a number"],
+        [3, "charge_not_numeric", "charge='neutral' is not a number"],
         [5, "charged", "'CC[NH3+]' has net charge +1 (neutral_only)"],  # the SMILES's own
     ]
 
@@ -392,3 +391,12 @@ def test_only_an_xlsx_files_first_sheet_is_read_and_the_others_are_named(tmp_pat
     assert "its first sheet 'batch1' is read; its other sheets 'batch2', 'notes' are not" in (
         caplog.text
     )
+
+
+def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
+    path = tmp_path / "labels.xlsx"
+    rows = [["name", " smiles ", "ie", "ea", ""], ["ethanol", "CCO", 9.1, 1, "x"]]
+    pd.DataFrame(rows).to_excel(path, index=False, header=False)
+    table = read_table(path)
+    assert table.columns.tolist() == ["name", "smiles", "ie", "ea", "column5"]
+    assert ingest(table, DATASET).molecules["IE"].tolist() == [9.1]

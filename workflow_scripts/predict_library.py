@@ -7,7 +7,9 @@ from redoxscreen.tables import SmilesColumns
 
 def main(smk) -> None:
     with rule_log(smk.log[0]) as log:
-        configure_threads(smk.threads)  # TensorFlow's default: every core of the machine
+        # the job's threads are worker processes that standardize and fingerprint the next
+        # chunk; TensorFlow predicts on one thread (as fast on 2 cores; its default: every core)
+        configure_threads(1)
         counts = predict_smiles_file(
             smk.input.smiles,
             model_dirs=dict(smk.params.model_dirs),

@@ -196,10 +196,10 @@ def as_number(text: str, decimal_comma: bool) -> float:
 
 
 def row_charge(raw: object, decimal_comma: bool) -> float | None:
-    """A charge cell's number; None where the cell is empty (no charge given); ValueError
-    where it holds text that is no number."""
+    """A charge cell's number; None where the cell is empty or says missing (``MISSING_TEXT``,
+    as a label's would: no charge given); ValueError where it holds text that is no number."""
     text = as_text(raw)
-    return as_number(text, decimal_comma) if text else None
+    return None if text.lower() in MISSING_TEXT else as_number(text, decimal_comma)
 
 
 class Ingestion:

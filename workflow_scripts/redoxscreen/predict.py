@@ -542,7 +542,7 @@ def configure_threads(threads: int) -> bool:
             log.warning("TensorFlow already started; it keeps its %d intra-op threads",
                         tf.config.threading.get_intra_op_parallelism_threads())  # fmt: skip
             return False
-    log.info("TensorFlow predicts with %s intra-op threads", threads or "all the machine's")
+    log.info("TensorFlow predicts with %s intra-op thread(s)", threads or "all the machine's")
     return True
 
 

@@ -93,8 +93,11 @@ def check_config(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for settings that contradict each other or cannot be read."""
+    from redoxscreen.screen_stage import screening_is_on
+
     if (
-        config["screening"]["interval"] == "ensemble"
+        screening_is_on(config["screening"])
+        and config["screening"]["interval"] == "ensemble"
         and config["final"]["calibration_fraction"] == 0
     ):
         raise ConfigError(

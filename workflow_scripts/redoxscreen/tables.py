@@ -89,20 +89,21 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
     """An XLSX file's first sheet (other sheets are named in a warning), every cell as text,
-    its header in the sheet's first row; indexed by each row's number in the sheet
-    (``SOURCE_LINE``), rows of empty cells skipped as in a text table."""
+    its header in the sheet's first row, named as a text table's header is; indexed by each
+    row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped as in a text
+    table."""
     with pd.ExcelFile(path) as workbook:
         first, *others = workbook.sheet_names
         if others:
             log.warning("%s: its first sheet %r is read; its other sheets %s are not",
                         path, first, ", ".join(map(repr, others)))  # fmt: skip
-        as_text = {"dtype": str, "keep_default_na": False}
-        frame = pd.read_excel(workbook, first, **as_text)
-        header = pd.read_excel(workbook, first, header=None, nrows=1, **as_text)
+        sheet = pd.read_excel(workbook, first, header=None, dtype=str, keep_default_na=False)
+    header = [str(name).strip() for name in sheet.iloc[0]] if len(sheet) else []
+    frame = sheet.iloc[1:].set_axis(distinct_column_names(header), axis="columns")
     frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
     filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
     frame = frame[filled.any(axis=1)]
-    frame.attrs[REPEATED_COLUMNS] = repeated_names(header.iloc[0].tolist() if len(header) else [])
+    frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
     return frame
 
 

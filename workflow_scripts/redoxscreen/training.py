@@ -294,8 +294,8 @@ def fit_graph_network(
     from redoxscreen import message_passing
 
     keras.utils.set_random_seed(seed)
-    log.info("message-passing network: %d epochs of %d, learning rate at most %g; the keys %s "
-             "apply to fingerprint networks only", settings.graph_epochs,
+    log.info("message-passing network: %d epochs in batches of %d, learning rate at most %g; "
+             "the keys %s apply to fingerprint networks only", settings.graph_epochs,
              settings.graph_batch_size, settings.learning_rate,
              ", ".join(FINGERPRINT_NETWORK_KEYS))  # fmt: skip
     scaler = LabelScaler.fit(y, settings.label_scaling)
