@@ -199,6 +199,8 @@ def test_a_large_library_gets_more_time_on_a_cluster(tmp_path: Path):
     large.write_bytes(b"C\n" * 1_500_000)
     assert library_runtime_minutes(small) == 120  # the least
     assert library_runtime_minutes(large) == 180  # 120 minutes per million lines
+    pd.DataFrame({"smiles": ["C"] * 2_500_000}).to_parquet(tmp_path / "large.parquet")
+    assert library_runtime_minutes(tmp_path / "large.parquet") == 300  # per million rows
 
 
 def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
@@ -216,8 +218,13 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
         check_config(config, tmp_path, workflow_dir=REPO)
     (tmp_path / "mine.parquet").write_bytes(b"PAR1")
     config["screen"] = {"mine": "mine.parquet"}
-    with pytest.raises(ConfigError, match=r"screen\.mine: .*a \.parquet file cannot be read"):
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*not a Parquet file that can be read"):
         check_config(config, tmp_path, workflow_dir=REPO)
+    pd.DataFrame({"CID": [702], "IsomericSMILES": ["CCO"]}).to_parquet(tmp_path / "mine.parquet")
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*no 'smiles' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    config["screen"] = {"mine": {"path": "mine.parquet", "smiles_column": "IsomericSMILES"}}
+    check_config(config, tmp_path, workflow_dir=REPO)
 
 
 def test_a_screening_key_under_screen_is_pointed_to_screening(config, tmp_path: Path):

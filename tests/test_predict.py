@@ -32,6 +32,7 @@ from redoxscreen.tables import (
     TableFormatError,
     carried_column_names,
     iter_smiles_file,
+    molecule_count_bound,
     smiles_file_extra_columns,
 )
 
@@ -307,6 +308,32 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
     np.testing.assert_allclose(table["logp_pred"], expected["logp_pred"], rtol=1e-5)
 
 
+def test_a_parquet_library_is_read_in_batches_as_a_table(ensemble, tmp_path):
+    smiles = library(6)  # the unparsable SMILES is row 4
+    price = [1.5, None, 3.0, 4.0, 5.0, 6.25, 7.0]
+    table = pd.DataFrame({"CID": range(700, 707), "IsomericSMILES": smiles, "price": price})
+    table.loc[2, "IsomericSMILES"] = None
+    table.index = range(7, 0, -1)  # pandas writes such an index as __index_level_0__
+    table.to_parquet(tmp_path / "pubchem.parquet")
+    columns = SmilesColumns(smiles="IsomericSMILES", id="CID")
+    lines = list(iter_smiles_file(tmp_path / "pubchem.parquet", columns))
+    assert lines[0] == SmilesLine(1, smiles[0], "700", extra=("1.5",))
+    assert (lines[1].extra, lines[2].smiles, len(lines)) == (("",), "", 7)  # nulls are empty
+    assert smiles_file_extra_columns(tmp_path / "pubchem.parquet", columns) == ["price"]
+    predict_smiles_file(tmp_path / "pubchem.parquet", {"logp": ensemble}, tmp_path / "out",
+                        chunk_size=3, columns=columns, progress=False)  # fmt: skip
+    predicted = read_parts(tmp_path / "out")
+    assert predicted["line"].tolist() == list(range(1, 8))  # the row in the table
+    assert predicted["error"].str.split(":").str[0].tolist() == [
+        "", "", "missing_smiles", "invalid_smiles", "", "", ""
+    ]  # fmt: skip
+    assert predicted["price"].tolist() == ["1.5", "", "3.0", "4.0", "5.0", "6.25", "7.0"]
+    kept = predicted["error"] == ""
+    expected = predict_smiles([s for s, ok in zip(smiles, kept, strict=True) if ok], ensemble)
+    np.testing.assert_allclose(predicted.loc[kept, "logp_pred"], expected["logp_pred"], rtol=1e-5)
+    assert molecule_count_bound(tmp_path / "pubchem.parquet") == 7
+
+
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
     (tmp_path / "a.csv").write_text('ID,Smiles\nq1,"c1ccccc1"\n\n,CCO\nq3\n')
     (tmp_path / "b.csv").write_text("smiles\nCCO\n")
@@ -427,7 +454,7 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         "in_two_cases.csv": (b"Smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
         "header.smi": (b"smiles id\nCCO,a\n", "line 2 'CCO,a' is comma-separated"),
         "library.xlsx": (b"PK\x03\x04", r"a \.xlsx file cannot .* save it as CSV UTF-8"),
-        "library.parquet": (b"PAR1", r"a \.parquet file cannot .* or a \.csv or \.tsv table"),
+        "library.parquet": (b"PAR1", r"not a Parquet file that can be read"),
         "library.smi.gz": (b"\x1f\x8b", r"a \.gz file cannot .* decompress it first"),
     }
     for name, (content, message) in refused.items():

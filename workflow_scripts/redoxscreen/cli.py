@@ -38,7 +38,9 @@ file needs a header with a `smiles` column (or the one --smiles-column names); i
 column, else its `name` column (or the one --id-column names), gives the ids. Column names
 are matched whatever their case (where a header holds a name in two cases, the exact case
 decides). A .csv whose header holds more semicolons than commas is
-read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8").
+read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8"). A .parquet table is read
+as a .csv table is, in batches (a null cell is empty; its `line` is the row, ids default to
+`row<N>`).
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
@@ -81,18 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--smiles",
         required=True,
         metavar="FILE",
-        help="the SMILES file (.smi, .csv, .tsv) to predict",
+        help="the SMILES file (.smi), or a .csv, .tsv or .parquet table, to predict",
     )
     predict.add_argument(
         "--smiles-column",
         default="smiles",
         metavar="NAME",
-        help="a .csv or .tsv file's column with the SMILES (default: %(default)s)",
+        help="a table's column with the SMILES (default: %(default)s)",
     )
     predict.add_argument(
         "--id-column",
         metavar="NAME",
-        help="a .csv or .tsv file's column with the ids (default: id, else name, else line<N>)",
+        help="a table's column with the ids (default: id, else name, else line<N>)",
     )
     predict.add_argument(
         "--out",

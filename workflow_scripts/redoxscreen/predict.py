@@ -62,7 +62,7 @@ from redoxscreen.tables import (
     atomic_path,
     carried_column_names,
     iter_smiles_file,
-    line_count,
+    molecule_count_bound,
     smiles_file_extra_columns,
     write_table,
 )
@@ -905,7 +905,7 @@ def predict_smiles_file(
         timer.write += time.perf_counter() - writing
 
     molecules = failed = parts = 0
-    total = line_count(smiles_path) if progress else None
+    total = molecule_count_bound(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path, columns), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
     stream = closing(prepared_chunks(chunks, needs, options, processes))

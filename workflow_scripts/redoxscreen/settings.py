@@ -221,7 +221,7 @@ def check_dataset_columns(
             nearest = [other for other in columns if other.lower() == column.lower()]
             nearest = nearest or difflib.get_close_matches(column, columns, n=1)
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-            if path is not None and path.suffix.lower() != ".parquet":
+            if path is not None:
                 hint = commented_header_hint(path, column) or hint
             raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
 
@@ -327,9 +327,9 @@ LIBRARY_MINUTES_PER_MILLION = 120  # twice 2 CPU cores' hour with message-passin
 def library_runtime_minutes(path: str | Path, least: int = 120) -> int:
     """Minutes to give a library's prediction job: ``least``, or more for a library of more
     than a million lines (measured: 274 molecules/s on 2 cores with the demo run's models)."""
-    from redoxscreen.tables import line_count
+    from redoxscreen.tables import molecule_count_bound
 
-    return max(least, math.ceil(line_count(path) / 1e6 * LIBRARY_MINUTES_PER_MILLION))
+    return max(least, math.ceil(molecule_count_bound(path) / 1e6 * LIBRARY_MINUTES_PER_MILLION))
 
 
 def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:

@@ -251,11 +251,10 @@ EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's
 
 
 # Files that are no SMILES file or text table, and what to do with them.
-TO_TEXT = "save it as CSV UTF-8 (.csv) or tab-separated text (.tsv)"
+TO_TEXT = "save it as CSV UTF-8 (.csv), tab-separated text (.tsv) or Parquet"
 NOT_SMILES_FILES = {
     ".xlsx": TO_TEXT,
     ".xls": TO_TEXT,
-    ".parquet": TO_TEXT,
     ".json": TO_TEXT,
     ".sdf": "convert it to SMILES (e.g. `obabel in.sdf -osmi -O out.smi`)",
     ".mol2": "convert it to SMILES (e.g. `obabel in.mol2 -osmi -O out.smi`)",
@@ -313,15 +312,18 @@ def iter_smiles_file(
     if suffix in NOT_SMILES_FILES:
         raise TableFormatError(
             f"{path}: a {suffix} file cannot be read as molecules; they are read from a SMILES "
-            f"file (SMILES [id] per line) or a .csv or .tsv table: {NOT_SMILES_FILES[suffix]}"
+            f"file (SMILES [id] per line) or a .csv, .tsv or .parquet table: {NOT_SMILES_FILES[suffix]}"
         )
     if suffix in (".csv", ".tsv"):
         yield from iter_smiles_table(path, columns, suffix)
         return
+    if suffix == ".parquet":
+        yield from iter_smiles_parquet(path, columns)
+        return
     if columns.named():
         raise TableFormatError(
             f"{path}: a file of SMILES [id] lines has no columns to name "
-            f"({', '.join(columns.named())}); leave them out, or give a .csv or .tsv table"
+            f"({', '.join(columns.named())}); leave them out, or give a .csv, .tsv or .parquet table"
         )
     header_checked = comma_checked = False
     for number, raw in enumerate(decoded_lines(path), start=1):
@@ -381,6 +383,41 @@ def iter_smiles_table(
         yield SmilesLine(number, smiles, given_id or f"line{number}", extra, problem)
 
 
+def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
+    """The molecules of a Parquet table, read in batches: as a CSV table's (``SmilesLine.line``
+    is the 1-based row; an id defaults to ``row<N>``), every cell as text (a null is empty)."""
+    import pyarrow.parquet as pq
+
+    header = parquet_columns(path)
+    layout = TableLayout.of(path, header, columns)
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 16, columns=header):
+        for record in zip(*(as_cells(column.to_pylist()) for column in batch.columns), strict=True):
+            number += 1
+            if any(record):
+                given_id = cell(record, layout.id_at)
+                extra = tuple(record[position] for position in layout.extra_at)
+                yield SmilesLine(
+                    number, cell(record, layout.smiles_at), given_id or f"row{number}", extra
+                )
+
+
+def as_cells(values: list) -> list[str]:
+    """A Parquet column's values as stripped text; a null (or NaN) as empty."""
+    return ["" if value is None or value != value else str(value).strip() for value in values]
+
+
+def parquet_columns(path: str | os.PathLike) -> list[str]:
+    """A Parquet file's column names, without pandas' unnamed index (``__index_level_0__``)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise TableFormatError(f"{path}: not a Parquet file that can be read ({error})") from error
+    return [name for name in names if not name.startswith("__index_level_")]
+
+
 def extra_cells_problem(number: int, record: list[str], width: int) -> str:
     """Why the record on line ``number``, with filled cells beyond the header's ``width``
     columns, is not read (a field holding the separator unquoted shifts every cell after
@@ -400,9 +437,12 @@ def smiles_file_extra_columns(
     """The names of a table's columns other than its SMILES and id columns (an unnamed one is
     ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines."""
     suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".tsv"):
+    if suffix == ".parquet":
+        header = parquet_columns(path)
+    elif suffix in (".csv", ".tsv"):
+        header, _ = table_records(path, suffix)
+    else:
         return []
-    header, _ = table_records(path, suffix)
     layout = TableLayout.of(path, header, columns or SmilesColumns())
     return [header[position] or f"column{position + 1}" for position in layout.extra_at]
 
@@ -478,6 +518,8 @@ def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
 def commented_header_hint(path: str | os.PathLike, column: str) -> str:
     """Where ``column`` is missing from a table's header because the real header was written
     as a ``#`` line (skipped as a comment), a hint naming that line; otherwise empty."""
+    if Path(path).suffix.lower() == ".parquet":
+        return ""
     comments = []
     for number, line in enumerate(decoded_lines(path), start=1):
         if line.strip() and not line.lstrip().startswith("#"):
@@ -558,6 +600,16 @@ def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
                 raise TableFormatError(
                     f"{path}: line {number} is not UTF-8 text ({error.reason}); save it as UTF-8"
                 ) from error
+
+
+def molecule_count_bound(path: str | os.PathLike) -> int:
+    """An upper bound on a SMILES file's molecules: a Parquet table's rows, a text file's
+    lines."""
+    if Path(path).suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    return line_count(path)
 
 
 def line_count(path: str | os.PathLike) -> int:
