@@ -351,8 +351,12 @@ def predict(model, scaler: LabelScaler, x: np.ndarray | list, batch_size: int = 
         from redoxscreen.message_passing import forward_function, predict_scaled
 
         scaled = predict_scaled(forward_function([model]), x, n_models=1)[0]
-    else:
-        scaled = model.predict(x.astype("float32"), batch_size=batch_size, verbose=0)
+    else:  # batch by batch, the numbers of Keras' predict: its tf.data map makes TensorFlow
+        # 2.21 print an error line (use_unbounded_threadpool) on every training job's stderr
+        x = x.astype("float32")
+        batches = [model.predict_on_batch(x[start : start + batch_size])
+                   for start in range(0, len(x), batch_size)]  # fmt: skip
+        scaled = np.concatenate([np.asarray(batch) for batch in batches]) if batches else []
     return scaler.inverse(np.asarray(scaled, dtype=float).ravel())
 
 
