@@ -327,11 +327,29 @@ def test_a_parquet_library_is_read_in_batches_as_a_table(ensemble, tmp_path):
     assert predicted["error"].str.split(":").str[0].tolist() == [
         "", "", "missing_smiles", "invalid_smiles", "", "", ""
     ]  # fmt: skip
-    assert predicted["price"].tolist() == ["1.5", "", "3.0", "4.0", "5.0", "6.25", "7.0"]
+    assert predicted["price"].tolist() == ["1.5", "", "3", "4", "5", "6.25", "7"]  # Arrow's text
     kept = predicted["error"] == ""
     expected = predict_smiles([s for s, ok in zip(smiles, kept, strict=True) if ok], ensemble)
     np.testing.assert_allclose(predicted.loc[kept, "logp_pred"], expected["logp_pred"], rtol=1e-5)
     assert molecule_count_bound(tmp_path / "pubchem.parquet") == 7
+
+
+def test_a_parquet_librarys_cells_are_read_as_text_whatever_their_type(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "smiles": pa.array([b"CCO", b"CCN", None]),  # binary, as some tools write text
+        "score": pa.array([1.1, float("nan"), 0.3], pa.float32()),
+        "made": pa.array([0, 253402297199999999, None], pa.timestamp("us", tz="Asia/Tokyo")),
+        "tags": pa.array([[1, 2], None, []]),  # no text cast: Python's text of the value
+    }
+    pq.write_table(pa.table(columns), tmp_path / "typed.parquet")
+    assert list(iter_smiles_file(tmp_path / "typed.parquet")) == [
+        SmilesLine(1, "CCO", "row1", ("1.1", "1970-01-01 09:00:00.000000+0900", "[1, 2]")),
+        SmilesLine(2, "CCN", "row2", ("", "10000-01-01 07:59:59.999999+0900", "")),
+        SmilesLine(3, "", "row3", ("0.3", "", "[]")),
+    ]
 
 
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):

@@ -39,8 +39,8 @@ column, else its `name` column (or the one --id-column names), gives the ids. Co
 are matched whatever their case (where a header holds a name in two cases, the exact case
 decides). A .csv whose header holds more semicolons than commas is
 read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8"). A .parquet table is read
-as a .csv table is, in batches (a null cell is empty; its `line` is the row, ids default to
-`row<N>`).
+as a .csv table is, in batches (every cell as text, a null or NaN empty; its `line` is the
+row, ids default to `row<N>`).
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--id-column",
         metavar="NAME",
-        help="a table's column with the ids (default: id, else name, else line<N>)",
+        help="a table's column with the ids (default: id, else name, else line<N>; row<N> in "
+        "a .parquet table)",
     )
     predict.add_argument(
         "--out",

@@ -273,7 +273,8 @@ class SmilesColumns:
     """Which columns of a ``.csv`` or ``.tsv`` library hold the SMILES and the ids (in any
     case; where the header holds a name in two cases, the exact case decides).
 
-    ``id=None`` takes the ``id`` column, else the ``name`` column, else none (ids ``line<N>``).
+    ``id=None`` takes the ``id`` column, else the ``name`` column, else none (ids ``line<N>``;
+    ``row<N>`` in a Parquet table).
     """
 
     smiles: str = SMILES_COLUMN
@@ -385,14 +386,14 @@ def iter_smiles_table(
 
 def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
     """The molecules of a Parquet table, read in batches: as a CSV table's (``SmilesLine.line``
-    is the 1-based row; an id defaults to ``row<N>``), every cell as text (a null is empty)."""
+    is the 1-based row; an id defaults to ``row<N>``), every cell as text (``column_texts``)."""
     import pyarrow.parquet as pq
 
     header = parquet_columns(path)
     layout = TableLayout.of(path, header, columns)
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 16, columns=header):
-        for record in zip(*(as_cells(column.to_pylist()) for column in batch.columns), strict=True):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=header):
+        for record in zip(*map(column_texts, batch.columns), strict=True):
             number += 1
             if any(record):
                 given_id = cell(record, layout.id_at)
@@ -402,9 +403,24 @@ def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iter
                 )
 
 
-def as_cells(values: list) -> list[str]:
-    """A Parquet column's values as stripped text; a null (or NaN) as empty."""
-    return ["" if value is None or value != value else str(value).strip() for value in values]
+PARQUET_BATCH_ROWS = 8192
+
+
+def column_texts(column) -> list[str]:
+    """A Parquet column's cells as text, cast by Arrow (a number as its shortest text, a
+    UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A
+    column Arrow cannot cast to text (lists, structs, binary that is no UTF-8) is Python's
+    text of each value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(column.type):
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+    try:
+        values = column.cast(pa.string()).to_pylist()
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        values = column.to_pylist()
+    return ["" if value is None else str(value).strip() for value in values]
 
 
 def parquet_columns(path: str | os.PathLike) -> list[str]:
