@@ -225,6 +225,12 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
         check_config(config, tmp_path, workflow_dir=REPO)
     config["screen"] = {"mine": {"path": "mine.parquet", "smiles_column": "IsomericSMILES"}}
     check_config(config, tmp_path, workflow_dir=REPO)
+    pd.DataFrame({"CID": [702], "IsomericSMILES": ["CCO"]}).to_excel(tmp_path / "mine.xlsx")
+    config["screen"] = {"mine": {"path": "mine.xlsx", "smiles_column": "IsomericSMILES"}}
+    check_config(config, tmp_path, workflow_dir=REPO)
+    config["screen"]["mine"]["id_column"] = "Name"
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*mine\.xlsx: no 'Name' column"):
+        check_config(config, tmp_path, workflow_dir=REPO)
 
 
 def test_a_screening_key_under_screen_is_pointed_to_screening(config, tmp_path: Path):

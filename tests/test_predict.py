@@ -352,6 +352,25 @@ def test_a_parquet_librarys_cells_are_read_as_text_whatever_their_type(tmp_path)
     ]
 
 
+def test_an_xlsx_library_is_read_as_its_csv_twin_is(ensemble, tmp_path):
+    rows = [["CID", "IsomericSMILES", "price"], [702, "CCO", 1.5], ["", "", ""], [703, "C1CC", 2]]
+    rows += [["", "c1ccccc1", ""]]
+    pd.DataFrame(rows).to_excel(tmp_path / "shop.xlsx", index=False, header=False)
+    pd.DataFrame(rows).to_csv(tmp_path / "shop.csv", index=False, header=False)
+    columns = SmilesColumns(smiles="isomericsmiles", id="CID")
+    from_sheet = list(iter_smiles_file(tmp_path / "shop.xlsx", columns))
+    assert from_sheet == list(iter_smiles_file(tmp_path / "shop.csv", columns))
+    assert [(line.line, line.id, line.extra) for line in from_sheet] == [
+        (2, "702", ("1.5",)), (4, "703", ("2",)), (5, "line5", ("",))
+    ]  # fmt: skip
+    assert smiles_file_extra_columns(tmp_path / "shop.xlsx", columns) == ["price"]
+    assert molecule_count_bound(tmp_path / "shop.xlsx") == 3
+    predict_smiles_file(tmp_path / "shop.xlsx", {"logp": ensemble}, tmp_path / "out",
+                        columns=columns, progress=False)  # fmt: skip
+    predicted = read_parts(tmp_path / "out")
+    assert predicted["error"].str.split(":").str[0].tolist() == ["", "invalid_smiles", ""]
+
+
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
     (tmp_path / "a.csv").write_text('ID,Smiles\nq1,"c1ccccc1"\n\n,CCO\nq3\n')
     (tmp_path / "b.csv").write_text("smiles\nCCO\n")
@@ -471,7 +490,8 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         "twice.csv": (b"smiles,id,smiles\nCCO,a,CCN\n", "'smiles' is named twice"),
         "in_two_cases.csv": (b"Smiles,id,SMILES\nCCO,a,CCN\n", "'smiles' is named twice"),
         "header.smi": (b"smiles id\nCCO,a\n", "line 2 'CCO,a' is comma-separated"),
-        "library.xlsx": (b"PK\x03\x04", r"a \.xlsx file cannot .* save it as CSV UTF-8"),
+        "library.xlsx": (b"PK\x03\x04", r"not an XLSX workbook that can be read"),
+        "library.xls": (b"\xd0\xcf", r"a \.xls file cannot .* save it as CSV UTF-8"),
         "library.parquet": (b"PAR1", r"not a Parquet file that can be read"),
         "library.smi.gz": (b"\x1f\x8b", r"a \.gz file cannot .* decompress it first"),
     }

@@ -40,7 +40,8 @@ are matched whatever their case (where a header holds a name in two cases, the e
 decides). A .csv whose header holds more semicolons than commas is
 read as semicolon-separated. Files are UTF-8 (Excel: "CSV UTF-8"). A .parquet table is read
 as a .csv table is, in batches (every cell as text, a null or NaN empty; its `line` is the
-row, ids default to `row<N>`).
+row, ids default to `row<N>`). An .xlsx workbook's first sheet is read as a .csv table is
+(its `line` is the row in the sheet).
 
 examples:
   python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--smiles",
         required=True,
         metavar="FILE",
-        help="the SMILES file (.smi), or a .csv, .tsv or .parquet table, to predict",
+        help="the SMILES file (.smi), or a .csv, .tsv, .xlsx or .parquet table, to predict",
     )
     predict.add_argument(
         "--smiles-column",

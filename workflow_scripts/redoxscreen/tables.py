@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -89,22 +90,31 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
     """An XLSX file's first sheet (other sheets are named in a warning), every cell as text,
-    its header in the sheet's first row, named as a text table's header is; indexed by each
-    row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped as in a text
-    table."""
-    with pd.ExcelFile(path) as workbook:
-        first, *others = workbook.sheet_names
-        if others:
-            log.warning("%s: its first sheet %r is read; its other sheets %s are not",
-                        path, first, ", ".join(map(repr, others)))  # fmt: skip
-        sheet = pd.read_excel(workbook, first, header=None, dtype=str, keep_default_na=False)
+    its header in the sheet's first row, named as a text table's header is (the names as
+    written, stripped, in ``attrs[SHEET_HEADER]``); indexed by each row's number in the sheet
+    (``SOURCE_LINE``), rows of empty cells skipped as in a text table."""
+    try:
+        with pd.ExcelFile(path) as workbook:
+            first, *others = workbook.sheet_names
+            if others:
+                log.warning("%s: its first sheet %r is read; its other sheets %s are not",
+                            path, first, ", ".join(map(repr, others)))  # fmt: skip
+            sheet = pd.read_excel(workbook, first, header=None, dtype=str, keep_default_na=False)
+    except (zipfile.BadZipFile, ValueError, KeyError) as error:  # not an XLSX workbook
+        raise TableFormatError(
+            f"{path}: not an XLSX workbook that can be read ({error})"
+        ) from error
     header = [str(name).strip() for name in sheet.iloc[0]] if len(sheet) else []
     frame = sheet.iloc[1:].set_axis(distinct_column_names(header), axis="columns")
     frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
     filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
     frame = frame[filled.any(axis=1)]
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
+    frame.attrs[SHEET_HEADER] = header
     return frame
+
+
+SHEET_HEADER = "sheet_header"  # an XLSX frame's attrs: its header as written, stripped
 
 
 def text_table_rows(
@@ -251,9 +261,8 @@ EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's
 
 
 # Files that are no SMILES file or text table, and what to do with them.
-TO_TEXT = "save it as CSV UTF-8 (.csv), tab-separated text (.tsv) or Parquet"
+TO_TEXT = "save it as CSV UTF-8 (.csv), tab-separated text (.tsv), XLSX or Parquet"
 NOT_SMILES_FILES = {
-    ".xlsx": TO_TEXT,
     ".xls": TO_TEXT,
     ".json": TO_TEXT,
     ".sdf": "convert it to SMILES (e.g. `obabel in.sdf -osmi -O out.smi`)",
@@ -298,8 +307,8 @@ class SmilesColumns:
 def iter_smiles_file(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> Iterator[SmilesLine]:
-    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv`` or
-    ``.tsv`` table.
+    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv``, ``.tsv``,
+    ``.xlsx`` (its first sheet) or ``.parquet`` table.
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
@@ -313,7 +322,8 @@ def iter_smiles_file(
     if suffix in NOT_SMILES_FILES:
         raise TableFormatError(
             f"{path}: a {suffix} file cannot be read as molecules; they are read from a SMILES "
-            f"file (SMILES [id] per line) or a .csv, .tsv or .parquet table: {NOT_SMILES_FILES[suffix]}"
+            f"file (SMILES [id] per line) or a .csv, .tsv, .xlsx or .parquet table: "
+            f"{NOT_SMILES_FILES[suffix]}"
         )
     if suffix in (".csv", ".tsv"):
         yield from iter_smiles_table(path, columns, suffix)
@@ -321,10 +331,14 @@ def iter_smiles_file(
     if suffix == ".parquet":
         yield from iter_smiles_parquet(path, columns)
         return
+    if suffix == ".xlsx":
+        yield from iter_smiles_excel(path, columns)
+        return
     if columns.named():
         raise TableFormatError(
             f"{path}: a file of SMILES [id] lines has no columns to name "
-            f"({', '.join(columns.named())}); leave them out, or give a .csv, .tsv or .parquet table"
+            f"({', '.join(columns.named())}); leave them out, or give a table (.csv, .tsv, .xlsx, "
+            ".parquet)"
         )
     header_checked = comma_checked = False
     for number, raw in enumerate(decoded_lines(path), start=1):
@@ -406,6 +420,20 @@ def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iter
 PARQUET_BATCH_ROWS = 8192
 
 
+def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
+    """The molecules of an XLSX file's first sheet, read whole, as a CSV table's
+    (``SmilesLine.line`` is the row in the sheet; rows of empty cells are skipped)."""
+    frame = read_excel_sheet(path)
+    layout = TableLayout.of(path, frame.attrs[SHEET_HEADER], columns)
+    for line, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
+        record = [str(value).strip() for value in values]
+        given_id = cell(record, layout.id_at)
+        extra = tuple(record[position] for position in layout.extra_at)
+        yield SmilesLine(
+            int(line), cell(record, layout.smiles_at), given_id or f"line{line}", extra
+        )
+
+
 def column_texts(column) -> list[str]:
     """A Parquet column's cells as text, cast by Arrow (a number as its shortest text, a
     UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A
@@ -455,6 +483,8 @@ def smiles_file_extra_columns(
     suffix = Path(path).suffix.lower()
     if suffix == ".parquet":
         header = parquet_columns(path)
+    elif suffix == ".xlsx":
+        header = read_excel_sheet(path).attrs[SHEET_HEADER]
     elif suffix in (".csv", ".tsv"):
         header, _ = table_records(path, suffix)
     else:
@@ -534,7 +564,7 @@ def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
 def commented_header_hint(path: str | os.PathLike, column: str) -> str:
     """Where ``column`` is missing from a table's header because the real header was written
     as a ``#`` line (skipped as a comment), a hint naming that line; otherwise empty."""
-    if Path(path).suffix.lower() == ".parquet":
+    if Path(path).suffix.lower() in (".parquet", ".xlsx"):  # no text lines
         return ""
     comments = []
     for number, line in enumerate(decoded_lines(path), start=1):
@@ -619,12 +649,15 @@ def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
 
 
 def molecule_count_bound(path: str | os.PathLike) -> int:
-    """An upper bound on a SMILES file's molecules: a Parquet table's rows, a text file's
-    lines."""
-    if Path(path).suffix.lower() == ".parquet":
+    """An upper bound on a SMILES file's molecules: a Parquet table's or an XLSX sheet's rows,
+    a text file's lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
+    if suffix == ".xlsx":
+        return len(read_excel_sheet(path))
     return line_count(path)
 
 
