@@ -6,7 +6,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from redoxscreen.training import LabelScaler, TrainingSettings, learning_rate_callbacks
+from redoxscreen.training import (
+    LabelScaler,
+    TrainingSettings,
+    fit_network,
+    learning_rate_callbacks,
+)
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -60,3 +65,13 @@ def test_a_decay_that_would_start_after_the_last_epoch_is_logged(caplog):
     with caplog.at_level("WARNING", logger="redoxscreen.training"):
         assert len(learning_rate_callbacks(settings)) == 1
     assert "starts at decay_start_epoch 500, not before max_epochs 3" in caplog.text
+
+
+def test_a_split_held_out_with_no_early_stopping_is_logged(caplog):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 3, (100, 16)).astype("float32"), rng.normal(size=100)
+    settings = TrainingSettings(max_epochs=2, patience=0, validation_fraction=0.1)
+    with caplog.at_level("WARNING", logger="redoxscreen.training"):
+        fit = fit_network(x, y, (8,), settings, seed=0)
+    assert (fit.n_fit, fit.n_stop) == (90, 10)
+    assert "patience 0: 10 training molecules (validation_fraction 0.1) are held out" in caplog.text

@@ -234,6 +234,10 @@ def fit_network(
 
     keras.utils.set_random_seed(seed)
     fit_rows, stop_rows = inner_split(len(y), settings.validation_fraction, seed)
+    if len(stop_rows) and settings.patience == 0 and settings.lr_schedule != "reduce_on_plateau":
+        log.warning("patience 0: %d training molecules (validation_fraction %g) are held out "
+                    "for the learning curve only; validation_fraction: 0 trains on them",
+                    len(stop_rows), settings.validation_fraction)  # fmt: skip
     scaler = LabelScaler.fit(y[fit_rows], settings.label_scaling)
     scaling = descriptor_scaling(x[fit_rows]) if settings.descriptors else None
     model = build_network(x.shape[1], hidden_layers, settings.l2, settings.dropout, scaling)
