@@ -33,6 +33,7 @@ from redoxscreen.tables import (
     carried_column_names,
     iter_smiles_file,
     molecule_count_bound,
+    parsed_sheet,
     smiles_file_extra_columns,
 )
 
@@ -358,6 +359,7 @@ def test_an_xlsx_library_is_read_as_its_csv_twin_is(ensemble, tmp_path):
     pd.DataFrame(rows).to_excel(tmp_path / "shop.xlsx", index=False, header=False)
     pd.DataFrame(rows).to_csv(tmp_path / "shop.csv", index=False, header=False)
     columns = SmilesColumns(smiles="isomericsmiles", id="CID")
+    parsed_sheet.cache_clear()
     from_sheet = list(iter_smiles_file(tmp_path / "shop.xlsx", columns))
     assert from_sheet == list(iter_smiles_file(tmp_path / "shop.csv", columns))
     assert [(line.line, line.id, line.extra) for line in from_sheet] == [
@@ -365,10 +367,28 @@ def test_an_xlsx_library_is_read_as_its_csv_twin_is(ensemble, tmp_path):
     ]  # fmt: skip
     assert smiles_file_extra_columns(tmp_path / "shop.xlsx", columns) == ["price"]
     assert molecule_count_bound(tmp_path / "shop.xlsx") == 3
+    assert parsed_sheet.cache_info().misses == 1  # the workbook is parsed once
     predict_smiles_file(tmp_path / "shop.xlsx", {"logp": ensemble}, tmp_path / "out",
                         columns=columns, progress=False)  # fmt: skip
     predicted = read_parts(tmp_path / "out")
     assert predicted["error"].str.split(":").str[0].tolist() == ["", "invalid_smiles", ""]
+
+
+def test_an_xlsx_sheets_header_may_follow_blank_rows_and_its_error_cells_are_empty(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["A3"], sheet["B3"], sheet["A4"], sheet["B4"] = "smiles", "id", "CCO", "#N/A"
+    sheet["B4"].data_type = "e"  # an error cell, as Excel writes #N/A
+    sheet["A6"], sheet["B6"] = "CCN", "b"
+    workbook.save(tmp_path / "sheet.xlsx")
+    assert list(iter_smiles_file(tmp_path / "sheet.xlsx")) == [
+        SmilesLine(4, "CCO", "line4"), SmilesLine(6, "CCN", "b")  # the rows Excel shows
+    ]  # fmt: skip
+    (tmp_path / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(TableFormatError, match=r"locked\.xlsx: not an XLSX .* password-protected"):
+        list(iter_smiles_file(tmp_path / "locked.xlsx"))  # an encrypted workbook is OLE2
 
 
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):

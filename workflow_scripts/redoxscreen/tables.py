@@ -7,6 +7,7 @@ so a killed job never leaves a half-written file that looks finished.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import pandas as pd
 
@@ -89,10 +91,18 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
 
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
-    """An XLSX file's first sheet (other sheets are named in a warning), every cell as text,
-    its header in the sheet's first row, named as a text table's header is (the names as
-    written, stripped, in ``attrs[SHEET_HEADER]``); indexed by each row's number in the sheet
-    (``SOURCE_LINE``), rows of empty cells skipped as in a text table."""
+    """An XLSX file's first sheet (other sheets are named in a warning), every cell as text
+    (an error cell such as ``#N/A`` empty), its header the first row that is not empty, named
+    as a text table's header is (the names as written, stripped, in ``attrs[SHEET_HEADER]``);
+    indexed by each row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped
+    as in a text table. A workbook is parsed once while it is unchanged (``parsed_sheet``)."""
+    stat = os.stat(path)
+    return parsed_sheet(str(path), stat.st_mtime_ns, stat.st_size).copy(deep=False)
+
+
+@functools.lru_cache(maxsize=2)
+def parsed_sheet(path: str, modified_ns: int, size: int) -> pd.DataFrame:
+    """``read_excel_sheet`` of the workbook at ``path`` as it was at ``modified_ns``."""
     try:
         with pd.ExcelFile(path) as workbook:
             first, *others = workbook.sheet_names
@@ -100,15 +110,18 @@ def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
                 log.warning("%s: its first sheet %r is read; its other sheets %s are not",
                             path, first, ", ".join(map(repr, others)))  # fmt: skip
             sheet = pd.read_excel(workbook, first, header=None, dtype=str, keep_default_na=False)
-    except (zipfile.BadZipFile, ValueError, KeyError) as error:  # not an XLSX workbook
+    except (zipfile.BadZipFile, ValueError, KeyError, ImportError, ParseError) as error:
         raise TableFormatError(
-            f"{path}: not an XLSX workbook that can be read ({error})"
+            f"{path}: not an XLSX workbook that can be read ({error}); is it password-protected, "
+            "or an .xls file renamed?"
         ) from error
-    header = [str(name).strip() for name in sheet.iloc[0]] if len(sheet) else []
-    frame = sheet.iloc[1:].set_axis(distinct_column_names(header), axis="columns")
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name=SOURCE_LINE)
-    filled = frame.apply(lambda column: column.astype(str).str.strip().ne(""))
-    frame = frame[filled.any(axis=1)]
+    sheet = sheet.fillna("")  # error cells (#N/A, #DIV/0!) are read as NaN
+    filled = sheet.apply(lambda column: column.astype(str).str.strip().ne("")).any(axis=1)
+    rows = filled.to_numpy().nonzero()[0]
+    header = [str(name).strip() for name in sheet.iloc[rows[0]]] if len(rows) else []
+    body = sheet.iloc[rows[1:]] if len(rows) else sheet.iloc[:0]
+    frame = body.set_axis(distinct_column_names(header), axis="columns")
+    frame.index = pd.Index(body.index + 1, dtype="int64", name=SOURCE_LINE)
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
     frame.attrs[SHEET_HEADER] = header
     return frame
