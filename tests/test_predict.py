@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -389,6 +390,15 @@ def test_an_xlsx_sheets_header_may_follow_blank_rows_and_its_error_cells_are_emp
     (tmp_path / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
     with pytest.raises(TableFormatError, match=r"locked\.xlsx: not an XLSX .* password-protected"):
         list(iter_smiles_file(tmp_path / "locked.xlsx"))  # an encrypted workbook is OLE2
+    with zipfile.ZipFile(tmp_path / "sheet.xlsx") as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    parts[sheet_xml] = parts[sheet_xml][: len(parts[sheet_xml]) // 2]  # cut in half
+    with zipfile.ZipFile(tmp_path / "cut.xlsx", "w") as cut:
+        for name, content in parts.items():
+            cut.writestr(name, content)
+    with pytest.raises(TableFormatError, match=r"cut\.xlsx: not an XLSX workbook that can be"):
+        list(iter_smiles_file(tmp_path / "cut.xlsx"))
 
 
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
