@@ -402,13 +402,9 @@ def iter_smiles_table(
     header, records = table_records(path, suffix)
     layout = TableLayout.of(path, header, columns)
     for number, record in records:
-        if not any(field.strip() for field in record):
-            continue
-        smiles = cell(record, layout.smiles_at)
-        given_id = cell(record, layout.id_at)
-        extra = tuple(cell(record, position) for position in layout.extra_at)
-        problem = extra_cells_problem(number, record, len(header))
-        yield SmilesLine(number, smiles, given_id or f"line{number}", extra, problem)
+        if any(field.strip() for field in record):
+            problem = extra_cells_problem(number, record, len(header))
+            yield layout.molecule(number, record, "line", problem)
 
 
 def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
@@ -423,11 +419,7 @@ def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iter
         for record in zip(*map(column_texts, batch.columns), strict=True):
             number += 1
             if any(record):
-                given_id = cell(record, layout.id_at)
-                extra = tuple(record[position] for position in layout.extra_at)
-                yield SmilesLine(
-                    number, cell(record, layout.smiles_at), given_id or f"row{number}", extra
-                )
+                yield layout.molecule(number, record, "row")
 
 
 PARQUET_BATCH_ROWS = 8192
@@ -439,12 +431,7 @@ def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterat
     frame = read_excel_sheet(path)
     layout = TableLayout.of(path, frame.attrs[SHEET_HEADER], columns)
     for line, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
-        record = [str(value).strip() for value in values]
-        given_id = cell(record, layout.id_at)
-        extra = tuple(record[position] for position in layout.extra_at)
-        yield SmilesLine(
-            int(line), cell(record, layout.smiles_at), given_id or f"line{line}", extra
-        )
+        yield layout.molecule(int(line), [str(value) for value in values], "line")
 
 
 def column_texts(column) -> list[str]:
@@ -540,6 +527,17 @@ class TableLayout:
         extra_at = tuple(at for at in range(len(header)) if at not in (smiles_at, id_at))
         return cls(smiles_at, id_at, extra_at)
 
+    def molecule(
+        self, line: int, record: Sequence[str], id_stem: str, problem: str = ""
+    ) -> SmilesLine:
+        """The molecule of a record on ``line``, its cells stripped; where its id cell is
+        empty, its id is ``<id_stem><line>`` (``line4``, ``row4``)."""
+        given_id = cell(record, self.id_at)
+        extra = tuple(cell(record, position) for position in self.extra_at)
+        return SmilesLine(
+            line, cell(record, self.smiles_at), given_id or f"{id_stem}{line}", extra, problem
+        )
+
 
 def table_records(
     path: str | os.PathLike, suffix: str
@@ -559,7 +557,7 @@ def table_records(
     return names, records
 
 
-def cell(record: list[str], position: int | None) -> str:
+def cell(record: Sequence[str], position: int | None) -> str:
     """A record's cell, stripped; empty where the record is short or there is no column."""
     return record[position].strip() if position is not None and position < len(record) else ""
 
