@@ -110,6 +110,17 @@ class DatasetSpec:
             charge_column=entry.get("charge_column"),
         )
 
+    def named_columns(self) -> dict[str, str]:
+        """``{config key: column}`` of the columns this data set reads, e.g.
+        ``{"smiles_column": "smiles", ..., "targets.IE.column": "ie"}``."""
+        named = {
+            "smiles_column": self.smiles_column,
+            "id_column": self.id_column,
+            "charge_column": self.charge_column,
+        }
+        named |= {f"targets.{target.name}.column": target.column for target in self.targets}
+        return {key: column for key, column in named.items() if column is not None}
+
 
 @dataclass
 class IngestResult:
@@ -154,12 +165,7 @@ def parse_label(raw: object, target: TargetSpec, decimal_comma: bool = False) ->
 
 
 def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
-    wanted = {"smiles_column": dataset.smiles_column}
-    wanted |= {f"targets.{t.name}.column": t.column for t in dataset.targets}
-    if dataset.id_column:
-        wanted["id_column"] = dataset.id_column
-    if dataset.charge_column:
-        wanted["charge_column"] = dataset.charge_column
+    wanted = dataset.named_columns()
     repeated = set(frame.attrs.get(REPEATED_COLUMNS, ()))
     if twice := {key: column for key, column in wanted.items() if column in repeated}:
         described = ", ".join(f"{key}={column!r}" for key, column in twice.items())

@@ -196,16 +196,13 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
 def table_header(path: Path) -> list[str] | None:
     """A data-set table's header as written, without reading its rows; None for the formats
     that are read whole (.xlsx, .json: their columns are checked then)."""
-    from redoxscreen.tables import text_table_header
+    from redoxscreen.tables import parquet_columns, text_table_header
 
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
         return text_table_header(path, ".csv" if suffix == ".csv" else ".tsv")
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(path).names  # a pandas index without a name: not a column
-        return [name for name in names if not name.startswith("__index_level_")]
+        return parquet_columns(path)
     return None
 
 
@@ -239,15 +236,9 @@ def check_columns_named_once(name: str, dataset: Mapping, repeated: list[str], s
 
 def dataset_columns(dataset: Mapping) -> dict[str, str]:
     """``{key: column}`` of the columns a data set's config names, e.g. ``smiles_column``."""
-    named = {
-        "smiles_column": dataset["smiles_column"],
-        "id_column": dataset.get("id_column"),
-        "charge_column": dataset.get("charge_column"),
-    }
-    named |= {
-        f"targets.{target}.column": entry["column"] for target, entry in dataset["targets"].items()
-    }
-    return {key: column for key, column in named.items() if column is not None}
+    from redoxscreen.ingest import DatasetSpec
+
+    return DatasetSpec.from_config(dataset).named_columns()
 
 
 def check_file_exists(
