@@ -7,6 +7,7 @@ from snakemake.utils import validate
 sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
 from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
+from redoxscreen.screen_stage import screened_kinds  # noqa: E402
 from redoxscreen.settings import (  # noqa: E402
     MATERIALS_PROJECT,
     ConfigError,
@@ -179,16 +180,12 @@ def final_model_outputs():
 
 
 SCREEN_TARGETS = [
-    config["screening"][f"{kind}_target"]
-    for kind in ("oxidation", "reduction")
-    if config["screening"][f"{kind}_target"] is not None
+    config["screening"][f"{kind}_target"] for kind in screened_kinds(config["screening"])
 ]
 
 
 def screening_figures():
-    kinds = [
-        kind for kind in ("oxidation", "reduction") if config["screening"][f"{kind}_target"]
-    ]
+    kinds = screened_kinds(config["screening"])
     return [f"{kind}_{name}.png" for name in config["screening"]["electrolytes"] for kind in kinds]
 
 

@@ -30,19 +30,24 @@ from redoxscreen.tables import carried_column_names, write_table
 log = logging.getLogger(__name__)
 
 
+def screened_kinds(settings: Mapping) -> list[str]:
+    """The potentials (``oxidation``, ``reduction``) whose target ``screening`` names."""
+    return [
+        kind for kind in ("oxidation", "reduction") if settings.get(f"{kind}_target") is not None
+    ]
+
+
 def screening_is_on(settings: Mapping) -> bool:
     """Whether a run screens: ``screening`` names a target for at least one potential (both
     null: the models are trained and evaluated, nothing is screened)."""
-    return any(settings.get(f"{kind}_target") is not None for kind in ("oxidation", "reduction"))
+    return bool(screened_kinds(settings))
 
 
 def potential_targets(settings: Mapping, targets: Mapping, references: Mapping) -> dict:
     """Which target gives which potential, with its conversion, from the screening config."""
     chosen = {}
-    for kind in ("oxidation", "reduction"):
-        name = settings.get(f"{kind}_target")
-        if name is None:
-            continue
+    for kind in screened_kinds(settings):
+        name = settings[f"{kind}_target"]
         if name not in targets:
             raise KeyError(
                 f"screening.{kind}_target: {name!r} is not a target of the data set "
