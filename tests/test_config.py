@@ -352,7 +352,7 @@ def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suf
     path = tmp_path / f"labels{suffix}"
     if suffix == ".parquet":
         table.set_index("name").to_parquet(path)  # a named index is read as a column
-        assert read_table(path).columns.tolist() == ["name", "SMILES", "ie_ev", "ea_ev"]
+        assert read_table(path).columns.tolist() == ["SMILES", "ie_ev", "ea_ev", "name"]
     else:
         table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
     dataset = config["datasets"]["demo"]

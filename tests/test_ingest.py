@@ -363,6 +363,26 @@ def test_a_rejected_row_of_a_parquet_file_has_no_line(tmp_path):
     assert result.rejected["input_line"].isna().all()
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_whole_number_ids_beside_a_missing_one_stay_whole(tmp_path, suffix):
+    # pandas holds integers beside a null as floats: 702 would have become the id "702.0"
+    records = [
+        {"name": 702, "smiles": "CCO", "ie": 10.48, "ea": None},
+        {"name": None, "smiles": "CCC", "ie": 11, "ea": -1.5},
+        {"name": 9, "smiles": "c1ccccc1", "ie": None, "ea": 1.1},
+    ]
+    path = tmp_path / f"labels{suffix}"
+    if suffix == ".parquet":
+        pd.DataFrame(records).to_parquet(path)  # "name" is stored as floats
+    else:
+        path.write_text(json.dumps(records))
+    result = ingest(read_table(path), DATASET)
+    molecules = result.molecules.set_index("smiles")
+    assert molecules["id"].to_dict() == {"CCO": "702", "CCC": "row2", "c1ccccc1": "9"}
+    assert molecules.loc["CCO", "IE"] == 10.48 and molecules.loc["c1ccccc1", "EA"] == 1.1
+    assert molecules[["IE", "EA"]].isna().sum().tolist() == [1, 1]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_a_column_named_twice_is_refused_where_the_data_set_reads_it(tmp_path, suffix):
     path = tmp_path / f"labels{suffix}"

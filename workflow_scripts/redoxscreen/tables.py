@@ -188,11 +188,20 @@ def distinct_column_names(header: list[str]) -> list[str]:
 
 
 def read_parquet_columns(path: str | os.PathLike) -> pd.DataFrame:
-    """A Parquet table; a named pandas index (e.g. written by ``to_parquet`` from a frame
-    indexed by ``name``) is a column, as in the file's schema."""
-    frame = pd.read_parquet(path)
-    if any(name is not None for name in frame.index.names):
-        frame = frame.reset_index()
+    """A Parquet table, every cell as text as a library's is (``column_texts``: a whole
+    number written as such, ``702`` even in a float column that holds nulls; a null empty);
+    a named pandas index (e.g. written by ``to_parquet`` from a frame indexed by ``name``) is
+    a column, as in the file's schema, and an unnamed one is left out."""
+    import pyarrow.parquet as pq
+
+    header = parquet_columns(path)
+    table = pq.read_table(path, columns=header)
+    frame = pd.DataFrame(
+        {position: column_texts(column) for position, column in enumerate(table.columns)},
+        dtype=str,
+    )
+    frame.columns = distinct_column_names(header)
+    frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
     return frame
 
 
@@ -213,7 +222,7 @@ def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
         raise TableFormatError(
             f"{path}: expected a JSON list of records (or an object with a 'data' list)"
         )
-    return pd.DataFrame.from_records(payload)
+    return pd.DataFrame(payload, dtype=object)  # 702 stays 702 beside a null, not 702.0
 
 
 @contextmanager
