@@ -214,7 +214,7 @@ def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
     with pytest.raises(ConfigError, match=r"screen\.mine: .*no 'smiles' column"):
         check_config(config, tmp_path, workflow_dir=REPO)
     config["screen"] = {"mine": str(tmp_path)}
-    with pytest.raises(ConfigError, match=r"screen\.mine: .*Is a directory"):
+    with pytest.raises(ConfigError, match=r"screen\.mine: .*a directory without \.parquet files"):
         check_config(config, tmp_path, workflow_dir=REPO)
     (tmp_path / "mine.parquet").write_bytes(b"PAR1")
     config["screen"] = {"mine": "mine.parquet"}
@@ -346,13 +346,16 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
         check_config(config, tmp_path, workflow_dir=REPO)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts"])
 def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suffix):
     table = pd.DataFrame({"SMILES": ["CCO"], "ie_ev": ["10.5"], "ea_ev": ["-1"], "name": ["e"]})
     path = tmp_path / f"labels{suffix}"
     if suffix == ".parquet":
         table.set_index("name").to_parquet(path)  # a named index is read as a column
         assert read_table(path).columns.tolist() == ["SMILES", "ie_ev", "ea_ev", "name"]
+    elif suffix == "_parts":  # a directory of Parquet parts
+        path.mkdir()
+        table.to_parquet(path / "part-0.parquet", index=False)
     else:
         table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
     dataset = config["datasets"]["demo"]
@@ -370,8 +373,8 @@ def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suf
     dataset["targets"]["EA"]["column"] = "ea_eV"
     with pytest.raises(ConfigError, match=r"targets\.EA\.column: .*did you mean 'ea_ev'"):
         check_config(config, tmp_path, workflow_dir=REPO)
-    path.write_bytes(b"")
-    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*labels\.\w+"):
+    (path / "part-0.parquet" if path.is_dir() else path).write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: .*labels[._]\w+"):
         check_config(config, tmp_path, workflow_dir=REPO)
 
 

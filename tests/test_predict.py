@@ -336,6 +336,51 @@ def test_a_parquet_library_is_read_in_batches_as_a_table(ensemble, tmp_path):
     assert molecule_count_bound(tmp_path / "pubchem.parquet") == 7
 
 
+def test_a_directory_of_parquet_parts_is_read_as_one_table(model_dir, tmp_path):
+    smiles = library(6)
+    table = pd.DataFrame({"CID": range(700, 707), "IsomericSMILES": smiles, "price": 1.5})
+    table.to_parquet(tmp_path / "whole.parquet", index=False)
+    parts = tmp_path / "pubchem"  # as Dask and Spark write a table: parts, a marker, temporaries
+    parts.mkdir()
+    table[:4].to_parquet(parts / "part.9.parquet", index=False)
+    table[4:].to_parquet(parts / "part.10.parquet", index=False)  # after part.9
+    table[:1].to_parquet(parts / ".part.11.parquet", index=False)
+    (parts / "_SUCCESS").touch()
+    columns = SmilesColumns(smiles="IsomericSMILES", id="CID")
+    whole = list(iter_smiles_file(tmp_path / "whole.parquet", columns))
+    assert list(iter_smiles_file(parts, columns)) == whole
+    without_id = list(iter_smiles_file(parts, SmilesColumns(smiles="IsomericSMILES")))
+    assert without_id[4] == SmilesLine(5, smiles[4], "row5", ("704", "1.5"))  # rows go on
+    with pytest.raises(TableFormatError, match=r"pubchem: no 'smiles' column in the header"):
+        next(iter_smiles_file(parts))
+    assert smiles_file_extra_columns(parts, columns) == ["price"]
+    assert molecule_count_bound(parts) == 7
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", parts, "--out", out,
+                     "--smiles-column", "IsomericSMILES", "--id-column", "CID")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert predicted["id"].tolist() == [str(cid) for cid in range(700, 707)]
+    assert predicted["line"].tolist() == [str(row) for row in range(1, 8)]
+
+
+def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "nested" / "year=2026").mkdir(parents=True)
+    pd.DataFrame({"smiles": ["CCO"]}).to_parquet(tmp_path / "nested" / "year=2026" / "a.parquet")
+    (tmp_path / "mixed").mkdir()
+    pd.DataFrame({"smiles": ["CCO"]}).to_parquet(tmp_path / "mixed" / "a.parquet")
+    pd.DataFrame({"SMILES": ["CCN"]}).to_parquet(tmp_path / "mixed" / "b.parquet")
+    refusals = {
+        "empty": r"empty: a directory without \.parquet files in it; a directory is read as",
+        "nested": r"without \.parquet files in it; the files in its subdirectories are not read",
+        "mixed": r"b\.parquet: its columns \['SMILES'\] are not those of a\.parquet \(\['smiles'\]\)",
+    }
+    for name, message in refusals.items():
+        with pytest.raises(TableFormatError, match=message):
+            next(iter_smiles_file(tmp_path / name))
+
+
 def test_a_parquet_librarys_cells_are_read_as_text_whatever_their_type(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--smiles",
         required=True,
         metavar="FILE",
-        help="the SMILES file (.smi), or a .csv, .tsv, .xlsx or .parquet table, to predict",
+        help="the SMILES file (.smi), or a .csv, .tsv, .xlsx or .parquet table (or a directory "
+        "of Parquet parts), to predict",
     )
     predict.add_argument(
         "--smiles-column",
@@ -158,7 +159,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     smiles = Path(args.smiles)
-    if not smiles.is_file():
+    if not smiles.exists():  # a file, or a directory of Parquet parts
         raise UsageError(f"SMILES file not found: {smiles}")
     out_format = Path(args.out).suffix.lower()
     if not wants_directory(args.out) and out_format not in predict.OUTPUT_FORMATS:

@@ -881,7 +881,7 @@ def predict_smiles_file(
     """
     started = time.perf_counter()
     smiles_path = Path(smiles_path)
-    if not smiles_path.is_file():
+    if not smiles_path.exists():  # a file, or a directory of Parquet parts
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     ensembles = as_ensembles(dict(model_dirs))
     options = chosen_options(options, ensembles, largest_fragment)

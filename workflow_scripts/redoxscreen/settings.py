@@ -196,9 +196,9 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
 def table_header(path: Path) -> list[str] | None:
     """A data-set table's header as written, without reading its rows; None for the formats
     that are read whole (.xlsx, .json: their columns are checked then)."""
-    from redoxscreen.tables import parquet_columns, text_table_header
+    from redoxscreen.tables import parquet_columns, table_kind, text_table_header
 
-    suffix = path.suffix.lower()
+    suffix = table_kind(path)
     if suffix in (".csv", ".tsv", ".txt"):
         return text_table_header(path, ".csv" if suffix == ".csv" else ".tsv")
     if suffix == ".parquet":

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -51,7 +52,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input table not found: {path}")
-    suffix = path.suffix.lower()
+    suffix = table_kind(path)
     if suffix not in READERS:
         known = ", ".join(sorted(READERS))
         raise TableFormatError(f"{path}: unknown table format {suffix!r}; use one of {known}")
@@ -192,10 +193,11 @@ def read_parquet_columns(path: str | os.PathLike) -> pd.DataFrame:
     number written as such, ``702`` even in a float column that holds nulls; a null empty);
     a named pandas index (e.g. written by ``to_parquet`` from a frame indexed by ``name``) is
     a column, as in the file's schema, and an unnamed one is left out."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     header = parquet_columns(path)
-    table = pq.read_table(path, columns=header)
+    table = pa.concat_tables(pq.read_table(part, columns=header) for part in parquet_parts(path))
     frame = pd.DataFrame(
         {position: column_texts(column) for position, column in enumerate(table.columns)},
         dtype=str,
@@ -340,7 +342,7 @@ def iter_smiles_file(
     (a byte-order mark is allowed).
     """
     columns = columns or SmilesColumns()
-    suffix = Path(path).suffix.lower()
+    suffix = table_kind(path)
     if suffix in NOT_SMILES_FILES:
         raise TableFormatError(
             f"{path}: a {suffix} file cannot be read as molecules; they are read from a SMILES "
@@ -424,11 +426,13 @@ def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iter
     header = parquet_columns(path)
     layout = TableLayout.of(path, header, columns)
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=header):
-        for record in zip(*map(column_texts, batch.columns), strict=True):
-            number += 1
-            if any(record):
-                yield layout.molecule(number, record, "row")
+    for part in parquet_parts(path):
+        batches = pq.ParquetFile(part).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=header)
+        for batch in batches:
+            for record in zip(*map(column_texts, batch.columns), strict=True):
+                number += 1
+                if any(record):
+                    yield layout.molecule(number, record, "row")
 
 
 PARQUET_BATCH_ROWS = 8192
@@ -461,7 +465,21 @@ def column_texts(column) -> list[str]:
 
 
 def parquet_columns(path: str | os.PathLike) -> list[str]:
-    """A Parquet file's column names, without pandas' unnamed index (``__index_level_0__``)."""
+    """A Parquet table's column names, without pandas' unnamed index (``__index_level_0__``);
+    the parts of a directory (``parquet_parts``) must all have the same ones."""
+    first, *others = parquet_parts(path)
+    header = parquet_part_columns(first)
+    for part in others:
+        if (columns := parquet_part_columns(part)) != header:
+            raise TableFormatError(
+                f"{part}: its columns {columns} are not those of {first.name} ({header}); the "
+                f"parts of {path} are read as one table"
+            )
+    return header
+
+
+def parquet_part_columns(path: Path) -> list[str]:
+    """One Parquet file's column names, without pandas' unnamed index."""
     import pyarrow.parquet as pq
 
     try:
@@ -469,6 +487,37 @@ def parquet_columns(path: str | os.PathLike) -> list[str]:
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
         raise TableFormatError(f"{path}: not a Parquet file that can be read ({error})") from error
     return [name for name in names if not name.startswith("__index_level_")]
+
+
+def table_kind(path: str | os.PathLike) -> str:
+    """How a table is read: its suffix in lower case, or ``.parquet`` for a directory (of
+    Parquet parts, as Spark, Dask or ``predict_library`` write a large table)."""
+    path = Path(path)
+    return ".parquet" if path.is_dir() else path.suffix.lower()
+
+
+def parquet_parts(path: str | os.PathLike) -> list[Path]:
+    """The Parquet files of a table: the file itself, or a directory's ``*.parquet`` files in
+    name order, numbers by their value (Dask's ``part.2`` before ``part.10``; not its
+    subdirectories; names starting with ``.`` or ``_`` are skipped, as Spark's ``_SUCCESS``
+    and unfinished files)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    parts = sorted(
+        (part for part in path.glob("*.parquet")
+         if part.is_file() and not part.name.startswith((".", "_"))),
+        key=lambda part: [int(piece) if piece.isdigit() else piece
+                          for piece in re.split(r"(\d+)", part.name)],
+    )  # fmt: skip
+    if not parts:
+        nested = any(path.glob("*/**/*.parquet"))
+        not_read = "; the files in its subdirectories are not read (name one of them)"
+        raise TableFormatError(
+            f"{path}: a directory without .parquet files in it{not_read if nested else ''}; a "
+            "directory is read as one Parquet table split into parts"
+        )
+    return parts
 
 
 def extra_cells_problem(number: int, record: list[str], width: int) -> str:
@@ -489,7 +538,7 @@ def smiles_file_extra_columns(
 ) -> list[str]:
     """The names of a table's columns other than its SMILES and id columns (an unnamed one is
     ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines."""
-    suffix = Path(path).suffix.lower()
+    suffix = table_kind(path)
     if suffix == ".parquet":
         header = parquet_columns(path)
     elif suffix == ".xlsx":
@@ -584,7 +633,7 @@ def lines_from_the_header(path: str | os.PathLike) -> tuple[int, Iterator[str]]:
 def commented_header_hint(path: str | os.PathLike, column: str) -> str:
     """Where ``column`` is missing from a table's header because the real header was written
     as a ``#`` line (skipped as a comment), a hint naming that line; otherwise empty."""
-    if Path(path).suffix.lower() in (".parquet", ".xlsx"):  # no text lines
+    if table_kind(path) in (".parquet", ".xlsx"):  # no text lines
         return ""
     comments = []
     for number, line in enumerate(decoded_lines(path), start=1):
@@ -671,11 +720,11 @@ def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
 def molecule_count_bound(path: str | os.PathLike) -> int:
     """An upper bound on a SMILES file's molecules: a Parquet table's or an XLSX sheet's rows,
     a text file's lines."""
-    suffix = Path(path).suffix.lower()
+    suffix = table_kind(path)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(path).metadata.num_rows
+        return sum(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(path))
     if suffix == ".xlsx":
         return len(read_excel_sheet(path))
     return line_count(path)
