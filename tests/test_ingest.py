@@ -160,7 +160,7 @@ def test_repeated_ids_for_different_molecules_are_an_error():
         ingest(raw_table(rows), DATASET)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json", "/"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json", "/", ".csv.gz"])
 def test_every_table_format_ingests_the_same(tmp_path, suffix):
     path = tmp_path / f"input{suffix}"
     frame = raw_table()
@@ -168,6 +168,8 @@ def test_every_table_format_ingests_the_same(tmp_path, suffix):
         frame.to_excel(path, index=False)
     elif suffix == ".json":
         path.write_text(frame.to_json(orient="records"))
+    elif suffix == ".csv.gz":
+        frame.to_csv(path, index=False)  # compressed by its suffix
     elif suffix == "/":  # a directory of Parquet parts
         path.mkdir()
         write_table(frame[:5], path / "part-0.parquet")

@@ -364,6 +364,38 @@ def test_a_directory_of_parquet_parts_is_read_as_one_table(model_dir, tmp_path):
     assert predicted["line"].tolist() == [str(row) for row in range(1, 8)]
 
 
+@pytest.mark.parametrize("compression", [".gz", ".bz2", ".xz"])
+def test_a_compressed_text_library_is_read_as_its_plain_twin(model_dir, tmp_path, compression):
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[compression]
+    smiles = library(6)
+    plain = {
+        "lib.smi": "".join(f"{s} m{i}\n" for i, s in enumerate(smiles)),
+        "lib.csv": "id,SMILES,score\n" + "".join(f'{i},"{s}",0.{i}\n' for i, s in enumerate(smiles)),
+    }  # fmt: skip
+    for name, text in plain.items():
+        (tmp_path / name).write_text(text)
+        with opener(tmp_path / f"{name}{compression}", "wt") as handle:
+            handle.write(text)
+        lines = list(iter_smiles_file(tmp_path / f"{name}{compression}"))
+        assert lines == list(iter_smiles_file(tmp_path / name)) and len(lines) == 7
+        assert molecule_count_bound(tmp_path / f"{name}{compression}") == text.count("\n")
+    assert smiles_file_extra_columns(tmp_path / f"lib.csv{compression}") == ["score"]
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles",
+                     tmp_path / f"lib.csv{compression}", "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert pd.read_csv(out, dtype=str)["id"].tolist() == [str(i) for i in range(7)]
+    whole = (tmp_path / f"lib.smi{compression}").read_bytes()
+    (tmp_path / f"cut.smi{compression}").write_bytes(whole[: len(whole) // 2])
+    for read in (lambda path: list(iter_smiles_file(path)), molecule_count_bound):
+        with pytest.raises(TableFormatError, match=r"cut\.smi\.\w+: cannot be decompressed"):
+            read(tmp_path / f"cut.smi{compression}")
+
+
 def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "nested" / "year=2026").mkdir(parents=True)
@@ -568,7 +600,8 @@ def test_excel_exports_are_read_or_refused_by_name(tmp_path):
         "library.xlsx": (b"PK\x03\x04", r"not an XLSX workbook that can be read"),
         "library.xls": (b"\xd0\xcf", r"a \.xls file cannot .* save it as CSV UTF-8"),
         "library.parquet": (b"PAR1", r"not a Parquet file that can be read"),
-        "library.smi.gz": (b"\x1f\x8b", r"a \.gz file cannot .* decompress it first"),
+        "library.smi.gz": (b"\x1f\x8b", r"cannot be decompressed .* cut short or corrupt"),
+        "library.parquet.gz": (b"\x1f\x8b", r"a \.gz file cannot .* decompress it first"),
     }
     for name, (content, message) in refused.items():
         (tmp_path / name).write_bytes(content)

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="FILE",
         help="the SMILES file (.smi), or a .csv, .tsv, .xlsx or .parquet table (or a directory "
-        "of Parquet parts), to predict",
+        "of Parquet parts), to predict; .smi, .csv and .tsv may be compressed (.gz, .bz2, .xz)",
     )
     predict.add_argument(
         "--smiles-column",

@@ -125,6 +125,8 @@ def check_dataset(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
+    from redoxscreen.tables import table_kind
+
     name = config["dataset"]
     dataset = selected_dataset(config)
     for target, entry in dataset["targets"].items():
@@ -152,7 +154,7 @@ def check_dataset(
     path = configured_file(source, workdir, workflow_dir)
     if dataset.get("label_with_xtb"):
         check_xtb_source(name, dataset, path)
-    elif Path(source).suffix.lower() == ".smi":
+    elif table_kind(path) == ".smi":
         raise ConfigError(
             f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
             f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "

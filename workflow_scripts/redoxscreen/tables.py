@@ -6,14 +6,18 @@ so a killed job never leaves a half-written file that looks finished.
 
 from __future__ import annotations
 
+import bz2
 import csv
 import functools
+import gzip
 import json
 import logging
+import lzma
 import os
 import re
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -291,9 +295,9 @@ NOT_SMILES_FILES = {
     ".json": TO_TEXT,
     ".sdf": "convert it to SMILES (e.g. `obabel in.sdf -osmi -O out.smi`)",
     ".mol2": "convert it to SMILES (e.g. `obabel in.mol2 -osmi -O out.smi`)",
-    ".gz": "decompress it first",
-    ".bz2": "decompress it first",
-    ".xz": "decompress it first",
+    ".gz": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
+    ".bz2": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
+    ".xz": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
     ".zip": "decompress it first",
 }
 
@@ -332,7 +336,8 @@ def iter_smiles_file(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> Iterator[SmilesLine]:
     """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv``, ``.tsv``,
-    ``.xlsx`` (its first sheet) or ``.parquet`` table.
+    ``.xlsx`` (its first sheet) or ``.parquet`` table (or a directory of Parquet parts); a
+    SMILES file or a text table may be compressed (``COMPRESSED``: ``lib.smi.gz``).
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
@@ -490,10 +495,27 @@ def parquet_part_columns(path: Path) -> list[str]:
 
 
 def table_kind(path: str | os.PathLike) -> str:
-    """How a table is read: its suffix in lower case, or ``.parquet`` for a directory (of
-    Parquet parts, as Spark, Dask or ``predict_library`` write a large table)."""
+    """How a table is read: its suffix in lower case; for a compressed text file (``COMPRESSED``:
+    ``lib.smi.gz``, ``labels.csv.xz``) the suffix under the compression's; ``.parquet`` for a
+    directory (of Parquet parts, as Spark, Dask or ``predict_library`` write a large table)."""
     path = Path(path)
-    return ".parquet" if path.is_dir() else path.suffix.lower()
+    if path.is_dir():
+        return ".parquet"
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSED:
+        inner = Path(path.stem).suffix.lower()
+        return inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
+    return suffix
+
+
+COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}  # read as their text
+COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv")  # what a compressed file may hold
+
+
+def open_bytes(path: str | os.PathLike):
+    """A file opened for reading bytes, decompressed where its suffix is in ``COMPRESSED``."""
+    suffix = Path(path).suffix.lower()
+    return COMPRESSED[suffix](path, "rb") if suffix in COMPRESSED else open(path, "rb")
 
 
 def parquet_parts(path: str | os.PathLike) -> list[Path]:
@@ -706,15 +728,30 @@ def header_position(path, header: list[str], column: str | None) -> int | None:
 
 
 def decoded_lines(path: str | os.PathLike) -> Iterator[str]:
-    """The lines of a UTF-8 text file, line endings kept; a line in another encoding is refused."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+    """The lines of a UTF-8 text file (decompressed, ``open_bytes``), line endings kept; a
+    line in another encoding, or compressed data that is cut short or corrupt, is refused."""
+    with open_bytes(path) as handle:
+        for number, raw in enumerate(decompressed(path, handle), start=1):
             try:
                 yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
                 raise TableFormatError(
                     f"{path}: line {number} is not UTF-8 text ({error.reason}); save it as UTF-8"
                 ) from error
+
+
+def decompressed(path, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks (lines, blocks) read from a file; where it is compressed, data that is cut
+    short or corrupt is refused naming the file."""
+    if Path(path).suffix.lower() not in COMPRESSED:
+        yield from chunks
+        return
+    try:
+        yield from chunks
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:  # gzip, bz2, xz errors
+        raise TableFormatError(
+            f"{path}: cannot be decompressed ({error}); is it cut short or corrupt?"
+        ) from error
 
 
 def molecule_count_bound(path: str | os.PathLike) -> int:
@@ -733,8 +770,8 @@ def molecule_count_bound(path: str | os.PathLike) -> int:
 def line_count(path: str | os.PathLike) -> int:
     """Lines in a text file (an upper bound on a SMILES file's molecules)."""
     count, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 24):
+    with open_bytes(path) as handle:
+        for block in decompressed(path, iter(lambda: handle.read(1 << 24), b"")):
             count += block.count(b"\n")
             last = block[-1:]
     return count + (last != b"\n")
