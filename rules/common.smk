@@ -8,6 +8,7 @@ sys.path.insert(0, f"{workflow.basedir}/workflow_scripts")
 from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
 from redoxscreen.screen_stage import screened_kinds  # noqa: E402
+from redoxscreen.tables import parquet_parts  # noqa: E402
 from redoxscreen.settings import (  # noqa: E402
     MATERIALS_PROJECT,
     ConfigError,
@@ -73,6 +74,12 @@ def dataset_table(wildcards=None):
     if DATASET["label_with_xtb"]:
         return f"results/label/{Path(library_path(source)).stem}.csv"
     return workflow_file(source)
+
+
+def parquet_parts_of(path):
+    """A directory of Parquet parts' files, as inputs beside it: its own time changes only when
+    parts come or go, not when one is rewritten in place; none for a file."""
+    return [str(part) for part in parquet_parts(path)] if Path(path).is_dir() else []
 
 
 def xtb_library(wildcards):

@@ -20,6 +20,7 @@ rule download_materials_project:
 rule label_xtb:
     input:
         smiles=xtb_library,
+        smiles_parts=lambda wildcards: parquet_parts_of(xtb_library(wildcards)),
         code=package_files("xtb", "tables", "rulelog"),
     output:
         labels="results/label/{library}.csv",
@@ -44,6 +45,7 @@ rule label_xtb:
 rule ingest:
     input:
         table=dataset_table(),
+        table_parts=parquet_parts_of(dataset_table()),
         code=package_files("ingest", "chemistry", "tables", "rulelog"),
     output:
         molecules="results/data/molecules.parquet",

@@ -1,6 +1,7 @@
 rule predict_library:
     input:
         smiles=library_smiles,
+        smiles_parts=lambda wildcards: parquet_parts_of(library_smiles(wildcards)),
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         models=final_models(SCREEN_TARGETS),
         code=package_files(

@@ -362,6 +362,14 @@ def test_a_directory_of_parquet_parts_is_read_as_one_table(model_dir, tmp_path):
     predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert predicted["id"].tolist() == [str(cid) for cid in range(700, 707)]
     assert predicted["line"].tolist() == [str(row) for row in range(1, 8)]
+    for inside in (f"{parts}/", parts / "predicted.parquet"):  # would remove or join the parts
+        result = run_cli("predict", "--model-dir", model_dir, "--smiles", parts, "--out", inside,
+                         "--smiles-column", "IsomericSMILES")  # fmt: skip
+        assert result.returncode == 2 and "the output is inside" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(path.name for path in parts.iterdir()) == [
+        ".part.11.parquet", "_SUCCESS", "part.10.parquet", "part.9.parquet"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("compression", [".gz", ".bz2", ".xz"])
@@ -422,13 +430,15 @@ def test_a_parquet_librarys_cells_are_read_as_text_whatever_their_type(tmp_path)
         "score": pa.array([1.1, float("nan"), 0.3], pa.float32()),
         "made": pa.array([0, 253402297199999999, None], pa.timestamp("us", tz="Asia/Tokyo")),
         "tags": pa.array([[1, 2], None, []]),  # no text cast: Python's text of the value
+        "cid": pa.array([12345678901.0, None, 7.0]),  # integers that met a null, as pandas has them
     }
     pq.write_table(pa.table(columns), tmp_path / "typed.parquet")
     assert list(iter_smiles_file(tmp_path / "typed.parquet")) == [
-        SmilesLine(1, "CCO", "row1", ("1.1", "1970-01-01 09:00:00.000000+0900", "[1, 2]")),
-        SmilesLine(2, "CCN", "row2", ("", "10000-01-01 07:59:59.999999+0900", "")),
-        SmilesLine(3, "", "row3", ("0.3", "", "[]")),
-    ]
+        SmilesLine(1, "CCO", "row1",
+                   ("1.1", "1970-01-01 09:00:00.000000+0900", "[1, 2]", "12345678901")),
+        SmilesLine(2, "CCN", "row2", ("", "10000-01-01 07:59:59.999999+0900", "", "")),
+        SmilesLine(3, "", "row3", ("0.3", "", "[]", "7")),
+    ]  # fmt: skip
 
 
 def test_an_xlsx_library_is_read_as_its_csv_twin_is(ensemble, tmp_path):

@@ -165,6 +165,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not wants_directory(args.out) and out_format not in predict.OUTPUT_FORMATS:
         raise UsageError(f"--out {args.out}: name a .parquet, .csv or .tsv file, or a directory/")
     try:
+        predict.check_output_outside_input(smiles, args.out)
         columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
         next(iter_smiles_file(smiles, columns), None)  # a missing column, a misnamed header
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors

@@ -852,6 +852,17 @@ class ScreenTimer:
         return {f"{name}_seconds": value for name, value in self.__dict__.items()}
 
 
+def check_output_outside_input(smiles_path: str | Path, out: str | Path) -> None:
+    """Raise ``ValueError`` where ``out`` is the directory of Parquet parts that is read, or
+    inside it: its parts would be removed before they are read, or read with the input."""
+    smiles_path, out = Path(smiles_path).resolve(), Path(out).resolve()
+    if smiles_path.is_dir() and (out == smiles_path or smiles_path in out.parents):
+        raise ValueError(
+            f"{out}: the output is inside {smiles_path}, the directory of Parquet parts that is "
+            "read as the molecules' table; write the predictions elsewhere"
+        )
+
+
 def predict_smiles_file(
     smiles_path: str | os.PathLike,
     model_dirs: Mapping[str, str | os.PathLike | Ensemble],
@@ -883,6 +894,7 @@ def predict_smiles_file(
     smiles_path = Path(smiles_path)
     if not smiles_path.exists():  # a file, or a directory of Parquet parts
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
+    check_output_outside_input(smiles_path, out_dir)
     ensembles = as_ensembles(dict(model_dirs))
     options = chosen_options(options, ensembles, largest_fragment)
     needs = features_needed(ensembles)

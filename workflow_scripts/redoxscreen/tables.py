@@ -193,19 +193,19 @@ def distinct_column_names(header: list[str]) -> list[str]:
 
 
 def read_parquet_columns(path: str | os.PathLike) -> pd.DataFrame:
-    """A Parquet table, every cell as text as a library's is (``column_texts``: a whole
-    number written as such, ``702`` even in a float column that holds nulls; a null empty);
-    a named pandas index (e.g. written by ``to_parquet`` from a frame indexed by ``name``) is
-    a column, as in the file's schema, and an unnamed one is left out."""
-    import pyarrow as pa
+    """A Parquet table (or a directory of parts, whose column types may differ), every cell
+    as text as a library's is (``column_texts``: ``702`` even in a float column that holds
+    nulls; a null empty); a named pandas index (e.g. written by ``to_parquet`` from a frame
+    indexed by ``name``) is a column, as in the file's schema, and an unnamed one is left
+    out."""
     import pyarrow.parquet as pq
 
     header = parquet_columns(path)
-    table = pa.concat_tables(pq.read_table(part, columns=header) for part in parquet_parts(path))
-    frame = pd.DataFrame(
-        {position: column_texts(column) for position, column in enumerate(table.columns)},
-        dtype=str,
-    )
+    texts: list[list[str]] = [[] for _ in header]
+    for part in parquet_parts(path):
+        for cells, column in zip(texts, pq.read_table(part, columns=header).columns, strict=True):
+            cells.extend(column_texts(column))
+    frame = pd.DataFrame(dict(enumerate(texts)), dtype=str)
     frame.columns = distinct_column_names(header)
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
     return frame
@@ -454,14 +454,19 @@ def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterat
 
 def column_texts(column) -> list[str]:
     """A Parquet column's cells as text, cast by Arrow (a number as its shortest text, a
-    UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A
-    column Arrow cannot cast to text (lists, structs, binary that is no UTF-8) is Python's
-    text of each value."""
+    UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A float
+    column of whole numbers (an integer column that held a null, as pandas writes it) is read
+    as integers: ``12345678901``, not ``1.2345678901e+10``. A column Arrow cannot cast to
+    text (lists, structs, binary that is no UTF-8) is Python's text of each value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_floating(column.type):
         column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        wide = column.cast(pa.float64())
+        exact = pc.and_(pc.equal(pc.floor(wide), wide), pc.less_equal(pc.abs(wide), 2.0**53))
+        if pc.all(exact).as_py() is not False:
+            column = wide.cast(pa.int64())
     try:
         values = column.cast(pa.string()).to_pylist()
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
