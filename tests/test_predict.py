@@ -404,6 +404,65 @@ def test_a_compressed_text_library_is_read_as_its_plain_twin(model_dir, tmp_path
             read(tmp_path / f"cut.smi{compression}")
 
 
+def written_sd_file(path, smiles: list[str]) -> list[int]:
+    """An SD file of these molecules (3D, hydrogens explicit; titled m<i>, data item CAT-<i>),
+    the third record's block broken; returns the line where each record starts."""
+    from rdkit.Chem import AllChem
+
+    writer = Chem.SDWriter(str(path))
+    for i, text in enumerate(smiles):
+        mol = Chem.AddHs(Chem.MolFromSmiles(text))
+        AllChem.EmbedMolecule(mol, randomSeed=i)
+        mol.SetProp("_Name", f"m{i}" if i != 1 else "")  # a blank title line
+        mol.SetProp("IDNUMBER", f"CAT-{i}")
+        writer.write(mol)
+    writer.close()
+    records = path.read_text().split("$$$$\n")[:-1]
+    broken = records[2].splitlines()
+    broken[4] = broken[4][:31] + "Xx" + broken[4][33:]  # an element that does not exist
+    records[2] = "\n".join(broken) + "\n"
+    path.write_text("".join(f"{record}$$$$\n" for record in records))
+    starts = [1]
+    for record in records[:-1]:
+        starts.append(starts[-1] + record.count("\n") + 1)
+    return starts
+
+
+def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
+    import gzip
+
+    smiles = ["C[C@H](N)C(=O)O", *library(5, bad=False)]
+    starts = written_sd_file(tmp_path / "vendor.sdf", smiles)
+    lines = list(iter_smiles_file(tmp_path / "vendor.sdf"))
+    assert [line.line for line in lines] == starts
+    assert [line.id for line in lines] == ["m0", f"line{starts[1]}", "m2", "m3", "m4", "m5"]
+    canonical = [Chem.MolToSmiles(Chem.MolFromSmiles(text)) for text in smiles]
+    assert [line.smiles for line in lines] == [*canonical[:2], "", *canonical[3:]]  # stereo kept
+    assert lines[2].problem.startswith(f"invalid_record: RDKit cannot read the molecule block "
+                                       f"of the record on line {starts[2]}")  # fmt: skip
+    with_items = list(iter_smiles_file(tmp_path / "vendor.sdf", SmilesColumns(id="idnumber")))
+    assert [line.id for line in with_items] == ["CAT-0", "CAT-1", f"line{starts[2]}", "CAT-3",
+                                                "CAT-4", "CAT-5"]  # fmt: skip
+    assert molecule_count_bound(tmp_path / "vendor.sdf") == 7  # an upper bound
+    with gzip.open(tmp_path / "vendor.sdf.gz", "wb") as handle:
+        handle.write((tmp_path / "vendor.sdf").read_bytes())
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "vendor.sdf.gz",
+                     "--out", out, "--id-column", "IDNUMBER")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert predicted["id"].tolist() == [line.id for line in with_items]
+    assert predicted["error"].str.split(":").str[0].tolist() == ["", "", "invalid_record",
+                                                                 "", "", ""]  # fmt: skip
+    refusals = {
+        SmilesColumns(smiles="structure"): r"an SD file has no SMILES column to name",
+        SmilesColumns(id="CID"): r"the first record \(line 1\) has no data item 'CID'",
+    }
+    for columns, message in refusals.items():
+        with pytest.raises(TableFormatError, match=message):
+            next(iter_smiles_file(tmp_path / "vendor.sdf", columns))
+
+
 def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "nested" / "year=2026").mkdir(parents=True)

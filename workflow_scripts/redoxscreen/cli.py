@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--smiles",
         required=True,
         metavar="FILE",
-        help="the SMILES file (.smi), or a .csv, .tsv, .xlsx or .parquet table (or a directory "
-        "of Parquet parts), to predict; .smi, .csv and .tsv may be compressed (.gz, .bz2, .xz)",
+        help="the SMILES file (.smi), SD file (.sdf), or .csv, .tsv, .xlsx or .parquet table (or "
+        "a directory of Parquet parts) to predict; .smi, .sdf, .csv and .tsv may be compressed "
+        "(.gz, .bz2, .xz)",
     )
     predict.add_argument(
         "--smiles-column",

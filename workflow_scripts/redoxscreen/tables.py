@@ -288,16 +288,16 @@ class SmilesLine:
 EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's columns
 
 
+COMPRESSED_HINT = "decompress it first: of compressed files, .smi, .csv, .tsv and .sdf are read"
 # Files that are no SMILES file or text table, and what to do with them.
 TO_TEXT = "save it as CSV UTF-8 (.csv), tab-separated text (.tsv), XLSX or Parquet"
 NOT_SMILES_FILES = {
     ".xls": TO_TEXT,
     ".json": TO_TEXT,
-    ".sdf": "convert it to SMILES (e.g. `obabel in.sdf -osmi -O out.smi`)",
     ".mol2": "convert it to SMILES (e.g. `obabel in.mol2 -osmi -O out.smi`)",
-    ".gz": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
-    ".bz2": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
-    ".xz": "decompress it first: of compressed files, only text (.smi, .csv, .tsv) is read",
+    ".gz": COMPRESSED_HINT,
+    ".bz2": COMPRESSED_HINT,
+    ".xz": COMPRESSED_HINT,
     ".zip": "decompress it first",
 }
 
@@ -351,7 +351,7 @@ def iter_smiles_file(
     if suffix in NOT_SMILES_FILES:
         raise TableFormatError(
             f"{path}: a {suffix} file cannot be read as molecules; they are read from a SMILES "
-            f"file (SMILES [id] per line) or a .csv, .tsv, .xlsx or .parquet table: "
+            f"file (SMILES [id] per line), an SD file or a .csv, .tsv, .xlsx or .parquet table: "
             f"{NOT_SMILES_FILES[suffix]}"
         )
     if suffix in (".csv", ".tsv"):
@@ -362,6 +362,9 @@ def iter_smiles_file(
         return
     if suffix == ".xlsx":
         yield from iter_smiles_excel(path, columns)
+        return
+    if suffix == ".sdf":
+        yield from iter_smiles_sdf(path, columns)
         return
     if columns.named():
         raise TableFormatError(
@@ -452,6 +455,73 @@ def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterat
         yield layout.molecule(int(line), [str(value) for value in values], "line")
 
 
+def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
+    """The molecules of an SD file, each record's as a SMILES that RDKit writes from its
+    molecule block (hydrogens removed, stereochemistry kept); ``SmilesLine.line`` is where
+    the record starts. The id is the record's title line, or its data item ``columns.id``
+    (which the first record must hold); where that is empty, ``line<N>``. Other data items
+    are not carried. A record RDKit cannot read has the problem ``invalid_record``."""
+    if columns.smiles.strip().lower() != SMILES_COLUMN:
+        raise TableFormatError(
+            f"{path}: an SD file has no SMILES column to name ({columns.smiles!r}): each "
+            "record's molecule block is read"
+        )
+    for number, (line, record) in enumerate(sd_records(path), start=1):
+        molecule = sd_molecule(line, record, columns.id)
+        if number == 1 and columns.id and molecule.id == f"line{line}" and not molecule.problem:
+            raise TableFormatError(
+                f"{path}: the first record (line {line}) has no data item {columns.id!r} (or "
+                "an empty one) for the ids"
+            )
+        yield molecule
+
+
+INVALID_RECORD = "invalid_record"  # an SD record whose molecule block RDKit cannot read
+
+
+def sd_records(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """An SD file's records (text up to and with their ``$$$$`` line; the first line, the
+    title, may be blank) and the line where each starts; a last record without ``$$$$`` is
+    read too, blank lines at the end are not."""
+    start, lines = 0, []
+    for number, line in enumerate(decoded_lines(path), start=1):
+        start = start if lines else number
+        lines.append(line)
+        if line.strip() == "$$$$":
+            yield start, "".join(lines)
+            lines = []
+    if any(line.strip() for line in lines):
+        yield start, "".join(lines) + "\n$$$$\n"
+
+
+def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
+    """One SD record as a ``SmilesLine`` (see ``iter_smiles_sdf``)."""
+    from rdkit import Chem, rdBase
+
+    supplier = Chem.SDMolSupplier()
+    supplier.SetData(record, sanitize=False, removeHs=False)
+    with rdBase.BlockLogs():  # its stack trace on the console; the reason is reported instead
+        mol = supplier[0]
+    if mol is None:
+        detail = f"RDKit cannot read the molecule block of the record on line {line}"
+        title = record.splitlines()[0].strip() if id_item is None else ""
+        return SmilesLine(line, "", title or f"line{line}", problem=f"{INVALID_RECORD}: {detail}")
+    items = {name.lower(): name for name in mol.GetPropNames()}
+    if id_item is None:
+        given_id = mol.GetProp("_Name") if mol.HasProp("_Name") else ""
+    else:
+        name = id_item if mol.HasProp(id_item) else items.get(id_item.lower())
+        given_id = mol.GetProp(name) if name else ""
+    molecule_id = given_id.strip() or f"line{line}"
+    try:
+        Chem.SanitizeMol(mol)
+        smiles = Chem.MolToSmiles(Chem.RemoveHs(mol))
+    except ValueError as error:  # RDKit's MolSanitizeException
+        detail = f"RDKit cannot sanitize the molecule of the record on line {line}: {error}"
+        return SmilesLine(line, "", molecule_id, problem=f"{INVALID_RECORD}: {detail}")
+    return SmilesLine(line, smiles, molecule_id)
+
+
 def column_texts(column) -> list[str]:
     """A Parquet column's cells as text, cast by Arrow (a number as its shortest text, a
     UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A float
@@ -514,7 +584,7 @@ def table_kind(path: str | os.PathLike) -> str:
 
 
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}  # read as their text
-COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv")  # what a compressed file may hold
+COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".sdf")  # what a compressed file holds
 
 
 def open_bytes(path: str | os.PathLike):
@@ -769,7 +839,19 @@ def molecule_count_bound(path: str | os.PathLike) -> int:
         return sum(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(path))
     if suffix == ".xlsx":
         return len(read_excel_sheet(path))
+    if suffix == ".sdf":
+        return sd_record_bound(path)
     return line_count(path)
+
+
+def sd_record_bound(path: str | os.PathLike) -> int:
+    """An upper bound on an SD file's records: its ``$$$$`` lines, and one more."""
+    count, tail = 0, b""
+    with open_bytes(path) as handle:
+        for block in decompressed(path, iter(lambda: handle.read(1 << 24), b"")):
+            count += (tail + block).count(b"$$$$")  # a tail of 3 bytes holds none
+            tail = block[-3:]
+    return count + 1
 
 
 def line_count(path: str | os.PathLike) -> int:
