@@ -346,6 +346,26 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
         check_config(config, tmp_path, workflow_dir=REPO)
 
 
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("mols.smi", r"'mols\.smi' is a SMILES file, which holds no label columns; set "
+                     r"datasets\.demo\.label_with_xtb: true"),
+        ("vendor.sdf.gz", r"'vendor\.sdf\.gz' is an SD file, which holds no label columns"),
+        ("labels.parquet.gz", r"'labels\.parquet\.gz' is no table that can be read: give a "
+                              r"\.csv, \.json, \.parquet"),
+        ("labels.mol2", r"'labels\.mol2' is no table that can be read"),
+    ],
+)  # fmt: skip
+def test_a_data_set_source_that_holds_no_labels_is_refused_before_any_job(
+    config, tmp_path, name, message
+):
+    (tmp_path / name).write_bytes(b"CCO ethanol\n")
+    config["datasets"]["demo"]["source"] = name
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.source: " + message):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts"])
 def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suffix):
     table = pd.DataFrame({"SMILES": ["CCO"], "ie_ev": ["10.5"], "ea_ev": ["-1"], "name": ["e"]})

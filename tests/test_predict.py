@@ -438,8 +438,9 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
     assert [line.id for line in lines] == ["m0", f"line{starts[1]}", "m2", "m3", "m4", "m5"]
     canonical = [Chem.MolToSmiles(Chem.MolFromSmiles(text)) for text in smiles]
     assert [line.smiles for line in lines] == [*canonical[:2], "", *canonical[3:]]  # stereo kept
-    assert lines[2].problem.startswith(f"invalid_record: RDKit cannot read the molecule block "
-                                       f"of the record on line {starts[2]}")  # fmt: skip
+    assert lines[2].problem == (
+        f"invalid_record: the record on line {starts[2]}: RDKit cannot read the molecule block"
+    )
     with_items = list(iter_smiles_file(tmp_path / "vendor.sdf", SmilesColumns(id="idnumber")))
     assert [line.id for line in with_items] == ["CAT-0", "CAT-1", f"line{starts[2]}", "CAT-3",
                                                 "CAT-4", "CAT-5"]  # fmt: skip
@@ -461,6 +462,23 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
     for columns, message in refusals.items():
         with pytest.raises(TableFormatError, match=message):
             next(iter_smiles_file(tmp_path / "vendor.sdf", columns))
+
+
+def test_an_sd_records_last_data_item_ends_before_its_dollar_line(tmp_path):
+    atom = "    0.0000    0.0000    0.0000 {}   0  0  0  0  0  0  0  0  0  0  0  0\n"
+    block = "{}\n     RDKit          2D\n\n  {}  0  0  0  0  0  0  0  0  0999 V2000\n{}M  END\n"
+    items = "> <IDNUMBER>\n{}\n"  # no blank line before $$$$, as some vendors write it
+    records = [
+        block.format("methane", 1, atom.format("C")) + items.format("X6") + "$$$$\n$$$$\n",
+        block.format("empty", 0, "") + items.format("X7") + "$$$$\n",
+        block.format("ammonia", 1, atom.format("N")) + items.format("X8"),  # no last $$$$
+    ]
+    (tmp_path / "vendor.sdf").write_text("".join(records))
+    lines = list(iter_smiles_file(tmp_path / "vendor.sdf", SmilesColumns(id="IDNUMBER")))
+    assert [(line.line, line.smiles, line.id) for line in lines] == [
+        (1, "C", "X6"), (11, "", "X7"), (19, "N", "X8")
+    ]  # fmt: skip  # the empty text between two $$$$ lines is no record
+    assert lines[1].problem.endswith("the record on line 11: its molecule block holds no atom")
 
 
 def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):

@@ -125,7 +125,7 @@ def check_dataset(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
-    from redoxscreen.tables import table_kind
+    from redoxscreen.tables import READERS, table_kind
 
     name = config["dataset"]
     dataset = selected_dataset(config)
@@ -154,14 +154,22 @@ def check_dataset(
     path = configured_file(source, workdir, workflow_dir)
     if dataset.get("label_with_xtb"):
         check_xtb_source(name, dataset, path)
-    elif table_kind(path) == ".smi":
+    elif table_kind(path) in MOLECULES_ONLY:
         raise ConfigError(
-            f"datasets.{name}.source: {source!r} is a SMILES file, which holds no labels; set "
-            f"datasets.{name}.label_with_xtb: true to label it with xTB, or give a table with "
-            "label columns"
+            f"datasets.{name}.source: {source!r} is {MOLECULES_ONLY[table_kind(path)]}, which "
+            f"holds no label columns; set datasets.{name}.label_with_xtb: true to label it with "
+            "xTB, or give a table with label columns"
+        )
+    elif table_kind(path) not in READERS:
+        raise ConfigError(
+            f"datasets.{name}.source: {source!r} is no table that can be read: give a "
+            f"{', '.join(sorted(READERS))} file (a .csv or .tsv also compressed: .gz, .bz2, .xz)"
         )
     else:
         check_dataset_table(name, dataset, source, path)
+
+
+MOLECULES_ONLY = {".smi": "a SMILES file", ".sdf": "an SD file"}  # data-set sources with no labels
 
 
 def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:

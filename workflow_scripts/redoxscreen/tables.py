@@ -480,18 +480,20 @@ INVALID_RECORD = "invalid_record"  # an SD record whose molecule block RDKit can
 
 
 def sd_records(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """An SD file's records (text up to and with their ``$$$$`` line; the first line, the
-    title, may be blank) and the line where each starts; a last record without ``$$$$`` is
-    read too, blank lines at the end are not."""
-    start, lines = 0, []
+    """An SD file's records (their text without the ``$$$$`` line, which RDKit would read as
+    part of a data item that ends the record; the first line, the title, may be blank) and
+    the line where each starts; a last record without ``$$$$`` is read too; blank text (at
+    the end, between two ``$$$$``) is no record."""
+    start, lines = 1, []
     for number, line in enumerate(decoded_lines(path), start=1):
-        start = start if lines else number
-        lines.append(line)
-        if line.strip() == "$$$$":
+        if line.strip() != "$$$$":
+            lines.append(line)
+            continue
+        if any(text.strip() for text in lines):
             yield start, "".join(lines)
-            lines = []
-    if any(line.strip() for line in lines):
-        yield start, "".join(lines) + "\n$$$$\n"
+        start, lines = number + 1, []
+    if any(text.strip() for text in lines):
+        yield start, "".join(lines)
 
 
 def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
@@ -503,23 +505,33 @@ def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
     with rdBase.BlockLogs():  # its stack trace on the console; the reason is reported instead
         mol = supplier[0]
     if mol is None:
-        detail = f"RDKit cannot read the molecule block of the record on line {line}"
         title = record.splitlines()[0].strip() if id_item is None else ""
-        return SmilesLine(line, "", title or f"line{line}", problem=f"{INVALID_RECORD}: {detail}")
-    items = {name.lower(): name for name in mol.GetPropNames()}
-    if id_item is None:
-        given_id = mol.GetProp("_Name") if mol.HasProp("_Name") else ""
-    else:
-        name = id_item if mol.HasProp(id_item) else items.get(id_item.lower())
-        given_id = mol.GetProp(name) if name else ""
-    molecule_id = given_id.strip() or f"line{line}"
+        return sd_problem(line, title, "RDKit cannot read the molecule block")
+    molecule_id = sd_id(mol, id_item) or f"line{line}"
+    if mol.GetNumAtoms() == 0:
+        return sd_problem(line, molecule_id, "its molecule block holds no atom")
     try:
-        Chem.SanitizeMol(mol)
-        smiles = Chem.MolToSmiles(Chem.RemoveHs(mol))
+        with rdBase.BlockLogs():  # the reason is reported
+            Chem.SanitizeMol(mol)
+            smiles = Chem.MolToSmiles(Chem.RemoveHs(mol))
     except ValueError as error:  # RDKit's MolSanitizeException
-        detail = f"RDKit cannot sanitize the molecule of the record on line {line}: {error}"
-        return SmilesLine(line, "", molecule_id, problem=f"{INVALID_RECORD}: {detail}")
+        return sd_problem(line, molecule_id, f"RDKit cannot sanitize its molecule: {error}")
     return SmilesLine(line, smiles, molecule_id)
+
+
+def sd_id(mol, id_item: str | None) -> str:
+    """A record's id: its title, or its data item ``id_item`` (in any case); "" if none."""
+    if id_item is None:
+        return mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
+    names = {name.lower(): name for name in mol.GetPropNames()}
+    name = id_item if mol.HasProp(id_item) else names.get(id_item.lower())
+    return mol.GetProp(name).strip() if name else ""
+
+
+def sd_problem(line: int, molecule_id: str, why: str) -> SmilesLine:
+    """An SD record that gives no molecule, as an ``invalid_record`` line."""
+    problem = f"{INVALID_RECORD}: the record on line {line}: {why}"
+    return SmilesLine(line, "", molecule_id or f"line{line}", problem=problem)
 
 
 def column_texts(column) -> list[str]:
