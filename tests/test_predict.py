@@ -19,6 +19,7 @@ from redoxscreen import descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.predict import (
     Ensemble,
+    check_output_outside_input,
     input_columns,
     output_columns,
     predict_smiles,
@@ -32,6 +33,7 @@ from redoxscreen.tables import (
     SmilesLine,
     TableFormatError,
     carried_column_names,
+    column_texts,
     iter_smiles_file,
     molecule_count_bound,
     parsed_sheet,
@@ -365,11 +367,18 @@ def test_a_directory_of_parquet_parts_is_read_as_one_table(model_dir, tmp_path):
     for inside in (f"{parts}/", parts / "predicted.parquet"):  # would remove or join the parts
         result = run_cli("predict", "--model-dir", model_dir, "--smiles", parts, "--out", inside,
                          "--smiles-column", "IsomericSMILES")  # fmt: skip
-        assert result.returncode == 2 and "the output is inside" in result.stderr
+        assert result.returncode == 2 and "the output is" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(path.name for path in parts.iterdir()) == [
         ".part.11.parquet", "_SUCCESS", "part.10.parquet", "part.9.parquet"
     ]  # fmt: skip
+    earlier = tmp_path / "earlier"  # a part of an earlier prediction, as the input beside it
+    earlier.mkdir()
+    table.to_parquet(earlier / "part-00000.parquet", index=False)
+    for inputs, written in ((earlier / "part-00000.parquet", f"{earlier}/"), (out, out)):
+        with pytest.raises(ValueError, match="write the predictions elsewhere"):
+            check_output_outside_input(inputs, written)
+    assert (earlier / "part-00000.parquet").exists()
 
 
 @pytest.mark.parametrize("compression", [".gz", ".bz2", ".xz"])
@@ -442,8 +451,7 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
         f"invalid_record: the record on line {starts[2]}: RDKit cannot read the molecule block"
     )
     with_items = list(iter_smiles_file(tmp_path / "vendor.sdf", SmilesColumns(id="idnumber")))
-    assert [line.id for line in with_items] == ["CAT-0", "CAT-1", f"line{starts[2]}", "CAT-3",
-                                                "CAT-4", "CAT-5"]  # fmt: skip
+    assert [line.id for line in with_items] == [f"CAT-{i}" for i in range(6)]  # broken one too
     assert molecule_count_bound(tmp_path / "vendor.sdf") == 7  # an upper bound
     with gzip.open(tmp_path / "vendor.sdf.gz", "wb") as handle:
         handle.write((tmp_path / "vendor.sdf").read_bytes())
@@ -516,6 +524,16 @@ def test_a_parquet_librarys_cells_are_read_as_text_whatever_their_type(tmp_path)
         SmilesLine(2, "CCN", "row2", ("", "10000-01-01 07:59:59.999999+0900", "", "")),
         SmilesLine(3, "", "row3", ("0.3", "", "[]", "7")),
     ]  # fmt: skip
+
+
+def test_a_whole_number_reads_as_an_integer_whatever_its_neighbours():
+    import pyarrow as pa
+
+    mixed = [12345678901.0, 0.5, None, float("nan"), 2.0**60, -3.0]  # one batch or another
+    assert column_texts(pa.array(mixed)) == [
+        "12345678901", "0.5", "", "", "1.152921504606847e+18", "-3"
+    ]  # fmt: skip
+    assert column_texts(pa.array(mixed[:1])) == ["12345678901"]
 
 
 def test_an_xlsx_library_is_read_as_its_csv_twin_is(ensemble, tmp_path):

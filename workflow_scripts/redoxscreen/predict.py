@@ -853,13 +853,19 @@ class ScreenTimer:
 
 
 def check_output_outside_input(smiles_path: str | Path, out: str | Path) -> None:
-    """Raise ``ValueError`` where ``out`` is the directory of Parquet parts that is read, or
-    inside it: its parts would be removed before they are read, or read with the input."""
+    """Raise ``ValueError`` where writing ``out`` would overwrite, remove or join the input
+    before it is read: ``out`` is the input, or inside the input's directory of Parquet parts,
+    or the directory whose ``part-<N>.parquet`` files (removed first) include the input."""
     smiles_path, out = Path(smiles_path).resolve(), Path(out).resolve()
-    if smiles_path.is_dir() and (out == smiles_path or smiles_path in out.parents):
+    if out == smiles_path or (smiles_path.is_dir() and smiles_path in out.parents):
+        where = "" if out == smiles_path else "inside "
         raise ValueError(
-            f"{out}: the output is inside {smiles_path}, the directory of Parquet parts that is "
-            "read as the molecules' table; write the predictions elsewhere"
+            f"{out}: the output is {where}the input {smiles_path}; write the predictions elsewhere"
+        )
+    if smiles_path.parent == out and PART_NAME.match(smiles_path.name):
+        raise ValueError(
+            f"{out}: the output directory's part-<N>.parquet files are removed first, and the "
+            f"input {smiles_path.name} is one of them; write the predictions elsewhere"
         )
 
 

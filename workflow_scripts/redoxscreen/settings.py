@@ -125,7 +125,7 @@ def check_dataset(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
-    from redoxscreen.tables import READERS, table_kind
+    from redoxscreen.tables import table_kind
 
     name = config["dataset"]
     dataset = selected_dataset(config)
@@ -159,11 +159,6 @@ def check_dataset(
             f"datasets.{name}.source: {source!r} is {MOLECULES_ONLY[table_kind(path)]}, which "
             f"holds no label columns; set datasets.{name}.label_with_xtb: true to label it with "
             "xTB, or give a table with label columns"
-        )
-    elif table_kind(path) not in READERS:
-        raise ConfigError(
-            f"datasets.{name}.source: {source!r} is no table that can be read: give a "
-            f"{', '.join(sorted(READERS))} file (a .csv or .tsv also compressed: .gz, .bz2, .xz)"
         )
     else:
         check_dataset_table(name, dataset, source, path)
@@ -205,9 +200,11 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
 
 def table_header(path: Path) -> list[str] | None:
     """A data-set table's header as written, without reading its rows; None for the formats
-    that are read whole (.xlsx, .json: their columns are checked then)."""
-    from redoxscreen.tables import parquet_columns, table_kind, text_table_header
+    that are read whole (.xlsx, .json: their columns are checked then). A format that no
+    reader reads is refused (``tables.table_reader``)."""
+    from redoxscreen.tables import parquet_columns, table_kind, table_reader, text_table_header
 
+    table_reader(path)
     suffix = table_kind(path)
     if suffix in (".csv", ".tsv", ".txt"):
         return text_table_header(path, ".csv" if suffix == ".csv" else ".tsv")

@@ -56,11 +56,18 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input table not found: {path}")
-    suffix = table_kind(path)
-    if suffix not in READERS:
-        known = ", ".join(sorted(READERS))
-        raise TableFormatError(f"{path}: unknown table format {suffix!r}; use one of {known}")
-    return READERS[suffix](path)
+    return table_reader(path)(path)
+
+
+def table_reader(path: str | os.PathLike):
+    """The ``READERS`` function that reads this table; an unknown format is refused."""
+    kind = table_kind(path)
+    if kind not in READERS:
+        raise TableFormatError(
+            f"{path}: unknown table format {kind!r}; use one of {', '.join(sorted(READERS))} (a "
+            ".csv or .tsv also compressed: .gz, .bz2, .xz)"
+        )
+    return READERS[kind]
 
 
 def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
@@ -194,17 +201,14 @@ def distinct_column_names(header: list[str]) -> list[str]:
 
 def read_parquet_columns(path: str | os.PathLike) -> pd.DataFrame:
     """A Parquet table (or a directory of parts, whose column types may differ), every cell
-    as text as a library's is (``column_texts``: ``702`` even in a float column that holds
-    nulls; a null empty); a named pandas index (e.g. written by ``to_parquet`` from a frame
-    indexed by ``name``) is a column, as in the file's schema, and an unnamed one is left
-    out."""
-    import pyarrow.parquet as pq
-
+    as text as a library's is (``parquet_text_batches``); a named pandas index (e.g. written
+    by ``to_parquet`` from a frame indexed by ``name``) is a column, as in the file's schema;
+    a range index (pandas' row numbers, even named) is not."""
     header = parquet_columns(path)
     texts: list[list[str]] = [[] for _ in header]
-    for part in parquet_parts(path):
-        for cells, column in zip(texts, pq.read_table(part, columns=header).columns, strict=True):
-            cells.extend(column_texts(column))
+    for batch in parquet_text_batches(path, header):
+        for cells, batch_cells in zip(texts, batch, strict=True):
+            cells.extend(batch_cells)
     frame = pd.DataFrame(dict(enumerate(texts)), dtype=str)
     frame.columns = distinct_column_names(header)
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
@@ -288,8 +292,8 @@ class SmilesLine:
 EXTRA_CELLS = "extra_cells"  # a table row with filled cells beyond its header's columns
 
 
+# Files that are no SMILES file, SD file or table, and what to do with them.
 COMPRESSED_HINT = "decompress it first: of compressed files, .smi, .csv, .tsv and .sdf are read"
-# Files that are no SMILES file or text table, and what to do with them.
 TO_TEXT = "save it as CSV UTF-8 (.csv), tab-separated text (.tsv), XLSX or Parquet"
 NOT_SMILES_FILES = {
     ".xls": TO_TEXT,
@@ -322,10 +326,14 @@ class SmilesColumns:
             if name is not None and not name.strip():
                 raise ValueError(f"the {kind} column's name is empty")
 
+    def smiles_is_named(self) -> bool:
+        """Whether the SMILES column is named otherwise than by default."""
+        return self.smiles.strip().lower() != SMILES_COLUMN
+
     def named(self) -> list[str]:
         """The columns named otherwise than by default, e.g. ``["id column 'CID'"]``."""
         named = []
-        if self.smiles.strip().lower() != SMILES_COLUMN:
+        if self.smiles_is_named():
             named.append(f"SMILES column {self.smiles!r}")
         if self.id is not None:
             named.append(f"id column {self.id!r}")
@@ -335,9 +343,10 @@ class SmilesColumns:
 def iter_smiles_file(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> Iterator[SmilesLine]:
-    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, or a ``.csv``, ``.tsv``,
-    ``.xlsx`` (its first sheet) or ``.parquet`` table (or a directory of Parquet parts); a
-    SMILES file or a text table may be compressed (``COMPRESSED``: ``lib.smi.gz``).
+    """Yield the molecules of a SMILES file: ``SMILES [id]`` per line, an SD file
+    (``iter_smiles_sdf``), or a ``.csv``, ``.tsv``, ``.xlsx`` (its first sheet) or ``.parquet``
+    table (or a directory of Parquet parts); a SMILES file, an SD file or a text table may be
+    compressed (``COMPRESSED``: ``lib.smi.gz``).
 
     Blank lines and lines starting with ``#`` are skipped. A line without an id gets
     ``line<N>`` as its id. A first line ``smiles [id]`` is a header and skipped. A table needs
@@ -428,19 +437,26 @@ def iter_smiles_table(
 
 def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
     """The molecules of a Parquet table, read in batches: as a CSV table's (``SmilesLine.line``
-    is the 1-based row; an id defaults to ``row<N>``), every cell as text (``column_texts``)."""
-    import pyarrow.parquet as pq
-
+    is the 1-based row; an id defaults to ``row<N>``), every cell as text."""
     header = parquet_columns(path)
     layout = TableLayout.of(path, header, columns)
     number = 0
+    for batch in parquet_text_batches(path, header):
+        for record in zip(*batch, strict=True):
+            number += 1
+            if any(record):
+                yield layout.molecule(number, record, "row")
+
+
+def parquet_text_batches(path: str | os.PathLike, header: list[str]) -> Iterator[list[list[str]]]:
+    """A Parquet table's (or its parts') batches of ``PARQUET_BATCH_ROWS`` rows, in order, each
+    as its ``header`` columns' cells as text (``column_texts``)."""
+    import pyarrow.parquet as pq
+
     for part in parquet_parts(path):
         batches = pq.ParquetFile(part).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=header)
         for batch in batches:
-            for record in zip(*map(column_texts, batch.columns), strict=True):
-                number += 1
-                if any(record):
-                    yield layout.molecule(number, record, "row")
+            yield [column_texts(column) for column in batch.columns]
 
 
 PARQUET_BATCH_ROWS = 8192
@@ -458,25 +474,26 @@ def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterat
 def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
     """The molecules of an SD file, each record's as a SMILES that RDKit writes from its
     molecule block (hydrogens removed, stereochemistry kept); ``SmilesLine.line`` is where
-    the record starts. The id is the record's title line, or its data item ``columns.id``
-    (which the first record must hold); where that is empty, ``line<N>``. Other data items
-    are not carried. A record RDKit cannot read has the problem ``invalid_record``."""
-    if columns.smiles.strip().lower() != SMILES_COLUMN:
+    the record starts. The id is the record's title line, or its data item ``columns.id`` (in
+    any case), which the first record must hold; where that is empty, ``line<N>``. Other data
+    items are not carried. A record that gives no molecule has the problem
+    ``invalid_record``."""
+    if columns.smiles_is_named():
         raise TableFormatError(
             f"{path}: an SD file has no SMILES column to name ({columns.smiles!r}): each "
             "record's molecule block is read"
         )
     for number, (line, record) in enumerate(sd_records(path), start=1):
-        molecule = sd_molecule(line, record, columns.id)
-        if number == 1 and columns.id and molecule.id == f"line{line}" and not molecule.problem:
+        molecule_id = sd_id(path, record, columns.id)
+        if number == 1 and molecule_id is None:
             raise TableFormatError(
-                f"{path}: the first record (line {line}) has no data item {columns.id!r} (or "
-                "an empty one) for the ids"
+                f"{path}: the first record (line {line}) has no data item {columns.id!r} for "
+                f"the ids (its items: {list(sd_data_items(record))})"
             )
-        yield molecule
+        yield sd_molecule(line, record, molecule_id or f"line{line}")
 
 
-INVALID_RECORD = "invalid_record"  # an SD record whose molecule block RDKit cannot read
+INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
 
 
 def sd_records(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
@@ -496,7 +513,7 @@ def sd_records(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         yield start, "".join(lines)
 
 
-def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
+def sd_molecule(line: int, record: str, molecule_id: str) -> SmilesLine:
     """One SD record as a ``SmilesLine`` (see ``iter_smiles_sdf``)."""
     from rdkit import Chem, rdBase
 
@@ -505,9 +522,7 @@ def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
     with rdBase.BlockLogs():  # its stack trace on the console; the reason is reported instead
         mol = supplier[0]
     if mol is None:
-        title = record.splitlines()[0].strip() if id_item is None else ""
-        return sd_problem(line, title, "RDKit cannot read the molecule block")
-    molecule_id = sd_id(mol, id_item) or f"line{line}"
+        return sd_problem(line, molecule_id, "RDKit cannot read the molecule block")
     if mol.GetNumAtoms() == 0:
         return sd_problem(line, molecule_id, "its molecule block holds no atom")
     try:
@@ -519,41 +534,75 @@ def sd_molecule(line: int, record: str, id_item: str | None) -> SmilesLine:
     return SmilesLine(line, smiles, molecule_id)
 
 
-def sd_id(mol, id_item: str | None) -> str:
-    """A record's id: its title, or its data item ``id_item`` (in any case); "" if none."""
-    if id_item is None:
-        return mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
-    names = {name.lower(): name for name in mol.GetPropNames()}
-    name = id_item if mol.HasProp(id_item) else names.get(id_item.lower())
-    return mol.GetProp(name).strip() if name else ""
-
-
 def sd_problem(line: int, molecule_id: str, why: str) -> SmilesLine:
     """An SD record that gives no molecule, as an ``invalid_record`` line."""
-    problem = f"{INVALID_RECORD}: the record on line {line}: {why}"
-    return SmilesLine(line, "", molecule_id or f"line{line}", problem=problem)
+    return SmilesLine(
+        line, "", molecule_id, problem=f"{INVALID_RECORD}: the record on line {line}: {why}"
+    )
+
+
+def sd_id(path, record: str, id_item: str | None) -> str | None:
+    """A record's id as written: its title line, or its data item ``id_item`` (in any case,
+    as a table's column); "" where empty, None where the record has no such item."""
+    if id_item is None:
+        return record.split("\n", 1)[0].strip()
+    items = sd_data_items(record)
+    names = list(items)
+    position = header_position(path, names, id_item)
+    return None if position is None else items[names[position]]
+
+
+SD_ITEM_HEADER = re.compile(r"^>.*?<([^>]*)>")  # "> <IDNUMBER>", ">  <ID>  (MD-12)"
+
+
+def sd_data_items(record: str) -> dict[str, str]:
+    """An SD record's data items, read from its text after ``M  END`` (so that a record RDKit
+    cannot read still has them): ``{name: value}``, a value's lines joined, stripped."""
+    items: dict[str, str] = {}
+    name, value, after_block = None, [], False
+    for text in record.splitlines():
+        if not after_block:
+            after_block = text.strip() == "M  END"
+        elif header := SD_ITEM_HEADER.match(text):
+            name, value = header.group(1).strip(), []
+            items.setdefault(name, "")
+        elif name is not None and text.strip():
+            value.append(text.strip())
+            items[name] = "\n".join(value)
+        else:
+            name = None
+    return items
 
 
 def column_texts(column) -> list[str]:
     """A Parquet column's cells as text, cast by Arrow (a number as its shortest text, a
-    UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A float
-    column of whole numbers (an integer column that held a null, as pandas writes it) is read
-    as integers: ``12345678901``, not ``1.2345678901e+10``. A column Arrow cannot cast to
-    text (lists, structs, binary that is no UTF-8) is Python's text of each value."""
+    UTF-8 binary as its text, a date in ISO form), stripped; a null or NaN is empty. A whole
+    number in a float column (an integer column that held a null, as pandas writes it) is
+    read as an integer: ``12345678901``, not ``1.2345678901e+10``. A column Arrow cannot cast
+    to text (lists, structs, binary that is no UTF-8) is Python's text of each value."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if pa.types.is_floating(column.type):
-        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
-        wide = column.cast(pa.float64())
-        exact = pc.and_(pc.equal(pc.floor(wide), wide), pc.less_equal(pc.abs(wide), 2.0**53))
-        if pc.all(exact).as_py() is not False:
-            column = wide.cast(pa.int64())
+        column = float_texts(column)
     try:
         values = column.cast(pa.string()).to_pylist()
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         values = column.to_pylist()
     return ["" if value is None else str(value).strip() for value in values]
+
+
+def float_texts(column):
+    """A float column's cells as Arrow text, a whole number (up to 2**53) as an integer's, a
+    NaN as a null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wide = column.cast(pa.float64())
+    exact = pc.and_(pc.equal(pc.floor(wide), wide), pc.less_equal(pc.abs(wide), 2.0**53))
+    whole = pc.fill_null(exact, False)
+    integers = pc.if_else(whole, wide, pa.scalar(None, pa.float64())).cast(pa.int64())
+    texts = pc.if_else(whole, integers.cast(pa.string()), column.cast(pa.string()))
+    return pc.if_else(pc.is_nan(wide), pa.scalar(None, pa.string()), texts)
 
 
 def parquet_columns(path: str | os.PathLike) -> list[str]:
@@ -646,7 +695,8 @@ def smiles_file_extra_columns(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> list[str]:
     """The names of a table's columns other than its SMILES and id columns (an unnamed one is
-    ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines."""
+    ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines or an
+    SD file."""
     suffix = table_kind(path)
     if suffix == ".parquet":
         header = parquet_columns(path)
@@ -843,7 +893,7 @@ def decompressed(path, chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def molecule_count_bound(path: str | os.PathLike) -> int:
     """An upper bound on a SMILES file's molecules: a Parquet table's or an XLSX sheet's rows,
-    a text file's lines."""
+    an SD file's records, a text file's lines (compressed files decompressed)."""
     suffix = table_kind(path)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -859,18 +909,22 @@ def molecule_count_bound(path: str | os.PathLike) -> int:
 def sd_record_bound(path: str | os.PathLike) -> int:
     """An upper bound on an SD file's records: its ``$$$$`` lines, and one more."""
     count, tail = 0, b""
-    with open_bytes(path) as handle:
-        for block in decompressed(path, iter(lambda: handle.read(1 << 24), b"")):
-            count += (tail + block).count(b"$$$$")  # a tail of 3 bytes holds none
-            tail = block[-3:]
+    for block in byte_blocks(path):
+        count += (tail + block).count(b"$$$$")  # a tail of 3 bytes holds none
+        tail = block[-3:]
     return count + 1
 
 
 def line_count(path: str | os.PathLike) -> int:
     """Lines in a text file (an upper bound on a SMILES file's molecules)."""
     count, last = 0, b"\n"
-    with open_bytes(path) as handle:
-        for block in decompressed(path, iter(lambda: handle.read(1 << 24), b"")):
-            count += block.count(b"\n")
-            last = block[-1:]
+    for block in byte_blocks(path):
+        count += block.count(b"\n")
+        last = block[-1:]
     return count + (last != b"\n")
+
+
+def byte_blocks(path: str | os.PathLike) -> Iterator[bytes]:
+    """A file's bytes, decompressed (``open_bytes``), in blocks of 16 MiB."""
+    with open_bytes(path) as handle:
+        yield from decompressed(path, iter(lambda: handle.read(1 << 24), b""))

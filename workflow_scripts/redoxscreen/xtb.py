@@ -338,8 +338,8 @@ def label_smiles_file(
     progress: bool = True,
     columns: SmilesColumns | None = None,
 ) -> dict[str, float | int]:
-    """Label every molecule of a SMILES file (``SMILES id`` lines, or a ``.csv`` or ``.tsv``
-    table, read by ``columns``); write labels and failures atomically. The failures list the
+    """Label every molecule of a SMILES file (any that ``tables.iter_smiles_file`` reads: ``SMILES
+    id`` lines, an SD file, a table, read by ``columns``); write labels and failures atomically. The failures list the
     lines that could not be read first (stage ``input``, their line in ``error``), then the
     molecules xTB could not label, in input order.
 
