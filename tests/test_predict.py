@@ -424,6 +424,8 @@ def written_sd_file(path, smiles: list[str]) -> list[int]:
         AllChem.EmbedMolecule(mol, randomSeed=i)
         mol.SetProp("_Name", f"m{i}" if i != 1 else "")  # a blank title line
         mol.SetProp("IDNUMBER", f"CAT-{i}")
+        if i != 4:  # a record without the item: its cell is empty
+            mol.SetProp("price", f"{i}.5")
         writer.write(mol)
     writer.close()
     records = path.read_text().split("$$$$\n")[:-1]
@@ -452,6 +454,12 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
     )
     with_items = list(iter_smiles_file(tmp_path / "vendor.sdf", SmilesColumns(id="idnumber")))
     assert [line.id for line in with_items] == [f"CAT-{i}" for i in range(6)]  # broken one too
+    assert [line.extra for line in with_items] == [("0.5",), ("1.5",), ("2.5",), ("3.5",), ("",),
+                                                   ("5.5",)]  # fmt: skip
+    assert lines[0].extra == ("CAT-0", "0.5")  # with ids from the titles, every item is carried
+    assert smiles_file_extra_columns(tmp_path / "vendor.sdf", SmilesColumns(id="IDNUMBER")) == [
+        "price"
+    ]
     assert molecule_count_bound(tmp_path / "vendor.sdf") == 7  # an upper bound
     with gzip.open(tmp_path / "vendor.sdf.gz", "wb") as handle:
         handle.write((tmp_path / "vendor.sdf").read_bytes())
@@ -461,6 +469,7 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert predicted["id"].tolist() == [line.id for line in with_items]
+    assert predicted["price"].tolist() == [line.extra[0] for line in with_items]
     assert predicted["error"].str.split(":").str[0].tolist() == ["", "", "invalid_record",
                                                                  "", "", ""]  # fmt: skip
     refusals = {

@@ -475,22 +475,35 @@ def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator
     """The molecules of an SD file, each record's as a SMILES that RDKit writes from its
     molecule block (hydrogens removed, stereochemistry kept); ``SmilesLine.line`` is where
     the record starts. The id is the record's title line, or its data item ``columns.id`` (in
-    any case), which the first record must hold; where that is empty, ``line<N>``. Other data
-    items are not carried. A record that gives no molecule has the problem
+    any case), which the first record must hold; where that is empty, ``line<N>``. The first
+    record's other data items are carried as ``SmilesLine.extra`` (``sd_extra_items``; empty
+    where a record lacks one). A record that gives no molecule has the problem
     ``invalid_record``."""
     if columns.smiles_is_named():
         raise TableFormatError(
             f"{path}: an SD file has no SMILES column to name ({columns.smiles!r}): each "
             "record's molecule block is read"
         )
+    carried: list[str] = []
     for number, (line, record) in enumerate(sd_records(path), start=1):
         molecule_id = sd_id(path, record, columns.id)
-        if number == 1 and molecule_id is None:
-            raise TableFormatError(
-                f"{path}: the first record (line {line}) has no data item {columns.id!r} for "
-                f"the ids (its items: {list(sd_data_items(record))})"
-            )
-        yield sd_molecule(line, record, molecule_id or f"line{line}")
+        if number == 1:
+            if molecule_id is None:
+                raise TableFormatError(
+                    f"{path}: the first record (line {line}) has no data item {columns.id!r} "
+                    f"for the ids (its items: {list(sd_data_items(record))})"
+                )
+            carried = sd_extra_items(path, record, columns.id)
+        items = sd_data_items(record)
+        extra = tuple(items.get(name, "") for name in carried)
+        yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
+
+
+def sd_extra_items(path, first_record: str, id_item: str | None) -> list[str]:
+    """The data items an SD file's records carry: the first record's, but its id item."""
+    names = list(sd_data_items(first_record))
+    id_at = header_position(path, names, id_item) if id_item is not None else None
+    return [name for position, name in enumerate(names) if position != id_at]
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
@@ -513,7 +526,9 @@ def sd_records(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         yield start, "".join(lines)
 
 
-def sd_molecule(line: int, record: str, molecule_id: str) -> SmilesLine:
+def sd_molecule(
+    line: int, record: str, molecule_id: str, extra: tuple[str, ...] = ()
+) -> SmilesLine:
     """One SD record as a ``SmilesLine`` (see ``iter_smiles_sdf``)."""
     from rdkit import Chem, rdBase
 
@@ -522,23 +537,18 @@ def sd_molecule(line: int, record: str, molecule_id: str) -> SmilesLine:
     with rdBase.BlockLogs():  # its stack trace on the console; the reason is reported instead
         mol = supplier[0]
     if mol is None:
-        return sd_problem(line, molecule_id, "RDKit cannot read the molecule block")
-    if mol.GetNumAtoms() == 0:
-        return sd_problem(line, molecule_id, "its molecule block holds no atom")
-    try:
-        with rdBase.BlockLogs():  # the reason is reported
-            Chem.SanitizeMol(mol)
-            smiles = Chem.MolToSmiles(Chem.RemoveHs(mol))
-    except ValueError as error:  # RDKit's MolSanitizeException
-        return sd_problem(line, molecule_id, f"RDKit cannot sanitize its molecule: {error}")
-    return SmilesLine(line, smiles, molecule_id)
-
-
-def sd_problem(line: int, molecule_id: str, why: str) -> SmilesLine:
-    """An SD record that gives no molecule, as an ``invalid_record`` line."""
-    return SmilesLine(
-        line, "", molecule_id, problem=f"{INVALID_RECORD}: the record on line {line}: {why}"
-    )
+        why = "RDKit cannot read the molecule block"
+    elif mol.GetNumAtoms() == 0:
+        why = "its molecule block holds no atom"
+    else:
+        try:
+            with rdBase.BlockLogs():  # the reason is reported
+                Chem.SanitizeMol(mol)
+                return SmilesLine(line, Chem.MolToSmiles(Chem.RemoveHs(mol)), molecule_id, extra)
+        except ValueError as error:  # RDKit's MolSanitizeException
+            why = f"RDKit cannot sanitize its molecule: {error}"
+    problem = f"{INVALID_RECORD}: the record on line {line}: {why}"
+    return SmilesLine(line, "", molecule_id, extra, problem)
 
 
 def sd_id(path, record: str, id_item: str | None) -> str | None:
@@ -695,9 +705,14 @@ def smiles_file_extra_columns(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> list[str]:
     """The names of a table's columns other than its SMILES and id columns (an unnamed one is
-    ``column<N>``), as ``SmilesLine.extra`` holds them; none for a file of SMILES lines or an
-    SD file."""
+    ``column<N>``), as ``SmilesLine.extra`` holds them (an SD file's: its first record's data
+    items but the id's); none for a file of SMILES lines."""
     suffix = table_kind(path)
+    if suffix == ".sdf":
+        first = next(sd_records(path), None)
+        return (
+            [] if first is None else sd_extra_items(path, first[1], (columns or SmilesColumns()).id)
+        )
     if suffix == ".parquet":
         header = parquet_columns(path)
     elif suffix == ".xlsx":
