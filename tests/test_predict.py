@@ -498,6 +498,25 @@ def test_an_sd_records_last_data_item_ends_before_its_dollar_line(tmp_path):
     assert lines[1].problem.endswith("the record on line 11: its molecule block holds no atom")
 
 
+def test_an_enamine_cxsmiles_file_is_read_as_a_tab_separated_table(model_dir, tmp_path):
+    import bz2
+
+    rows = ["smiles\tidnumber\tMW", "C[C@H](N)C(=O)O |&1:1|\tZ100\t89.09",  # CXSMILES
+            "c1ccccc1\tZ101\t78.11", "C1CC\tZ102\t0"]  # fmt: skip
+    path = tmp_path / "Enamine_REAL.cxsmiles.bz2"
+    path.write_bytes(bz2.compress(("\n".join(rows) + "\n").encode()))
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", path, "--out", out,
+                     "--id-column", "idnumber")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert predicted[["line", "id", "MW"]].values.tolist() == [
+        ["2", "Z100", "89.09"], ["3", "Z101", "78.11"], ["4", "Z102", "0"]
+    ]  # fmt: skip
+    assert predicted["smiles"].tolist() == ["C[C@H](N)C(=O)O", "c1ccccc1", ""]
+    assert predicted["error"].str.split(":").str[0].tolist() == ["", "", "invalid_smiles"]
+
+
 def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "nested" / "year=2026").mkdir(parents=True)

@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="FILE",
         help="the SMILES file (.smi), SD file (.sdf), or .csv, .tsv, .xlsx or .parquet table (or "
-        "a directory of Parquet parts) to predict; .smi, .sdf, .csv and .tsv may be compressed "
-        "(.gz, .bz2, .xz)",
+        "a directory of Parquet parts) to predict; .smi, .sdf, .csv, .tsv and Enamine's .cxsmiles "
+        "may be compressed (.gz, .bz2, .xz)",
     )
     predict.add_argument(
         "--smiles-column",

@@ -643,19 +643,21 @@ def parquet_part_columns(path: Path) -> list[str]:
 def table_kind(path: str | os.PathLike) -> str:
     """How a table is read: its suffix in lower case; for a compressed text file (``COMPRESSED``:
     ``lib.smi.gz``, ``labels.csv.xz``) the suffix under the compression's; ``.parquet`` for a
-    directory (of Parquet parts, as Spark, Dask or ``predict_library`` write a large table)."""
+    directory (of Parquet parts, as Spark, Dask or ``predict_library`` write a large table);
+    ``.tsv`` for Enamine's ``.cxsmiles`` (a tab-separated table, CXSMILES in its ``smiles``
+    column)."""
     path = Path(path)
     if path.is_dir():
         return ".parquet"
     suffix = path.suffix.lower()
     if suffix in COMPRESSED:
         inner = Path(path.stem).suffix.lower()
-        return inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
-    return suffix
+        suffix = inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
+    return ".tsv" if suffix == ".cxsmiles" else suffix
 
 
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}  # read as their text
-COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".sdf")  # what a compressed file holds
+COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".cxsmiles", ".sdf")  # what one holds
 
 
 def open_bytes(path: str | os.PathLike):
