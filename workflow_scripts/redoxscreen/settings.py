@@ -154,9 +154,9 @@ def check_dataset(
     path = configured_file(source, workdir, workflow_dir)
     if dataset.get("label_with_xtb"):
         check_xtb_source(name, dataset, path)
-    elif table_kind(path) in MOLECULES_ONLY:
+    elif (kind := table_kind(path)) in MOLECULES_ONLY:
         raise ConfigError(
-            f"datasets.{name}.source: {source!r} is {MOLECULES_ONLY[table_kind(path)]}, which "
+            f"datasets.{name}.source: {source!r} is {MOLECULES_ONLY[kind]}, which "
             f"holds no label columns; set datasets.{name}.label_with_xtb: true to label it with "
             "xTB, or give a table with label columns"
         )

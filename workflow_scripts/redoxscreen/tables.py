@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -486,22 +486,22 @@ def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator
         )
     carried: list[str] = []
     for number, (line, record) in enumerate(sd_records(path), start=1):
-        molecule_id = sd_id(path, record, columns.id)
+        items = sd_data_items(record)
+        molecule_id = sd_id(path, record, items, columns.id)
         if number == 1:
             if molecule_id is None:
                 raise TableFormatError(
                     f"{path}: the first record (line {line}) has no data item {columns.id!r} "
-                    f"for the ids (its items: {list(sd_data_items(record))})"
+                    f"for the ids (its items: {list(items)})"
                 )
-            carried = sd_extra_items(path, record, columns.id)
-        items = sd_data_items(record)
+            carried = sd_extra_items(path, items, columns.id)
         extra = tuple(items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
 
 
-def sd_extra_items(path, first_record: str, id_item: str | None) -> list[str]:
+def sd_extra_items(path, first_items: Mapping[str, str], id_item: str | None) -> list[str]:
     """The data items an SD file's records carry: the first record's, but its id item."""
-    names = list(sd_data_items(first_record))
+    names = list(first_items)
     id_at = header_position(path, names, id_item) if id_item is not None else None
     return [name for position, name in enumerate(names) if position != id_at]
 
@@ -551,12 +551,12 @@ def sd_molecule(
     return SmilesLine(line, "", molecule_id, extra, problem)
 
 
-def sd_id(path, record: str, id_item: str | None) -> str | None:
+def sd_id(path, record: str, items: Mapping[str, str], id_item: str | None) -> str | None:
     """A record's id as written: its title line, or its data item ``id_item`` (in any case,
-    as a table's column); "" where empty, None where the record has no such item."""
+    as a table's column; ``items``: ``sd_data_items``); "" where empty, None where the record
+    has no such item."""
     if id_item is None:
         return record.split("\n", 1)[0].strip()
-    items = sd_data_items(record)
     names = list(items)
     position = header_position(path, names, id_item)
     return None if position is None else items[names[position]]
@@ -712,9 +712,9 @@ def smiles_file_extra_columns(
     suffix = table_kind(path)
     if suffix == ".sdf":
         first = next(sd_records(path), None)
-        return (
-            [] if first is None else sd_extra_items(path, first[1], (columns or SmilesColumns()).id)
-        )
+        if first is None:
+            return []
+        return sd_extra_items(path, sd_data_items(first[1]), (columns or SmilesColumns()).id)
     if suffix == ".parquet":
         header = parquet_columns(path)
     elif suffix == ".xlsx":
