@@ -158,6 +158,37 @@ def test_reversed_valid_range_is_named(config):
         check_config(config, REPO)
 
 
+@pytest.mark.parametrize(
+    ("unit", "conversion", "advice"),
+    [
+        ("Hartree", "eV_absolute", "use conversion hartree_orbital"),
+        ("eV", "hartree_orbital", "use conversion eV_absolute or V_vs_SHE or V_vs_Li"),
+        ("kcal/mol", "eV_absolute", "no conversion reads that unit"),
+        ("meV", "V_vs_Li", "no conversion reads that unit"),
+    ],
+)
+def test_a_known_unit_that_contradicts_the_conversion_is_refused(config, unit, conversion, advice):
+    """The conversion alone decides the arithmetic: Hartree labels read as eV would give
+    potentials 27 times too small, and every molecule would be screened on them."""
+    config["datasets"]["demo"]["targets"]["EA"].update(unit=unit, conversion=conversion)
+    with pytest.raises(ConfigError) as refusal:
+        check_config(config, REPO)
+    message = str(refusal.value)
+    assert message.startswith(f"datasets.demo.targets.EA: unit {unit!r} is ")
+    assert f"conversion {conversion!r} reads" in message
+    assert message.rsplit("; ", 1)[1].startswith(advice)
+
+
+@pytest.mark.parametrize(
+    ("unit", "conversion"),
+    [("V", "eV_absolute"), ("eV", "V_vs_SHE"), ("a.u.", "hartree_orbital"), ("logP", "V_vs_Li")],
+)
+def test_a_unit_that_agrees_with_the_conversion_or_is_unknown_is_accepted(config, unit, conversion):
+    """An electronvolt per electron is a volt; a unit without a known scale only labels."""
+    config["datasets"]["demo"]["targets"]["EA"].update(unit=unit, conversion=conversion)
+    check_config(config, REPO)
+
+
 def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):
     config["dataset"] = "materials_project"
     check_config(config, tmp_path, workflow_dir=REPO)  # the API, not a file named so

@@ -6,6 +6,7 @@ The reference offsets are configuration (``potentials`` in the config), not cons
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -60,3 +61,39 @@ def volts_per_unit(conversion: str) -> float:
         known = ", ".join(sorted(VOLTS_PER_UNIT))
         raise KeyError(f"unknown conversion {conversion!r}; use one of {known}")
     return VOLTS_PER_UNIT[conversion]
+
+
+# Volts per label unit of the units whose scale is known, by their name in lower case without
+# spaces. A unit named otherwise only labels tables and figures.
+KNOWN_UNIT_VOLTS: dict[str, float] = {
+    "ev": 1.0,
+    "v": 1.0,
+    "hartree": HARTREE_EV,
+    "ha": HARTREE_EV,
+    "eh": HARTREE_EV,
+    "au": HARTREE_EV,
+    "a.u.": HARTREE_EV,
+    "mev": 1e-3,
+    "mv": 1e-3,
+    "kcal/mol": 0.0433641,  # eV per molecule
+    "kj/mol": 0.0103643,
+}
+
+
+def unit_contradiction(unit: str, conversion: str) -> str | None:
+    """Why a target's known ``unit`` contradicts its ``conversion`` (whose scale alone decides
+    the arithmetic), with the conversion to use; None when they agree or the unit is unknown."""
+    unit_volts = KNOWN_UNIT_VOLTS.get(unit.replace(" ", "").lower())
+    conversion_volts = volts_per_unit(conversion)
+    if unit_volts is None or math.isclose(unit_volts, conversion_volts):
+        return None
+    fitting = [name for name, volts in VOLTS_PER_UNIT.items() if math.isclose(volts, unit_volts)]
+    advice = (
+        f"use conversion {' or '.join(fitting)}"
+        if fitting
+        else "no conversion reads that unit: convert the labels to eV, V or Hartree"
+    )
+    return (
+        f"unit {unit!r} is {unit_volts:g} V per unit, but conversion {conversion!r} reads "
+        f"{conversion_volts:g} V per unit; {advice}"
+    )

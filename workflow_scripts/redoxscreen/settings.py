@@ -130,11 +130,7 @@ def check_dataset(
     name = config["dataset"]
     dataset = selected_dataset(config)
     for target, entry in dataset["targets"].items():
-        low, high = entry.get("valid_range", (float("-inf"), float("inf")))
-        if low >= high:
-            raise ConfigError(
-                f"datasets.{name}.targets.{target}.valid_range: min {low} is not below max {high}"
-            )
+        check_target(f"datasets.{name}.targets.{target}", entry)
     entry = dataset["source"]
     if entry == MATERIALS_PROJECT:
         if dataset.get("label_with_xtb"):
@@ -162,6 +158,18 @@ def check_dataset(
         )
     else:
         check_dataset_table(name, dataset, source, path)
+
+
+def check_target(key: str, entry: Mapping) -> None:
+    """Raise ``ConfigError`` for a target whose valid range is empty, or whose known unit
+    contradicts its conversion (Hartree labels read as eV would be 27 times too small)."""
+    from redoxscreen.potentials import unit_contradiction
+
+    low, high = entry.get("valid_range", (float("-inf"), float("inf")))
+    if low >= high:
+        raise ConfigError(f"{key}.valid_range: min {low} is not below max {high}")
+    if contradiction := unit_contradiction(entry["unit"], entry["conversion"]):
+        raise ConfigError(f"{key}: {contradiction}")
 
 
 MOLECULES_ONLY = {".smi": "a SMILES file", ".sdf": "an SD file"}  # data-set sources with no labels
