@@ -3,27 +3,59 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 
 @contextmanager
 def rule_log(path: str, name: str = "redoxscreen") -> Iterator[logging.Logger]:
-    """Send logging to ``path`` (and stderr) for the body; log an uncaught error and re-raise."""
-    handlers = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
+    """Send logging and Python's warnings to ``path`` and the console for the body; log an
+    uncaught error and re-raise. What compiled libraries write to the standard error stream
+    themselves (TensorFlow's start-up lines) goes to ``path`` alone."""
+    open(path, "w").close()  # every writer below appends, so none overwrites another
+    with native_stderr_to(path) as console:
+        handlers = [logging.FileHandler(path, mode="a"), logging.StreamHandler(console)]
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            handlers=handlers,
+            force=True,
+        )
+        logging.captureWarnings(True)
+        logger = logging.getLogger(name)
+        try:
+            yield logger
+        except Exception:
+            logger.exception("failed")
+            raise
+        finally:
+            logging.captureWarnings(False)
+            for handler in handlers:
+                handler.flush()
+
+
+@contextmanager
+def native_stderr_to(path: str) -> Iterator[TextIO]:
+    """Point file descriptor 2, which C and C++ code writes to, at the end of ``path`` for the
+    body; ``sys.stderr`` (Python's writes, progress bars) stays on the console, and is
+    yielded."""
+    sys.stderr.flush()
+    console_descriptor = os.dup(2)
+    log_descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    python_stderr = sys.stderr
+    console = os.fdopen(
+        console_descriptor, "w", buffering=1, errors="backslashreplace", closefd=False
     )
-    logger = logging.getLogger(name)
     try:
-        yield logger
-    except Exception:
-        logger.exception("failed")
-        raise
+        os.dup2(log_descriptor, 2)
+        sys.stderr = console
+        yield console
     finally:
-        for handler in handlers:
-            handler.flush()
+        console.flush()
+        sys.stderr = python_stderr
+        os.dup2(console_descriptor, 2)
+        os.close(log_descriptor)
+        os.close(console_descriptor)

@@ -1,0 +1,59 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from workflow_runner import REPO
+
+SCRIPT = """
+import os, sys, warnings
+from redoxscreen.rulelog import rule_log
+
+with rule_log(sys.argv[1]) as log:
+    log.info("python says hello")
+    os.write(2, b"native start-up line\\n")  # as TensorFlow's C++ code writes
+    warnings.warn("a library's warning")
+    print("progress bar", file=sys.stderr)
+    if sys.argv[2] == "crash":
+        raise RuntimeError("it broke")
+os.write(2, b"after the rule\\n")
+"""
+
+
+def run_rule_script(log: Path, ending: str) -> subprocess.CompletedProcess:
+    environment = {"PYTHONPATH": str(REPO / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(log), ending],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def test_native_lines_go_to_the_log_alone_and_python_to_both(tmp_path: Path):
+    """TensorFlow's C++ start-up lines belong in the rule's log, not on the console; logging
+    and warnings reach both, and progress bars stay on the console."""
+    log = tmp_path / "rule.log"
+    log.write_text("an earlier run's log\n")
+    finished = run_rule_script(log, "finish")
+    assert finished.returncode == 0, finished.stderr
+    lines = log.read_text().splitlines()
+    assert "earlier run" not in log.read_text()
+    assert lines[0].endswith("INFO redoxscreen: python says hello")
+    assert lines[1] == "native start-up line"
+    assert "a library's warning" in lines[2]
+    assert "progress bar" not in log.read_text()
+    console = finished.stderr
+    assert "python says hello" in console and "a library's warning" in console
+    assert "progress bar" in console and "after the rule" in console
+    assert "native start-up line" not in console
+
+
+def test_a_crash_is_logged_and_reaches_the_console(tmp_path: Path):
+    log = tmp_path / "rule.log"
+    crashed = run_rule_script(log, "crash")
+    assert crashed.returncode == 1
+    text = log.read_text()
+    assert "ERROR redoxscreen: failed" in text and "RuntimeError: it broke" in text
+    assert crashed.stderr.count("RuntimeError: it broke") == 2  # logged, then Python's own
+    assert "native start-up line" not in crashed.stderr
