@@ -481,6 +481,38 @@ def test_an_sd_file_is_read_record_by_record(model_dir, tmp_path):
             next(iter_smiles_file(tmp_path / "vendor.sdf", columns))
 
 
+def test_an_sd_files_data_items_are_those_of_every_record(model_dir, tmp_path):
+    """Catalogues and PubChem's SD files hold some items in some records only: an item that
+    the first record lacks is carried too, empty where a record lacks it."""
+    import bz2
+
+    writer = Chem.SDWriter(str(tmp_path / "catalogue.sdf"))
+    items = [{"ID": "A1"}, {"ID": "A2", "price": "12"}, {"stock": "3 g", "ID": "A3", "price": "9"}]
+    for text, record_items in zip(["CCO", "c1ccccc1O", "CC(=O)C"], items, strict=True):
+        mol = Chem.MolFromSmiles(text)
+        for name, value in record_items.items():
+            mol.SetProp(name, value)
+        writer.write(mol)
+    writer.close()
+    (tmp_path / "catalogue.sdf.bz2").write_bytes(
+        bz2.compress((tmp_path / "catalogue.sdf").read_bytes())
+    )
+    for name in ("catalogue.sdf", "catalogue.sdf.bz2"):
+        path = tmp_path / name
+        lines = list(iter_smiles_file(path, SmilesColumns(id="ID")))
+        assert smiles_file_extra_columns(path, SmilesColumns(id="ID")) == ["price", "stock"]
+        assert [line.extra for line in lines] == [("", ""), ("12", ""), ("9", "3 g")]
+        assert smiles_file_extra_columns(path) == ["ID", "price", "stock"]  # ids: titles
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles",
+                     tmp_path / "catalogue.sdf.bz2", "--out", out, "--id-column", "ID")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert predicted[["id", "price", "stock"]].values.tolist() == [
+        ["A1", "", ""], ["A2", "12", ""], ["A3", "9", "3 g"]
+    ]  # fmt: skip
+
+
 def test_an_sd_records_last_data_item_ends_before_its_dollar_line(tmp_path):
     atom = "    0.0000    0.0000    0.0000 {}   0  0  0  0  0  0  0  0  0  0  0  0\n"
     block = "{}\n     RDKit          2D\n\n  {}  0  0  0  0  0  0  0  0  0999 V2000\n{}M  END\n"

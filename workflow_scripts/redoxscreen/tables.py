@@ -476,34 +476,50 @@ def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator
     molecule block (hydrogens removed, stereochemistry kept); ``SmilesLine.line`` is where
     the record starts. The id is the record's title line, or its data item ``columns.id`` (in
     any case), which the first record must hold; where that is empty, ``line<N>``. The first
-    record's other data items are carried as ``SmilesLine.extra`` (``sd_extra_items``; empty
-    where a record lacks one). A record that gives no molecule has the problem
-    ``invalid_record``."""
+    file's other data items, those of every record, are carried as ``SmilesLine.extra``
+    (``sd_extra_items``; empty where a record lacks one). A record that gives no molecule has
+    the problem ``invalid_record``."""
     if columns.smiles_is_named():
         raise TableFormatError(
             f"{path}: an SD file has no SMILES column to name ({columns.smiles!r}): each "
             "record's molecule block is read"
         )
-    carried: list[str] = []
+    carried = sd_extra_items(path, columns.id)
     for number, (line, record) in enumerate(sd_records(path), start=1):
         items = sd_data_items(record)
         molecule_id = sd_id(path, record, items, columns.id)
-        if number == 1:
-            if molecule_id is None:
-                raise TableFormatError(
-                    f"{path}: the first record (line {line}) has no data item {columns.id!r} "
-                    f"for the ids (its items: {list(items)})"
-                )
-            carried = sd_extra_items(path, items, columns.id)
+        if number == 1 and molecule_id is None:
+            raise TableFormatError(
+                f"{path}: the first record (line {line}) has no data item {columns.id!r} "
+                f"for the ids (its items: {list(items)})"
+            )
         extra = tuple(items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
 
 
-def sd_extra_items(path, first_items: Mapping[str, str], id_item: str | None) -> list[str]:
-    """The data items an SD file's records carry: the first record's, but its id item."""
-    names = list(first_items)
+def sd_extra_items(path, id_item: str | None) -> list[str]:
+    """The data items an SD file's records carry: every item that a record holds, in the
+    order they first appear (``sd_item_names``), but the id item."""
+    names = sd_item_names(path)
     id_at = header_position(path, names, id_item) if id_item is not None else None
     return [name for position, name in enumerate(names) if position != id_at]
+
+
+SD_ITEM_NAME = re.compile(rb"^>[^\n]*?<([^>\n]*)>", re.MULTILINE)  # as SD_ITEM_HEADER
+
+
+def sd_item_names(path: str | os.PathLike) -> list[str]:
+    """The names of an SD file's data items, in the order they first appear: a scan of its
+    bytes (the records, read one by one, may each hold other items)."""
+    names: dict[str, None] = {}
+    tail = b""
+    for block in [*byte_blocks(path), b"\n"]:
+        text = tail + block
+        whole_lines = text.rfind(b"\n") + 1
+        for match in SD_ITEM_NAME.finditer(text[:whole_lines]):
+            names.setdefault(match.group(1).decode("utf-8", "replace").strip(), None)
+        tail = text[whole_lines:]
+    return list(names)
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
@@ -707,14 +723,11 @@ def smiles_file_extra_columns(
     path: str | os.PathLike, columns: SmilesColumns | None = None
 ) -> list[str]:
     """The names of a table's columns other than its SMILES and id columns (an unnamed one is
-    ``column<N>``), as ``SmilesLine.extra`` holds them (an SD file's: its first record's data
-    items but the id's); none for a file of SMILES lines."""
+    ``column<N>``), as ``SmilesLine.extra`` holds them (an SD file's: its data
+    items, every record's, but the id's); none for a file of SMILES lines."""
     suffix = table_kind(path)
     if suffix == ".sdf":
-        first = next(sd_records(path), None)
-        if first is None:
-            return []
-        return sd_extra_items(path, sd_data_items(first[1]), (columns or SmilesColumns()).id)
+        return sd_extra_items(path, (columns or SmilesColumns()).id)
     if suffix == ".parquet":
         header = parquet_columns(path)
     elif suffix == ".xlsx":
