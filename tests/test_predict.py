@@ -29,6 +29,7 @@ from redoxscreen.predict import (
     sparse_fingerprints,
 )
 from redoxscreen.tables import (
+    HIVE_NULL,
     SmilesColumns,
     SmilesLine,
     TableFormatError,
@@ -549,17 +550,63 @@ def test_an_enamine_cxsmiles_file_is_read_as_a_tab_separated_table(model_dir, tm
     assert predicted["error"].str.split(":").str[0].tolist() == ["", "", "invalid_smiles"]
 
 
+def test_a_directory_of_hive_partitions_is_read_as_one_table(model_dir, tmp_path):
+    """Spark and Dask write a table partitioned by a column as directories key=value: their
+    files are the table's parts, and each key is a column holding its directory's value."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    smiles = library(6)
+    table = pa.table({"smiles": smiles, "id": [f"m{i}" for i in range(7)]})
+    pq.write_to_dataset(table.slice(0, 3), tmp_path / "lib" / "vendor=enamine" / "batch=9")
+    pq.write_to_dataset(table.slice(3, 2), tmp_path / "lib" / "vendor=enamine" / "batch=10")
+    pq.write_to_dataset(table.slice(5, 2), tmp_path / "lib" / "vendor=a%2Fb" / "batch=9")
+    (tmp_path / "lib" / "_SUCCESS").touch()
+    lines = list(iter_smiles_file(tmp_path / "lib"))
+    assert [line.id for line in lines] == ["m5", "m6", "m0", "m1", "m2", "m3", "m4"]
+    assert [line.line for line in lines] == list(range(1, 8))  # rows go on across the parts
+    assert [line.extra for line in lines] == [("a/b", "9")] * 2 + [("enamine", "9")] * 3 + [
+        ("enamine", "10")
+    ] * 2  # "a%2Fb" as Spark escapes "a/b"; batch=9 before batch=10
+    assert lines[2].smiles == smiles[0] and lines[0].smiles == smiles[5]
+    assert smiles_file_extra_columns(tmp_path / "lib") == ["vendor", "batch"]
+    assert molecule_count_bound(tmp_path / "lib") == 7
+    pq.write_to_dataset(table.slice(0, 1), tmp_path / "nulls" / f"vendor={HIVE_NULL}")
+    assert list(iter_smiles_file(tmp_path / "nulls"))[0].extra == ("",)
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "lib",
+                     "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert predicted[["id", "vendor", "batch"]].values.tolist()[1:3] == [
+        ["m6", "a/b", "9"], ["m0", "enamine", "9"]
+    ]  # fmt: skip
+
+
 def test_a_directory_that_is_no_parquet_table_is_refused_saying_why(tmp_path):
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "nested" / "year=2026").mkdir(parents=True)
-    pd.DataFrame({"smiles": ["CCO"]}).to_parquet(tmp_path / "nested" / "year=2026" / "a.parquet")
-    (tmp_path / "mixed").mkdir()
-    pd.DataFrame({"smiles": ["CCO"]}).to_parquet(tmp_path / "mixed" / "a.parquet")
-    pd.DataFrame({"SMILES": ["CCN"]}).to_parquet(tmp_path / "mixed" / "b.parquet")
+    def write(relative: str, smiles: str = "CCO", column: str = "smiles"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({column: [smiles]}).to_parquet(tmp_path / relative)
+
+    (tmp_path / "empty" / "_temporary").mkdir(parents=True)
+    write("empty/_temporary/part-0.parquet")  # Spark's unfinished task: not read
+    write("nested/backup/a.parquet")
+    write("mixed/a.parquet")
+    write("mixed/b.parquet", column="SMILES")
+    write("both/a.parquet")
+    write("both/year=2026/b.parquet")
+    write("stray/year=2026/a.parquet")
+    write("stray/old/b.parquet")
+    write("keys/year=2026/a.parquet")
+    write("keys/month=1/b.parquet")
     refusals = {
         "empty": r"empty: a directory without \.parquet files in it; a directory is read as",
-        "nested": r"without \.parquet files in it; the files in its subdirectories are not read",
+        "nested": r"nested: backup/a\.parquet is in a subdirectory that is no Hive partition",
         "mixed": r"b\.parquet: its columns \['SMILES'\] are not those of a\.parquet \(\['smiles'\]\)",
+        "both": r"both: holds both parts \(a\.parquet\) and Hive partitions \(year=2026/\)",
+        "stray": r"stray: old/b\.parquet is in a subdirectory that is no Hive partition",
+        "keys": r"year=2026/a\.parquet: its columns \['smiles', 'year'\] are not those of "
+        r"month=1/b\.parquet \(\['smiles', 'month'\]\)",
     }
     for name, message in refusals.items():
         with pytest.raises(TableFormatError, match=message):

@@ -450,13 +450,17 @@ def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iter
 
 def parquet_text_batches(path: str | os.PathLike, header: list[str]) -> Iterator[list[list[str]]]:
     """A Parquet table's (or its parts') batches of ``PARQUET_BATCH_ROWS`` rows, in order, each
-    as its ``header`` columns' cells as text (``column_texts``)."""
+    as its ``header`` columns' cells as text (``column_texts``; a partition column's cells
+    its part's value)."""
     import pyarrow.parquet as pq
 
     for part in parquet_parts(path):
-        batches = pq.ParquetFile(part).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=header)
+        partition = partition_values(path, part)
+        stored = header[: len(header) - len(partition)]
+        batches = pq.ParquetFile(part).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=stored)
         for batch in batches:
-            yield [column_texts(column) for column in batch.columns]
+            values = [[value] * batch.num_rows for value in partition.values()]
+            yield [column_texts(column) for column in batch.columns] + values
 
 
 PARQUET_BATCH_ROWS = 8192
@@ -633,14 +637,16 @@ def float_texts(column):
 
 def parquet_columns(path: str | os.PathLike) -> list[str]:
     """A Parquet table's column names, without pandas' unnamed index (``__index_level_0__``);
-    the parts of a directory (``parquet_parts``) must all have the same ones."""
+    the parts of a directory (``parquet_parts``) must all have the same ones, and its Hive
+    partitions the same keys, which follow as columns."""
     first, *others = parquet_parts(path)
-    header = parquet_part_columns(first)
+    header = parquet_part_columns(first) + list(partition_values(path, first))
     for part in others:
-        if (columns := parquet_part_columns(part)) != header:
+        columns = parquet_part_columns(part) + list(partition_values(path, part))
+        if columns != header:
             raise TableFormatError(
-                f"{part}: its columns {columns} are not those of {first.name} ({header}); the "
-                f"parts of {path} are read as one table"
+                f"{part}: its columns {columns} are not those of "
+                f"{first.relative_to(path)} ({header}); the parts of {path} are read as one table"
             )
     return header
 
@@ -684,26 +690,79 @@ def open_bytes(path: str | os.PathLike):
 
 def parquet_parts(path: str | os.PathLike) -> list[Path]:
     """The Parquet files of a table: the file itself, or a directory's ``*.parquet`` files in
-    name order, numbers by their value (Dask's ``part.2`` before ``part.10``; not its
-    subdirectories; names starting with ``.`` or ``_`` are skipped, as Spark's ``_SUCCESS``
-    and unfinished files)."""
+    name order, numbers by their value (Dask's ``part.2`` before ``part.10``; its other
+    subdirectories are not read); where it holds none, the files of its Hive partitions
+    (``vendor=enamine/year=2026/``, ``nested_parts``). Names starting with ``.`` or ``_`` are
+    skipped, as Spark's ``_SUCCESS``, ``_temporary/`` and unfinished files."""
     path = Path(path)
     if not path.is_dir():
         return [path]
-    parts = sorted(
-        (part for part in path.glob("*.parquet")
-         if part.is_file() and not part.name.startswith((".", "_"))),
-        key=lambda part: [int(piece) if piece.isdigit() else piece
-                          for piece in re.split(r"(\d+)", part.name)],
-    )  # fmt: skip
-    if not parts:
-        nested = any(path.glob("*/**/*.parquet"))
-        not_read = "; the files in its subdirectories are not read (name one of them)"
+    parts = sorted(visible_parquet_files(path, path.glob("*.parquet")), key=natural_order)
+    partitioned, elsewhere = nested_parts(path)
+    if parts and partitioned:
         raise TableFormatError(
-            f"{path}: a directory without .parquet files in it{not_read if nested else ''}; a "
-            "directory is read as one Parquet table split into parts"
+            f"{path}: holds both parts ({parts[0].name}) and Hive partitions "
+            f"({partitioned[0].parent.relative_to(path)}/); a directory is read as one table, "
+            "split either into parts or into partitions"
         )
-    return parts
+    if not parts and elsewhere:
+        raise TableFormatError(
+            f"{path}: {elsewhere[0]} is in a subdirectory that is no Hive "
+            "partition (key=value); a directory is read as one table, split into the parts "
+            "in it or into partitions: name the file or its directory instead"
+        )
+    if not parts and not partitioned:
+        raise TableFormatError(
+            f"{path}: a directory without .parquet files in it; a directory is read as one "
+            "Parquet table split into parts"
+        )
+    return parts or partitioned
+
+
+def visible_parquet_files(table: Path, paths: Iterable[Path]) -> Iterator[Path]:
+    """The files among ``paths`` below ``table`` with no name on the way starting with ``.``
+    or ``_``."""
+    for part in paths:
+        names = part.relative_to(table).parts
+        if part.is_file() and not any(name.startswith((".", "_")) for name in names):
+            yield part
+
+
+def natural_order(path: Path) -> list:
+    """A sort key of a path's parts, numbers in them by their value."""
+    return [
+        [int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", name)]
+        for name in path.parts
+    ]
+
+
+HIVE_PARTITION = re.compile(r"^([^=]+)=(.*)$")  # a directory "key=value"
+
+
+def nested_parts(path: Path) -> tuple[list[Path], list[Path]]:
+    """The Parquet files in a directory's subdirectories: those of its Hive partitions (every
+    subdirectory on the way named ``key=value``), in the order of their directories' names and
+    their own (``natural_order``), and the others."""
+    partitioned, elsewhere = [], []
+    for part in visible_parquet_files(path, path.glob("*/**/*.parquet")):
+        names = part.relative_to(path).parts[:-1]
+        is_partition = all(HIVE_PARTITION.match(name) for name in names)
+        (partitioned if is_partition else elsewhere).append(part.relative_to(path))
+    return [path / part for part in sorted(partitioned, key=natural_order)], sorted(elsewhere)
+
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # Spark's and Arrow's name for a null partition value
+
+
+def partition_values(table: str | os.PathLike, part: Path) -> dict[str, str]:
+    """A part's partition columns and their values, from the directories between the
+    ``table`` directory and it (Spark's escapes undone, a null empty); none for a file."""
+    from urllib.parse import unquote
+
+    if not Path(table).is_dir():
+        return {}
+    pairs = (HIVE_PARTITION.match(name).groups() for name in part.relative_to(table).parts[:-1])
+    return {unquote(key): "" if value == HIVE_NULL else unquote(value) for key, value in pairs}
 
 
 def extra_cells_problem(number: int, record: list[str], width: int) -> str:
