@@ -8,6 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from redoxscreen.potentials import CONVERSION_READS, CONVERSIONS
 from redoxscreen.screen_stage import ScreeningPlan, screening_is_on
 from redoxscreen.settings import (
     ConfigError,
@@ -161,10 +162,15 @@ def test_reversed_valid_range_is_named(config):
 @pytest.mark.parametrize(
     ("unit", "conversion", "advice"),
     [
-        ("Hartree", "eV_absolute", "use conversion hartree_orbital"),
-        ("eV", "hartree_orbital", "use conversion eV_absolute or V_vs_SHE or V_vs_Li"),
-        ("kcal/mol", "eV_absolute", "no conversion reads that unit"),
-        ("meV", "V_vs_Li", "no conversion reads that unit"),
+        ("Hartree", "eV_absolute", "choose the conversion that reads the labels"),
+        ("hartrees", "V_vs_SHE", "choose the conversion that reads the labels"),
+        ("E_h", "eV_absolute", "choose the conversion that reads the labels"),
+        ("atomic units", "eV_absolute", "choose the conversion that reads the labels"),
+        ("eV", "hartree_orbital", "choose the conversion that reads the labels"),
+        ("kcal mol^-1", "eV_absolute", "no conversion reads kcal mol^-1: convert the labels"),
+        ("meV", "V_vs_Li", "no conversion reads meV: convert the labels"),
+        ("MeV", "eV_absolute", "no conversion reads MeV: convert the labels"),
+        ("mHa", "hartree_orbital", "no conversion reads mHa: convert the labels"),
     ],
 )
 def test_a_known_unit_that_contradicts_the_conversion_is_refused(config, unit, conversion, advice):
@@ -174,9 +180,9 @@ def test_a_known_unit_that_contradicts_the_conversion_is_refused(config, unit, c
     with pytest.raises(ConfigError) as refusal:
         check_config(config, REPO)
     message = str(refusal.value)
-    assert message.startswith(f"datasets.demo.targets.EA: unit {unit!r} is ")
-    assert f"conversion {conversion!r} reads" in message
-    assert message.rsplit("; ", 1)[1].startswith(advice)
+    assert message.startswith(f"datasets.demo.targets.EA: unit {unit!r} (")
+    assert f"does not fit conversion {conversion!r}, which reads" in message
+    assert f"; {advice}" in message and "hartree_orbital reads orbital energies" in message
 
 
 @pytest.mark.parametrize(
@@ -187,6 +193,10 @@ def test_a_unit_that_agrees_with_the_conversion_or_is_unknown_is_accepted(config
     """An electronvolt per electron is a volt; a unit without a known scale only labels."""
     config["datasets"]["demo"]["targets"]["EA"].update(unit=unit, conversion=conversion)
     check_config(config, REPO)
+
+
+def test_every_conversion_says_what_it_reads():
+    assert CONVERSION_READS.keys() == CONVERSIONS.keys()
 
 
 def test_materials_project_source_needs_no_local_file(config, tmp_path: Path):

@@ -7,6 +7,7 @@ The reference offsets are configuration (``potentials`` in the config), not cons
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -63,37 +64,49 @@ def volts_per_unit(conversion: str) -> float:
     return VOLTS_PER_UNIT[conversion]
 
 
-# Volts per label unit of the units whose scale is known, by their name in lower case without
-# spaces. A unit named otherwise only labels tables and figures.
-KNOWN_UNIT_VOLTS: dict[str, float] = {
-    "ev": 1.0,
-    "v": 1.0,
-    "hartree": HARTREE_EV,
-    "ha": HARTREE_EV,
-    "eh": HARTREE_EV,
-    "au": HARTREE_EV,
-    "a.u.": HARTREE_EV,
-    "mev": 1e-3,
-    "mv": 1e-3,
-    "kcal/mol": 0.0433641,  # eV per molecule
-    "kj/mol": 0.0103643,
+# What each conversion reads, for messages.
+CONVERSION_READS = {
+    "eV_absolute": "absolute energies in eV",
+    "V_vs_SHE": "potentials in V vs SHE",
+    "V_vs_Li": "potentials in V vs Li/Li+",
+    "hartree_orbital": "orbital energies in Hartree",
 }
+
+# eV per label unit of the units whose scale is known, by every spelling's ``unit_key``. A
+# unit named otherwise only labels tables and figures.
+HARTREE_SPELLINGS = ("hartree", "hartrees", "ha", "eh", "au", "atomicunit", "atomicunits")
+KNOWN_UNIT_EV: dict[str, float] = {
+    **dict.fromkeys(("ev", "electronvolt", "electronvolts", "v", "volt", "volts"), 1.0),
+    **dict.fromkeys(HARTREE_SPELLINGS, HARTREE_EV),
+    **dict.fromkeys(("mev", "mv", "millivolt", "millivolts"), 1e-3),
+    **dict.fromkeys(("mha", "meh", "millihartree", "millihartrees"), 1e-3 * HARTREE_EV),
+    **dict.fromkeys(("kcal/mol", "kcal/mole", "kcalmol-1"), 0.0433641),  # per molecule
+    **dict.fromkeys(("kj/mol", "kj/mole", "kjmol-1"), 0.0103643),
+}
+
+
+def unit_key(unit: str) -> str:
+    """A unit's spelling without case, spaces, dots, underscores or ``^`` (``a.u.``: ``au``,
+    ``kcal mol^-1``: ``kcalmol-1``); mega-units (``MeV``, ``MV``) keep their capital."""
+    compact = re.sub(r"[\s._^]", "", unit)
+    return compact if compact in ("MeV", "MV") else compact.lower()
 
 
 def unit_contradiction(unit: str, conversion: str) -> str | None:
     """Why a target's known ``unit`` contradicts its ``conversion`` (whose scale alone decides
-    the arithmetic), with the conversion to use; None when they agree or the unit is unknown."""
-    unit_volts = KNOWN_UNIT_VOLTS.get(unit.replace(" ", "").lower())
-    conversion_volts = volts_per_unit(conversion)
-    if unit_volts is None or math.isclose(unit_volts, conversion_volts):
+    the arithmetic), and what each conversion reads; None when their scales agree or the unit
+    is unknown."""
+    key = unit_key(unit)
+    unit_ev = 1e6 if key in ("MeV", "MV") else KNOWN_UNIT_EV.get(key)
+    if unit_ev is None or math.isclose(unit_ev, volts_per_unit(conversion)):
         return None
-    fitting = [name for name, volts in VOLTS_PER_UNIT.items() if math.isclose(volts, unit_volts)]
+    readable = "; ".join(f"{name} reads {what}" for name, what in CONVERSION_READS.items())
     advice = (
-        f"use conversion {' or '.join(fitting)}"
-        if fitting
-        else "no conversion reads that unit: convert the labels to eV, V or Hartree"
+        "choose the conversion that reads the labels"
+        if any(math.isclose(unit_ev, volts) for volts in VOLTS_PER_UNIT.values())
+        else f"no conversion reads {unit}: convert the labels to eV, V or Hartree first"
     )
     return (
-        f"unit {unit!r} is {unit_volts:g} V per unit, but conversion {conversion!r} reads "
-        f"{conversion_volts:g} V per unit; {advice}"
+        f"unit {unit!r} ({unit_ev:g} eV) does not fit conversion {conversion!r}, which reads "
+        f"{CONVERSION_READS[conversion]}; {advice} ({readable})"
     )
