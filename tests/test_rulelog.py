@@ -5,7 +5,7 @@ from pathlib import Path
 from workflow_runner import REPO
 
 SCRIPT = """
-import os, sys, warnings
+import logging, os, sys, warnings
 from redoxscreen.rulelog import rule_log
 
 with rule_log(sys.argv[1]) as log:
@@ -16,6 +16,7 @@ with rule_log(sys.argv[1]) as log:
     if sys.argv[2] == "crash":
         raise RuntimeError("it broke")
 os.write(2, b"after the rule\\n")
+logging.getLogger("redoxscreen").warning("logged after the rule")
 """
 
 
@@ -46,6 +47,9 @@ def test_native_lines_go_to_the_log_alone_and_python_to_both(tmp_path: Path):
     console = finished.stderr
     assert "python says hello" in console and "a library's warning" in console
     assert "progress bar" in console and "after the rule" in console
+    assert "logged after the rule" in console and "Logging error" not in console  # no handler
+    # is left on the closed console stream
+    assert "logged after the rule" not in log.read_text()
     assert "native start-up line" not in console
 
 

@@ -14,7 +14,8 @@ from typing import TextIO
 def rule_log(path: str, name: str = "redoxscreen") -> Iterator[logging.Logger]:
     """Send logging and Python's warnings to ``path`` and the console for the body; log an
     uncaught error and re-raise. What compiled libraries write to the standard error stream
-    themselves (TensorFlow's start-up lines) goes to ``path`` alone."""
+    themselves (TensorFlow's start-up lines), and what worker processes started in the body
+    write there, goes to ``path`` alone."""
     open(path, "w").close()  # every writer below appends, so none overwrites another
     with native_stderr_to(path) as console:
         handlers = [logging.FileHandler(path, mode="a"), logging.StreamHandler(console)]
@@ -33,8 +34,9 @@ def rule_log(path: str, name: str = "redoxscreen") -> Iterator[logging.Logger]:
             raise
         finally:
             logging.captureWarnings(False)
-            for handler in handlers:
-                handler.flush()
+            for handler in handlers:  # the console handler's stream closes with the body
+                logging.root.removeHandler(handler)
+                handler.close()
 
 
 @contextmanager
