@@ -30,14 +30,17 @@ from redoxscreen.predict import (
 )
 from redoxscreen.tables import (
     HIVE_NULL,
+    SdScan,
     SmilesColumns,
     SmilesLine,
     TableFormatError,
     carried_column_names,
     column_texts,
+    first_molecule,
     iter_smiles_file,
     molecule_count_bound,
     parsed_sheet,
+    sd_scan,
     smiles_file_extra_columns,
 )
 
@@ -512,6 +515,29 @@ def test_an_sd_files_data_items_are_those_of_every_record(model_dir, tmp_path):
     assert predicted[["id", "price", "stock"]].values.tolist() == [
         ["A1", "", ""], ["A2", "12", ""], ["A3", "9", "3 g"]
     ]  # fmt: skip
+
+
+def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
+    """The scan for the items to carry reads the data items of each record after its molecule
+    block (a title line that looks like an item header is none), as the records are read; an
+    id item spelt in another case by another record is the id, not carried."""
+    records = []
+    for title, items in [("> <from vendor>", {"ID": "A1"}), ("b", {"id": "B1", "price": "7"})]:
+        mol = Chem.MolFromSmiles("CCO")
+        mol.SetProp("_Name", title)
+        for name, value in items.items():
+            mol.SetProp(name, value)
+        records.append(Chem.MolToMolBlock(mol) + "".join(
+            f"> <{name}>\n{value}\n\n" for name, value in items.items()) + "$$$$\n")  # fmt: skip
+    (tmp_path / "merged.sdf").write_text("".join(records).replace("\n", "\r\n"))
+    path = tmp_path / "merged.sdf"
+    assert sd_scan(path) == SdScan(record_bound=3, item_names=("ID", "id", "price"))
+    for id_item in ("ID", "Id"):
+        lines = list(iter_smiles_file(path, SmilesColumns(id=id_item)))
+        assert [(line.id, line.extra) for line in lines] == [("A1", ("",)), ("B1", ("7",))]
+        assert smiles_file_extra_columns(path, SmilesColumns(id=id_item)) == ["price"]
+    assert [line.id for line in iter_smiles_file(path)] == ["> <from vendor>", "b"]
+    assert first_molecule(path, SmilesColumns(id="id")) == SmilesLine(1, "CCO", "A1", ())
 
 
 def test_an_sd_records_last_data_item_ends_before_its_dollar_line(tmp_path):

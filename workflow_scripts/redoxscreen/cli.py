@@ -156,7 +156,7 @@ def wants_directory(out: str) -> bool:
 
 def run_predict(args: argparse.Namespace) -> int:
     from redoxscreen import predict
-    from redoxscreen.tables import SmilesColumns, iter_smiles_file
+    from redoxscreen.tables import SmilesColumns, first_molecule
 
     started = time.perf_counter()
     smiles = Path(args.smiles)
@@ -168,7 +168,7 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         predict.check_output_outside_input(smiles, args.out)
         columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
-        next(iter_smiles_file(smiles, columns), None)  # a missing column, a misnamed header
+        first_molecule(smiles, columns)  # a missing column, a misnamed header
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         predict.configure_threads(args.threads)

@@ -341,10 +341,10 @@ def library_runtime_minutes(path: str | Path, least: int = 120) -> int:
 def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:
     """Raise ``ConfigError`` naming ``key`` when the first molecule of a SMILES file cannot
     be read with these columns (``tables.SmilesColumns`` keywords)."""
-    from redoxscreen.tables import SmilesColumns, iter_smiles_file
+    from redoxscreen.tables import SmilesColumns, first_molecule
 
     try:
-        next(iter_smiles_file(path, SmilesColumns(**(columns or {}))), None)
+        first_molecule(path, SmilesColumns(**(columns or {})))
     except (OSError, ValueError) as error:  # e.g. a directory, a column missing
         raise ConfigError(f"{key}: {error}") from error
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 import pandas as pd
@@ -475,20 +476,34 @@ def iter_smiles_excel(path: str | os.PathLike, columns: SmilesColumns) -> Iterat
         yield layout.molecule(int(line), [str(value) for value in values], "line")
 
 
-def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
+def first_molecule(
+    path: str | os.PathLike, columns: SmilesColumns | None = None
+) -> SmilesLine | None:
+    """The first molecule of a file as ``iter_smiles_file`` reads it, None where it holds none:
+    a quick check that it can be read with these columns. An SD file's is read without the
+    items it would carry, which take a scan of the whole file."""
+    columns = columns or SmilesColumns()
+    if table_kind(path) == ".sdf":
+        return next(iter_smiles_sdf(path, columns, carried=[]), None)
+    return next(iter_smiles_file(path, columns), None)
+
+
+def iter_smiles_sdf(
+    path: str | os.PathLike, columns: SmilesColumns, carried: list[str] | None = None
+) -> Iterator[SmilesLine]:
     """The molecules of an SD file, each record's as a SMILES that RDKit writes from its
     molecule block (hydrogens removed, stereochemistry kept); ``SmilesLine.line`` is where
     the record starts. The id is the record's title line, or its data item ``columns.id`` (in
-    any case), which the first record must hold; where that is empty, ``line<N>``. The first
-    file's other data items, those of every record, are carried as ``SmilesLine.extra``
-    (``sd_extra_items``; empty where a record lacks one). A record that gives no molecule has
-    the problem ``invalid_record``."""
+    any case), which the first record must hold; where that is empty, ``line<N>``. The file's
+    other data items, those of every record, are carried as ``SmilesLine.extra``
+    (``sd_extra_items``, or those ``carried``; empty where a record lacks one). A record that
+    gives no molecule has the problem ``invalid_record``."""
     if columns.smiles_is_named():
         raise TableFormatError(
             f"{path}: an SD file has no SMILES column to name ({columns.smiles!r}): each "
             "record's molecule block is read"
         )
-    carried = sd_extra_items(path, columns.id)
+    carried = sd_extra_items(path, columns.id) if carried is None else carried
     for number, (line, record) in enumerate(sd_records(path), start=1):
         items = sd_data_items(record)
         molecule_id = sd_id(path, record, items, columns.id)
@@ -503,27 +518,53 @@ def iter_smiles_sdf(path: str | os.PathLike, columns: SmilesColumns) -> Iterator
 
 def sd_extra_items(path, id_item: str | None) -> list[str]:
     """The data items an SD file's records carry: every item that a record holds, in the
-    order they first appear (``sd_item_names``), but the id item."""
-    names = sd_item_names(path)
-    id_at = header_position(path, names, id_item) if id_item is not None else None
-    return [name for position, name in enumerate(names) if position != id_at]
+    order they first appear (``sd_scan``), but the id item (in any case: one record may spell
+    it ``ID``, another ``id``)."""
+    names = sd_scan(path).item_names
+    if id_item is None:
+        return list(names)
+    return [name for name in names if name.casefold() != id_item.casefold()]
 
 
-SD_ITEM_NAME = re.compile(rb"^>[^\n]*?<([^>\n]*)>", re.MULTILINE)  # as SD_ITEM_HEADER
+class SdScan(NamedTuple):
+    """What a scan of an SD file's bytes finds (``sd_scan``)."""
+
+    record_bound: int  # an upper bound on its records: its $$$$ lines, and one more
+    item_names: tuple[str, ...]  # its data items' names, in the order they first appear
 
 
-def sd_item_names(path: str | os.PathLike) -> list[str]:
-    """The names of an SD file's data items, in the order they first appear: a scan of its
-    bytes (the records, read one by one, may each hold other items)."""
+def sd_scan(path: str | os.PathLike) -> SdScan:
+    """An SD file's ``SdScan``, made once while the file is unchanged (``scanned_sd_file``)."""
+    stat = os.stat(path)
+    return scanned_sd_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+SD_LANDMARK = re.compile(  # the lines that a scan of an SD file looks for
+    rb"^(?:[ \t]*(?P<block_end>M  END)[ \t\r]*$|[ \t]*(?P<record_end>\$\$\$\$)[ \t\r]*$"
+    rb"|>[^\n]*?<(?P<item>[^>\n]*)>)",  # as SD_ITEM_HEADER
+    re.MULTILINE,
+)
+
+
+@functools.lru_cache(maxsize=4)
+def scanned_sd_file(path: str, modified_ns: int, size: int) -> SdScan:
+    """``sd_scan`` of the file at ``path`` as it was at ``modified_ns``: its whole lines are
+    searched block by block for ``$$$$`` lines and for data item headers after ``M  END``, as
+    ``sd_records`` and ``sd_data_items`` read them."""
     names: dict[str, None] = {}
-    tail = b""
+    records, after_block, tail = 0, False, b""
     for block in [*byte_blocks(path), b"\n"]:
         text = tail + block
         whole_lines = text.rfind(b"\n") + 1
-        for match in SD_ITEM_NAME.finditer(text[:whole_lines]):
-            names.setdefault(match.group(1).decode("utf-8", "replace").strip(), None)
+        for landmark in SD_LANDMARK.finditer(text, 0, whole_lines):
+            if landmark["block_end"]:
+                after_block = True
+            elif landmark["record_end"]:
+                records, after_block = records + 1, False
+            elif after_block:
+                names.setdefault(landmark["item"].decode("utf-8", "replace").strip(), None)
         tail = text[whole_lines:]
-    return list(names)
+    return SdScan(records + 1, tuple(names))
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
@@ -997,11 +1038,7 @@ def molecule_count_bound(path: str | os.PathLike) -> int:
 
 def sd_record_bound(path: str | os.PathLike) -> int:
     """An upper bound on an SD file's records: its ``$$$$`` lines, and one more."""
-    count, tail = 0, b""
-    for block in byte_blocks(path):
-        count += (tail + block).count(b"$$$$")  # a tail of 3 bytes holds none
-        tail = block[-3:]
-    return count + 1
+    return sd_scan(path).record_bound
 
 
 def line_count(path: str | os.PathLike) -> int:
