@@ -531,13 +531,40 @@ def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
             f"> <{name}>\n{value}\n\n" for name, value in items.items()) + "$$$$\n")  # fmt: skip
     (tmp_path / "merged.sdf").write_text("".join(records).replace("\n", "\r\n"))
     path = tmp_path / "merged.sdf"
-    assert sd_scan(path) == SdScan(record_bound=3, item_names=("ID", "id", "price"))
+    assert sd_scan(path) == SdScan(3, ("ID", "id", "price"), spelt_twice=frozenset())
     for id_item in ("ID", "Id"):
         lines = list(iter_smiles_file(path, SmilesColumns(id=id_item)))
         assert [(line.id, line.extra) for line in lines] == [("A1", ("",)), ("B1", ("7",))]
         assert smiles_file_extra_columns(path, SmilesColumns(id=id_item)) == ["price"]
     assert [line.id for line in iter_smiles_file(path)] == ["> <from vendor>", "b"]
     assert first_molecule(path, SmilesColumns(id="id")) == SmilesLine(1, "CCO", "A1", ())
+
+
+def test_an_sd_files_id_item_in_two_cases_is_the_id_and_the_other_case_a_column(tmp_path):
+    """A record that holds its id item in the id's exact case and another spelling carries
+    the other; a record whose only spelling is the other has it as its id, its cell empty."""
+    writer = Chem.SDWriter(str(tmp_path / "two.sdf"))
+    for items in [{"ID": "A1", "id": "internal-7", "price": "5"}, {"id": "B1"}]:
+        mol = Chem.MolFromSmiles("CCO")
+        for name, value in items.items():
+            mol.SetProp(name, value)
+        writer.write(mol)
+    writer.close()
+    path = tmp_path / "two.sdf"
+    for id_item in ("ID", " ID "):
+        columns = SmilesColumns(id=id_item)
+        assert smiles_file_extra_columns(path, columns) == ["id", "price"]
+        lines = list(iter_smiles_file(path, columns))
+        assert [(line.id, line.extra) for line in lines] == [
+            ("A1", ("internal-7", "5")), ("B1", ("", ""))
+        ]  # fmt: skip
+    replaced = tmp_path / "replaced.sdf"  # the same size and time: the scan is made again
+    replaced.write_text(path.read_text().replace("price", "batch"))
+    stat = path.stat()
+    os.utime(replaced, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert sd_scan(path).item_names == ("ID", "id", "price")
+    os.replace(replaced, path)
+    assert sd_scan(path).item_names == ("ID", "id", "batch")
 
 
 def test_an_sd_records_last_data_item_ends_before_its_dollar_line(tmp_path):
@@ -598,7 +625,11 @@ def test_a_directory_of_hive_partitions_is_read_as_one_table(model_dir, tmp_path
     assert smiles_file_extra_columns(tmp_path / "lib") == ["vendor", "batch"]
     assert molecule_count_bound(tmp_path / "lib") == 7
     pq.write_to_dataset(table.slice(0, 1), tmp_path / "nulls" / f"vendor={HIVE_NULL}")
-    assert list(iter_smiles_file(tmp_path / "nulls"))[0].extra == ("",)
+    empty_row = pa.table({"smiles": [None], "id": [None]}, schema=table.schema)
+    pq.write_to_dataset(empty_row, tmp_path / "nulls" / "vendor=x")  # skipped, as in a file
+    assert list(iter_smiles_file(tmp_path / "nulls")) == [
+        SmilesLine(1, smiles[0], "m0", ("",))
+    ]  # fmt: skip
     out = tmp_path / "predicted.csv"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "lib",
                      "--out", out)  # fmt: skip

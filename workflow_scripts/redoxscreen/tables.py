@@ -109,13 +109,12 @@ def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
     as a text table's header is (the names as written, stripped, in ``attrs[SHEET_HEADER]``);
     indexed by each row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped
     as in a text table. A workbook is parsed once while it is unchanged (``parsed_sheet``)."""
-    stat = os.stat(path)
-    return parsed_sheet(str(path), stat.st_mtime_ns, stat.st_size).copy(deep=False)
+    return parsed_sheet(str(path), file_version(path)).copy(deep=False)
 
 
 @functools.lru_cache(maxsize=2)
-def parsed_sheet(path: str, modified_ns: int, size: int) -> pd.DataFrame:
-    """``read_excel_sheet`` of the workbook at ``path`` as it was at ``modified_ns``."""
+def parsed_sheet(path: str, version: tuple[int, ...]) -> pd.DataFrame:
+    """``read_excel_sheet`` of the workbook at ``path`` in this ``file_version``."""
     try:
         with pd.ExcelFile(path) as workbook:
             first, *others = workbook.sheet_names
@@ -438,14 +437,16 @@ def iter_smiles_table(
 
 def iter_smiles_parquet(path: str | os.PathLike, columns: SmilesColumns) -> Iterator[SmilesLine]:
     """The molecules of a Parquet table, read in batches: as a CSV table's (``SmilesLine.line``
-    is the 1-based row; an id defaults to ``row<N>``), every cell as text."""
+    is the 1-based row; an id defaults to ``row<N>``), every cell as text; a row whose stored
+    cells are empty is skipped, whatever its partition's values."""
     header = parquet_columns(path)
     layout = TableLayout.of(path, header, columns)
+    stored = len(header) - len(partition_values(path, parquet_parts(path)[0]))
     number = 0
     for batch in parquet_text_batches(path, header):
         for record in zip(*batch, strict=True):
             number += 1
-            if any(record):
+            if any(record[:stored]):
                 yield layout.molecule(number, record, "row")
 
 
@@ -506,24 +507,34 @@ def iter_smiles_sdf(
     carried = sd_extra_items(path, columns.id) if carried is None else carried
     for number, (line, record) in enumerate(sd_records(path), start=1):
         items = sd_data_items(record)
-        molecule_id = sd_id(path, record, items, columns.id)
-        if number == 1 and molecule_id is None:
+        id_name = sd_id_item(path, items, columns.id)
+        if columns.id is None:
+            molecule_id = record.split("\n", 1)[0].strip()  # the title line
+        elif id_name is not None:
+            molecule_id = items[id_name]
+        elif number == 1:
             raise TableFormatError(
                 f"{path}: the first record (line {line}) has no data item {columns.id!r} "
                 f"for the ids (its items: {list(items)})"
             )
-        extra = tuple(items.get(name, "") for name in carried)
+        else:
+            molecule_id = ""
+        extra = tuple("" if name == id_name else items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
 
 
 def sd_extra_items(path, id_item: str | None) -> list[str]:
     """The data items an SD file's records carry: every item that a record holds, in the
-    order they first appear (``sd_scan``), but the id item (in any case: one record may spell
-    it ``ID``, another ``id``)."""
-    names = sd_scan(path).item_names
+    order they first appear (``sd_scan``), but the id item in any case (one record may spell
+    it ``ID``, another ``id``); where one record holds two spellings, only the id's exact one.
+    A record's cell of a carried item that is its id (``sd_id_item``) is empty."""
+    scan = sd_scan(path)
     if id_item is None:
-        return list(names)
-    return [name for name in names if name.casefold() != id_item.casefold()]
+        return list(scan.item_names)
+    wanted = id_item.strip()
+    if wanted.casefold() in scan.spelt_twice:
+        return [name for name in scan.item_names if name != wanted]
+    return [name for name in scan.item_names if name.casefold() != wanted.casefold()]
 
 
 class SdScan(NamedTuple):
@@ -531,40 +542,55 @@ class SdScan(NamedTuple):
 
     record_bound: int  # an upper bound on its records: its $$$$ lines, and one more
     item_names: tuple[str, ...]  # its data items' names, in the order they first appear
+    # names (case-folded) that one record holds in two spellings: "ID" and "id"
+    spelt_twice: frozenset[str] = frozenset()
 
 
 def sd_scan(path: str | os.PathLike) -> SdScan:
     """An SD file's ``SdScan``, made once while the file is unchanged (``scanned_sd_file``)."""
+    return scanned_sd_file(str(path), file_version(path))
+
+
+def file_version(path: str | os.PathLike) -> tuple[int, ...]:
+    """What changes when a file is rewritten or replaced, even by one of the same size and
+    modification time (``cp -p``): its inode, size and modification and change times."""
     stat = os.stat(path)
-    return scanned_sd_file(str(path), stat.st_mtime_ns, stat.st_size)
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 SD_LANDMARK = re.compile(  # the lines that a scan of an SD file looks for
-    rb"^(?:[ \t]*(?P<block_end>M  END)[ \t\r]*$|[ \t]*(?P<record_end>\$\$\$\$)[ \t\r]*$"
+    rb"^(?:[^\S\n]*(?P<block_end>M  END)[^\S\n]*$|[^\S\n]*(?P<record_end>\$\$\$\$)[^\S\n]*$"
     rb"|>[^\n]*?<(?P<item>[^>\n]*)>)",  # as SD_ITEM_HEADER
     re.MULTILINE,
 )
 
 
 @functools.lru_cache(maxsize=4)
-def scanned_sd_file(path: str, modified_ns: int, size: int) -> SdScan:
-    """``sd_scan`` of the file at ``path`` as it was at ``modified_ns``: its whole lines are
-    searched block by block for ``$$$$`` lines and for data item headers after ``M  END``, as
-    ``sd_records`` and ``sd_data_items`` read them."""
+def scanned_sd_file(path: str, version: tuple[int, ...]) -> SdScan:
+    """``sd_scan`` of the file at ``path`` in this ``file_version``: its whole lines are
+    searched block by block for ``$$$$`` (each counted, a bound however a line holds it) and
+    for data item headers after ``M  END``, as ``sd_records`` and ``sd_data_items`` read
+    them."""
     names: dict[str, None] = {}
+    record_names: dict[str, str] = {}  # the record's names by their case-folded form
+    spelt_twice: set[str] = set()
     records, after_block, tail = 0, False, b""
-    for block in [*byte_blocks(path), b"\n"]:
+    for block in chain(byte_blocks(path), [b"\n"]):
         text = tail + block
         whole_lines = text.rfind(b"\n") + 1
+        records += text.count(b"$$$$", 0, whole_lines)
         for landmark in SD_LANDMARK.finditer(text, 0, whole_lines):
             if landmark["block_end"]:
                 after_block = True
             elif landmark["record_end"]:
-                records, after_block = records + 1, False
+                after_block, record_names = False, {}
             elif after_block:
-                names.setdefault(landmark["item"].decode("utf-8", "replace").strip(), None)
+                name = landmark["item"].decode("utf-8", "replace").strip()
+                names.setdefault(name, None)
+                if record_names.setdefault(name.casefold(), name) != name:
+                    spelt_twice.add(name.casefold())
         tail = text[whole_lines:]
-    return SdScan(records + 1, tuple(names))
+    return SdScan(records + 1, tuple(names), frozenset(spelt_twice))
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
@@ -612,15 +638,14 @@ def sd_molecule(
     return SmilesLine(line, "", molecule_id, extra, problem)
 
 
-def sd_id(path, record: str, items: Mapping[str, str], id_item: str | None) -> str | None:
-    """A record's id as written: its title line, or its data item ``id_item`` (in any case,
-    as a table's column; ``items``: ``sd_data_items``); "" where empty, None where the record
-    has no such item."""
+def sd_id_item(path, items: Mapping[str, str], id_item: str | None) -> str | None:
+    """The name of a record's data item ``id_item`` as the record spells it (in any case, as a
+    table's column; ``items``: ``sd_data_items``); None where it has none, or ids are titles."""
     if id_item is None:
-        return record.split("\n", 1)[0].strip()
+        return None
     names = list(items)
     position = header_position(path, names, id_item)
-    return None if position is None else items[names[position]]
+    return None if position is None else names[position]
 
 
 SD_ITEM_HEADER = re.compile(r"^>.*?<([^>]*)>")  # "> <IDNUMBER>", ">  <ID>  (MD-12)"
