@@ -160,7 +160,9 @@ def test_repeated_ids_for_different_molecules_are_an_error():
         ingest(raw_table(rows), DATASET)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json", "/", ".csv.gz"])
+@pytest.mark.parametrize(
+    "suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json", "/", ".csv.gz", ".zip"]
+)
 def test_every_table_format_ingests_the_same(tmp_path, suffix):
     path = tmp_path / f"input{suffix}"
     frame = raw_table()
@@ -170,6 +172,8 @@ def test_every_table_format_ingests_the_same(tmp_path, suffix):
         path.write_text(frame.to_json(orient="records"))
     elif suffix == ".csv.gz":
         frame.to_csv(path, index=False)  # compressed by its suffix
+    elif suffix == ".zip":  # an archive holding one CSV file
+        frame.to_csv(path, index=False, compression={"method": "zip", "archive_name": "a.csv"})
     elif suffix == "/":  # a directory of Parquet parts, whose column types differ
         path.mkdir()
         write_table(frame[:5].astype({"ea": float}), path / "part-0.parquet")  # text in part 1

@@ -417,6 +417,57 @@ def test_a_compressed_text_library_is_read_as_its_plain_twin(model_dir, tmp_path
             read(tmp_path / f"cut.smi{compression}")
 
 
+def test_a_zip_archive_holding_one_file_is_read_as_that_file(model_dir, tmp_path):
+    """Vendors ship catalogues zipped: an archive holding one SMILES, text-table or SD file
+    (a directory entry and macOS's __MACOSX/ aside) is read as that file."""
+    smiles = library(6)
+    text = "id,SMILES,score\n" + "".join(f'{i},"{s}",0.{i}\n' for i, s in enumerate(smiles))
+    (tmp_path / "lib.csv").write_text(text)
+    with zipfile.ZipFile(tmp_path / "catalogue.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.mkdir("catalogue")
+        archive.writestr("catalogue/lib.csv", text)
+        archive.writestr("__MACOSX/catalogue/._lib.csv", b"\x00\x05")
+    lines = list(iter_smiles_file(tmp_path / "catalogue.zip"))
+    assert lines == list(iter_smiles_file(tmp_path / "lib.csv")) and len(lines) == 7
+    assert smiles_file_extra_columns(tmp_path / "catalogue.zip") == ["score"]
+    assert molecule_count_bound(tmp_path / "catalogue.zip") == 8
+    written_sd_file(tmp_path / "vendor.sdf", smiles[:3])
+    with zipfile.ZipFile(tmp_path / "vendor.zip", "w", zipfile.ZIP_LZMA) as archive:
+        archive.write(tmp_path / "vendor.sdf", "vendor.sdf")
+    assert list(iter_smiles_file(tmp_path / "vendor.zip")) == list(
+        iter_smiles_file(tmp_path / "vendor.sdf")
+    )
+    assert smiles_file_extra_columns(tmp_path / "vendor.zip") == ["IDNUMBER", "price"]
+    out = tmp_path / "predicted.csv"
+    result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / "catalogue.zip",
+                     "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert pd.read_csv(out, dtype=str)["id"].tolist() == [str(i) for i in range(7)]
+
+
+def test_a_zip_archive_that_holds_no_one_readable_file_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as archive:
+        archive.writestr("a.smi", "CCO a\n")
+        archive.writestr("b.smi", "CCN b\n")
+    with zipfile.ZipFile(tmp_path / "sheet.zip", "w") as archive:
+        archive.writestr("lib.xlsx", b"PK")
+    (tmp_path / "fake.zip").write_text("CCO a\n")
+    with zipfile.ZipFile(tmp_path / "crc.zip", "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lib.smi", "CCO a\nCCN b\n")
+    damaged = (tmp_path / "crc.zip").read_bytes().replace(b"CCN b", b"CCX b")
+    (tmp_path / "crc.zip").write_bytes(damaged)  # its checksum no longer matches
+    refusals = {
+        "two.zip": r"two\.zip: a \.zip file cannot be read as molecules; .* a ZIP archive is "
+        r"read when it holds one \.smi",
+        "sheet.zip": r"sheet\.zip: a \.zip file cannot be read as molecules",
+        "fake.zip": r"fake\.zip: not a ZIP archive that can be read \(File is not a zip file\)",
+        "crc.zip": r"crc\.zip: cannot be decompressed \(Bad CRC-32 for file 'lib\.smi'\)",
+    }
+    for name, message in refusals.items():
+        with pytest.raises(TableFormatError, match=message):
+            list(iter_smiles_file(tmp_path / name))
+
+
 def written_sd_file(path, smiles: list[str]) -> list[int]:
     """An SD file of these molecules (3D, hydrogens explicit; titled m<i>, data item CAT-<i>),
     the third record's block broken; returns the line where each record starts."""

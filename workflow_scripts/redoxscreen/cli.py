@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the SMILES file (.smi), SD file (.sdf), or .csv, .tsv, .xlsx or .parquet table (or "
         "a directory of Parquet parts) to predict; .smi, .sdf, .csv, .tsv and Enamine's .cxsmiles "
-        "may be compressed (.gz, .bz2, .xz)",
+        "may be compressed (.gz, .bz2, .xz, or a .zip holding one)",
     )
     predict.add_argument(
         "--smiles-column",

@@ -66,7 +66,7 @@ def table_reader(path: str | os.PathLike):
     if kind not in READERS:
         raise TableFormatError(
             f"{path}: unknown table format {kind!r}; use one of {', '.join(sorted(READERS))} (a "
-            ".csv or .tsv also compressed: .gz, .bz2, .xz)"
+            ".csv or .tsv also compressed: .gz, .bz2, .xz, .zip)"
         )
     return READERS[kind]
 
@@ -302,7 +302,8 @@ NOT_SMILES_FILES = {
     ".gz": COMPRESSED_HINT,
     ".bz2": COMPRESSED_HINT,
     ".xz": COMPRESSED_HINT,
-    ".zip": "decompress it first",
+    ".zip": "a ZIP archive is read when it holds one .smi, .csv, .tsv, .cxsmiles or .sdf file "
+    "(macOS's __MACOSX/ aside); unzip it and name one of its files",
 }
 
 SMILES_COLUMN = "smiles"
@@ -730,7 +731,8 @@ def parquet_part_columns(path: Path) -> list[str]:
 
 def table_kind(path: str | os.PathLike) -> str:
     """How a table is read: its suffix in lower case; for a compressed text file (``COMPRESSED``:
-    ``lib.smi.gz``, ``labels.csv.xz``) the suffix under the compression's; ``.parquet`` for a
+    ``lib.smi.gz``, ``labels.csv.xz``) the suffix under the compression's, for a ZIP archive
+    its one file's (``catalogue.zip`` holding ``catalogue.sdf``); ``.parquet`` for a
     directory (of Parquet parts, as Spark, Dask or ``predict_library`` write a large table);
     ``.tsv`` for Enamine's ``.cxsmiles`` (a tab-separated table, CXSMILES in its ``smiles``
     column)."""
@@ -739,12 +741,40 @@ def table_kind(path: str | os.PathLike) -> str:
         return ".parquet"
     suffix = path.suffix.lower()
     if suffix in COMPRESSED:
-        inner = Path(path.stem).suffix.lower()
+        held = zip_member(path) if suffix == ".zip" else path.stem
+        inner = Path(held).suffix.lower() if held is not None else suffix
         suffix = inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
     return ".tsv" if suffix == ".cxsmiles" else suffix
 
 
-COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}  # read as their text
+def zip_member(path: str | os.PathLike) -> str | None:
+    """The name of the one file a ZIP archive holds (its directories, macOS's ``__MACOSX/``
+    and names starting with ``.`` aside); None where it holds none or several."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [
+                info.filename
+                for info in archive.infolist()
+                if not info.is_dir()
+                and not info.filename.startswith("__MACOSX/")
+                and not Path(info.filename).name.startswith(".")
+            ]
+    except zipfile.BadZipFile as error:
+        raise TableFormatError(f"{path}: not a ZIP archive that can be read ({error})") from error
+    return names[0] if len(names) == 1 else None
+
+
+def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
+    """The one file of a ZIP archive (``zip_member``), opened for reading bytes."""
+    with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it closes
+        try:
+            return archive.open(zip_member(path), "r")
+        except (RuntimeError, NotImplementedError) as error:  # encrypted; Deflate64, zstd
+            raise TableFormatError(f"{path}: its file cannot be read ({error})") from error
+
+
+# read as the text they hold (a ZIP archive: its one file, ``zip_member``)
+COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".zip": open_zip_member}
 COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".cxsmiles", ".sdf")  # what one holds
 
 
@@ -1040,7 +1070,7 @@ def decompressed(path, chunks: Iterable[bytes]) -> Iterator[bytes]:
         return
     try:
         yield from chunks
-    except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:  # gzip, bz2, xz errors
+    except (EOFError, OSError, lzma.LZMAError, zlib.error, zipfile.BadZipFile) as error:
         raise TableFormatError(
             f"{path}: cannot be decompressed ({error}); is it cut short or corrupt?"
         ) from error
