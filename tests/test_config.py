@@ -396,6 +396,7 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
         ("labels.parquet.gz", r".*labels\.parquet\.gz: unknown table format '\.gz'; use one of "
                               r"\.csv, \.json, \.parquet"),
         ("labels.mol2", r".*labels\.mol2: unknown table format '\.mol2'"),
+        ("labels.zip", r".*labels\.zip: not a ZIP archive that can be read"),
     ],
 )  # fmt: skip
 def test_a_data_set_source_that_holds_no_labels_is_refused_before_any_job(

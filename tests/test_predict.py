@@ -40,6 +40,7 @@ from redoxscreen.tables import (
     iter_smiles_file,
     molecule_count_bound,
     parsed_sheet,
+    read_table,
     sd_scan,
     smiles_file_extra_columns,
 )
@@ -456,16 +457,24 @@ def test_a_zip_archive_that_holds_no_one_readable_file_is_refused(tmp_path):
         archive.writestr("lib.smi", "CCO a\nCCN b\n")
     damaged = (tmp_path / "crc.zip").read_bytes().replace(b"CCN b", b"CCX b")
     (tmp_path / "crc.zip").write_bytes(damaged)  # its checksum no longer matches
+    whole = (tmp_path / "crc.zip").read_bytes()
+    (tmp_path / "header.zip").write_bytes(b"XX" + whole[2:])  # its file's header is damaged
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w"):
+        pass
     refusals = {
-        "two.zip": r"two\.zip: a \.zip file cannot be read as molecules; .* a ZIP archive is "
-        r"read when it holds one \.smi",
-        "sheet.zip": r"sheet\.zip: a \.zip file cannot be read as molecules",
+        "two.zip": r"two\.zip: .*a ZIP archive is read when it holds one \.smi",
+        "sheet.zip": r"sheet\.zip: .*a ZIP archive is read when it holds one \.smi",
+        "empty.zip": r"empty\.zip: .*a ZIP archive is read when it holds one \.smi",
         "fake.zip": r"fake\.zip: not a ZIP archive that can be read \(File is not a zip file\)",
         "crc.zip": r"crc\.zip: cannot be decompressed \(Bad CRC-32 for file 'lib\.smi'\)",
+        "header.zip": r"header\.zip: its file cannot be read \(Bad magic number",
     }
     for name, message in refusals.items():
-        with pytest.raises(TableFormatError, match=message):
-            list(iter_smiles_file(tmp_path / name))
+        for read in (lambda path: list(iter_smiles_file(path)), molecule_count_bound):
+            with pytest.raises(TableFormatError, match=message):
+                read(tmp_path / name)
+    with pytest.raises(TableFormatError, match=r"two\.zip: a ZIP archive is read when"):
+        read_table(tmp_path / "two.zip")  # as a data set
 
 
 def written_sd_file(path, smiles: list[str]) -> list[int]:

@@ -125,7 +125,7 @@ def check_dataset(
     config: Mapping, workdir: str | Path = ".", workflow_dir: str | Path | None = None
 ) -> None:
     """Raise ``ConfigError`` for a selected data set that cannot be read as declared."""
-    from redoxscreen.tables import table_kind
+    from redoxscreen.tables import TableFormatError, table_kind
 
     name = config["dataset"]
     dataset = selected_dataset(config)
@@ -148,9 +148,13 @@ def check_dataset(
     source = library_path(entry)
     check_file_exists(f"datasets.{name}.source", source, workdir, workflow_dir)
     path = configured_file(source, workdir, workflow_dir)
+    try:
+        kind = table_kind(path)  # a ZIP archive's: its one file's
+    except TableFormatError as error:  # its message names the file
+        raise ConfigError(f"datasets.{name}.source: {error}") from error
     if dataset.get("label_with_xtb"):
         check_xtb_source(name, dataset, path)
-    elif (kind := table_kind(path)) in MOLECULES_ONLY:
+    elif kind in MOLECULES_ONLY:
         raise ConfigError(
             f"datasets.{name}.source: {source!r} is {MOLECULES_ONLY[kind]}, which "
             f"holds no label columns; set datasets.{name}.label_with_xtb: true to label it with "

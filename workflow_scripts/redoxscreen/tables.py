@@ -63,6 +63,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 def table_reader(path: str | os.PathLike):
     """The ``READERS`` function that reads this table; an unknown format is refused."""
     kind = table_kind(path)
+    if kind == ".zip":  # holding no one file that is read
+        raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     if kind not in READERS:
         raise TableFormatError(
             f"{path}: unknown table format {kind!r}; use one of {', '.join(sorted(READERS))} (a "
@@ -766,10 +768,14 @@ def zip_member(path: str | os.PathLike) -> str | None:
 
 def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
     """The one file of a ZIP archive (``zip_member``), opened for reading bytes."""
+    if table_kind(path) == ".zip":  # holding no one file that is read
+        raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
+    member = zip_member(path)
     with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it closes
         try:
-            return archive.open(zip_member(path), "r")
-        except (RuntimeError, NotImplementedError) as error:  # encrypted; Deflate64, zstd
+            return archive.open(member, "r")
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # damaged;
+            # encrypted; compressed by Deflate64 or zstd
             raise TableFormatError(f"{path}: its file cannot be read ({error})") from error
 
 
