@@ -61,3 +61,29 @@ def test_a_crash_is_logged_and_reaches_the_console(tmp_path: Path):
     assert "ERROR redoxscreen: failed" in text and "RuntimeError: it broke" in text
     assert crashed.stderr.count("RuntimeError: it broke") == 2  # logged, then Python's own
     assert "native start-up line" not in crashed.stderr
+
+
+NOTES_SCRIPT = """
+import os, sys
+from redoxscreen.rulelog import tensorflow_start_notes_dropped
+
+print("before", file=sys.stderr)
+with tensorflow_start_notes_dropped():
+    os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
+                b"written to STDERR\\n")
+    os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on. You may see\\n")
+    os.write(2, b"E0000 a real error from C++\\n")
+    print("from python", file=sys.stderr)
+print("after", file=sys.stderr)
+"""
+
+
+def test_the_command_line_drops_tensorflows_start_notes_and_keeps_the_rest():
+    environment = {"PYTHONPATH": str(REPO / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+    finished = subprocess.run(
+        [sys.executable, "-c", NOTES_SCRIPT], capture_output=True, text=True, env=environment
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr.splitlines() == [
+        "before", "E0000 a real error from C++", "from python", "after"
+    ]  # fmt: skip

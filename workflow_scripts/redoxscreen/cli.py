@@ -156,6 +156,7 @@ def wants_directory(out: str) -> bool:
 
 def run_predict(args: argparse.Namespace) -> int:
     from redoxscreen import predict
+    from redoxscreen.rulelog import tensorflow_start_notes_dropped
     from redoxscreen.tables import SmilesColumns, first_molecule
 
     started = time.perf_counter()
@@ -171,7 +172,8 @@ def run_predict(args: argparse.Namespace) -> int:
         first_molecule(smiles, columns)  # a missing column, a misnamed header
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
-        predict.configure_threads(args.threads)
+        with tensorflow_start_notes_dropped():  # TensorFlow starts
+            predict.configure_threads(args.threads)
         ensembles = predict.as_ensembles(list(args.model_dir))
         predict.prediction_options(ensembles)  # models trained on different molecules
     except (FileNotFoundError, ValueError) as error:

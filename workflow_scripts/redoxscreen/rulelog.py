@@ -1,10 +1,12 @@
-"""Logging for per-rule scripts: everything, including a crash's traceback, goes to the rule's log."""
+"""Logging for per-rule scripts (everything, including a crash's traceback, goes to the rule's
+log), and the command line's console."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -61,3 +63,31 @@ def native_stderr_to(path: str) -> Iterator[TextIO]:
         os.dup2(console_descriptor, 2)
         os.close(log_descriptor)
         os.close(console_descriptor)
+
+
+# TensorFlow's C++ start-up notes, which ignore TF_CPP_MIN_LOG_LEVEL (TensorFlow 2.21)
+TENSORFLOW_START_NOTES = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+)
+
+
+@contextmanager
+def tensorflow_start_notes_dropped() -> Iterator[None]:
+    """For a command without a rule log: what is written to the standard error stream in the
+    body (TensorFlow's import) reaches it afterwards, in order, but TensorFlow's start-up
+    notes (``TENSORFLOW_START_NOTES``)."""
+    sys.stderr.flush()
+    console_descriptor = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(console_descriptor, 2)
+            os.close(console_descriptor)
+            caught.seek(0)
+            for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not any(note in line for note in TENSORFLOW_START_NOTES):
+                    sys.stderr.write(line)
