@@ -511,17 +511,13 @@ def iter_smiles_sdf(
     for number, (line, record) in enumerate(sd_records(path), start=1):
         items = sd_data_items(record)
         id_name = sd_id_item(path, items, columns.id)
-        if columns.id is None:
-            molecule_id = record.split("\n", 1)[0].strip()  # the title line
-        elif id_name is not None:
-            molecule_id = items[id_name]
-        elif number == 1:
+        if number == 1 and columns.id is not None and id_name is None:
             raise TableFormatError(
                 f"{path}: the first record (line {line}) has no data item {columns.id!r} "
                 f"for the ids (its items: {list(items)})"
             )
-        else:
-            molecule_id = ""
+        title = record.split("\n", 1)[0].strip()
+        molecule_id = title if columns.id is None else items.get(id_name, "")
         extra = tuple("" if name == id_name else items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
 
