@@ -46,22 +46,36 @@ def native_stderr_to(path: str) -> Iterator[TextIO]:
     """Point file descriptor 2, which C and C++ code writes to, at the end of ``path`` for the
     body; ``sys.stderr`` (Python's writes, progress bars) stays on the console, and is
     yielded."""
-    sys.stderr.flush()
-    console_descriptor = os.dup(2)
     log_descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     python_stderr = sys.stderr
-    console = os.fdopen(
-        console_descriptor, "w", buffering=1, errors="backslashreplace", closefd=False
-    )
     try:
-        os.dup2(log_descriptor, 2)
-        sys.stderr = console
-        yield console
+        with descriptor_2_to(log_descriptor) as console_descriptor:
+            console = os.fdopen(
+                console_descriptor, "w", buffering=1, errors="backslashreplace", closefd=False
+            )
+            sys.stderr = console
+            try:
+                yield console
+            finally:
+                console.flush()
+                sys.stderr = python_stderr
     finally:
-        console.flush()
-        sys.stderr = python_stderr
-        os.dup2(console_descriptor, 2)
         os.close(log_descriptor)
+
+
+@contextmanager
+def descriptor_2_to(target: int) -> Iterator[int]:
+    """Point file descriptor 2 at the file open as ``target`` for the body (Python's
+    ``sys.stderr`` flushed on the way in and out); yields a descriptor of the file it pointed
+    at before, which it points at again afterwards."""
+    sys.stderr.flush()
+    console_descriptor = os.dup(2)
+    try:
+        os.dup2(target, 2)
+        yield console_descriptor
+    finally:
+        sys.stderr.flush()
+        os.dup2(console_descriptor, 2)
         os.close(console_descriptor)
 
 
@@ -77,16 +91,11 @@ def tensorflow_start_notes_dropped() -> Iterator[None]:
     """For a command without a rule log: what is written to the standard error stream in the
     body (TensorFlow's import) reaches it afterwards, in order, but TensorFlow's start-up
     notes (``TENSORFLOW_START_NOTES``)."""
-    sys.stderr.flush()
-    console_descriptor = os.dup(2)
     with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
         try:
-            yield
+            with descriptor_2_to(caught.fileno()):
+                yield
         finally:
-            sys.stderr.flush()
-            os.dup2(console_descriptor, 2)
-            os.close(console_descriptor)
             caught.seek(0)
             for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
                 if not any(note in line for note in TENSORFLOW_START_NOTES):

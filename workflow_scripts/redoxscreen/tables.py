@@ -764,9 +764,9 @@ def zip_member(path: str | os.PathLike) -> str | None:
 
 def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
     """The one file of a ZIP archive (``zip_member``), opened for reading bytes."""
-    if table_kind(path) == ".zip":  # holding no one file that is read
-        raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     member = zip_member(path)
+    if member is None or Path(member).suffix.lower() not in COMPRESSED_TEXT:  # as table_kind
+        raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it closes
         try:
             return archive.open(member, "r")
