@@ -42,3 +42,23 @@ def tiny_dataset_config(source: str, **sections) -> dict:
         },
         **sections,
     }
+
+
+def labelled_sd_file(path, records: list[tuple[str, str, dict[str, str]]]) -> list[int]:
+    """An SD file of ``(SMILES, title, data items)`` records, 2D, written by RDKit; a record
+    whose SMILES is ``Xx`` holds an element that does not exist (as a broken vendor record
+    does). Returns the line where each record starts."""
+    blocks = []
+    for smiles, title, items in records:
+        mol = Chem.MolFromSmiles("C" if smiles == "Xx" else smiles)
+        mol.SetProp("_Name", title)
+        block = Chem.MolToMolBlock(mol)
+        if smiles == "Xx":
+            block = block.replace(" C   0", " Xx  0", 1)
+        data = "".join(f">  <{name}>\n{value}\n\n" for name, value in items.items())
+        blocks.append(f"{block}{data}$$$$\n")
+    path.write_text("".join(blocks))
+    starts = [1]
+    for block in blocks[:-1]:
+        starts.append(starts[-1] + block.count("\n"))
+    return starts

@@ -19,6 +19,7 @@ from redoxscreen.settings import (
 )
 from redoxscreen.tables import read_table
 
+from molecule_fixtures import labelled_sd_file
 from workflow_runner import REPO
 
 SCHEMA = str(REPO / "config" / "schema.yaml")
@@ -68,9 +69,9 @@ def test_defaults_are_filled_in(config):
             "'V_vs_Mars' is not one of",
         ),
         (
-            lambda c: c["datasets"]["demo"].pop("smiles_column"),
+            lambda c: c["datasets"]["demo"].pop("targets"),
             "datasets.demo",
-            "'smiles_column' is a required property",
+            "'targets' is a required property",
         ),
         (
             lambda c: c["datasets"]["demo"]["targets"]["EA"].update(valid_range=[1]),
@@ -392,7 +393,6 @@ def test_a_source_to_label_with_xtb_is_read_before_any_job(config, tmp_path: Pat
     [
         ("mols.smi", r"'mols\.smi' is a SMILES file, which holds no label columns; set "
                      r"datasets\.demo\.label_with_xtb: true"),
-        ("vendor.sdf.gz", r"'vendor\.sdf\.gz' is an SD file, which holds no label columns"),
         ("labels.parquet.gz", r".*labels\.parquet\.gz: unknown table format '\.gz'; use one of "
                               r"\.csv, \.json, \.parquet"),
         ("labels.mol2", r".*labels\.mol2: unknown table format '\.mol2'"),
@@ -405,6 +405,30 @@ def test_a_data_set_source_that_holds_no_labels_is_refused_before_any_job(
     (tmp_path / name).write_bytes(b"CCO ethanol\n")
     config["datasets"]["demo"]["source"] = name
     with pytest.raises(ConfigError, match=r"datasets\.demo\.source: " + message):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_an_sd_data_sets_data_items_are_read_before_any_job(config, tmp_path: Path):
+    items = {"IE_eV": "10.5", "EA_eV": "3.9", "CAT": "A1"}
+    labelled_sd_file(tmp_path / "labels.sdf", [("O=C1C=CC(=O)C=C1", "bq", items)])
+    dataset = config["datasets"]["demo"]
+    dataset.update(source="labels.sdf", id_column="CAT")
+    dataset["targets"]["IE"]["column"], dataset["targets"]["EA"]["column"] = "IE_eV", "EA_eV"
+    message = r"datasets\.demo\.smiles_column: 'labels\.sdf' is an SD file, whose records' "
+    with pytest.raises(ConfigError, match=message + r"molecule blocks are read; remove"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    dataset.pop("smiles_column")
+    check_config(config, tmp_path, workflow_dir=REPO)
+    dataset["targets"]["EA"]["column"] = "EA_ev"
+    message = (
+        r"datasets\.demo\.targets\.EA\.column: 'EA_ev' is not a data item of labels\.sdf "
+        r"\(the data items of its records: IE_eV, EA_eV, CAT\); did you mean 'EA_eV'\?"
+    )
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, tmp_path, workflow_dir=REPO)
+    config["datasets"]["demo"] = config["datasets"]["demo_xtb"] | {"smiles_column": None}
+    config["datasets"]["demo"].pop("smiles_column")
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.smiles_column is missing"):
         check_config(config, tmp_path, workflow_dir=REPO)
 
 

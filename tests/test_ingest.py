@@ -1,5 +1,7 @@
+import gzip
 import json
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -7,6 +9,8 @@ import pytest
 from redoxscreen.chemistry import StandardizeOptions
 from redoxscreen.ingest import DatasetSpec, IngestConfigError, TargetSpec, ingest, run_ingestion
 from redoxscreen.tables import TableFormatError, read_table, write_table
+
+from molecule_fixtures import labelled_sd_file
 
 IE = TargetSpec("IE", "ie", "eV", "eV_absolute", valid_range=(3.0, 15.0))
 EA = TargetSpec("EA", "ea", "eV", "eV_absolute", valid_range=(-3.0, 8.0))
@@ -263,10 +267,65 @@ def test_empty_cells_beyond_a_data_sets_header_are_read_as_nothing(tmp_path):
 
 
 def test_unknown_format_is_refused(tmp_path):
-    path = tmp_path / "input.sdf"
+    path = tmp_path / "input.mol2"
     path.write_text("")
-    with pytest.raises(TableFormatError, match=r"\.sdf"):
+    with pytest.raises(TableFormatError, match=r"\.mol2"):
         read_table(path)
+
+
+SD_RECORDS = [
+    ("O=C1C=CC(=O)C=C1", "bq", {"ie": "10.5", "ea": "3.9", "CAT": "A1"}),
+    ("Xx", "broken", {"ie": "9", "ea": "1", "CAT": "A2"}),  # no element Xx
+    ("c1ccccc1", "", {"ea": "0.5", "ie": "9.2", "CAT": "A3"}),  # no title; another order
+    ("Oc1ccccc1", "phenol", {"ie": "abc", "CAT": "A4"}),  # no ea item; ie no number
+    ("C1=CC=CC=C1", "kekule", {"ie": "9.24", "ea": "0.52", "CAT": "A5"}),  # benzene again
+]
+SD_DATASET = DatasetSpec(smiles_column=None, targets=(IE, EA))
+
+
+def test_an_sd_file_is_a_data_set_whose_data_items_hold_the_labels(tmp_path):
+    """DFT sets come as SD files too (QM9, PubChemQC): each record's molecule block is read,
+    its title is its id (or the data item id_column names) and its data items are columns."""
+    starts = labelled_sd_file(tmp_path / "labels.sdf", SD_RECORDS)
+    result = ingest(read_table(tmp_path / "labels.sdf"), SD_DATASET)
+    assert result.molecules["id"].tolist() == ["bq", "row3"]
+    assert result.molecules["smiles"].tolist() == ["O=C1C=CC(=O)C=C1", "c1ccccc1"]
+    assert result.molecules["IE"].tolist() == pytest.approx([10.5, 9.22])  # merged: the mean
+    assert result.molecules["EA"].tolist() == pytest.approx([3.9, 0.51])
+    rejected = result.rejected.set_index("input_id")
+    assert rejected.loc["broken", "reason"] == "invalid_record"
+    assert rejected.loc["broken", "detail"] == (
+        f"the record on line {starts[1]}: RDKit cannot read the molecule block"
+    )
+    assert rejected["input_line"].tolist() == [starts[1], starts[3], starts[3], starts[4]]
+    assert rejected["reason"].tolist() == [
+        "invalid_record", "no_valid_label", "label_not_numeric", "duplicate_merged"
+    ]  # fmt: skip
+    assert result.summary["rows"] == {
+        "kept": 2, "duplicate_merged": 1, "invalid_record": 1, "no_valid_label": 1
+    }  # fmt: skip
+    by_item = ingest(read_table(tmp_path / "labels.sdf"), replace(SD_DATASET, id_column="CAT"))
+    assert by_item.molecules["id"].tolist() == ["A1", "A3"]
+
+
+def test_an_sd_data_set_is_read_compressed_and_its_mistakes_are_named(tmp_path):
+    labelled_sd_file(tmp_path / "labels.sdf", SD_RECORDS)
+    with gzip.open(tmp_path / "labels.sdf.gz", "wb") as handle:
+        handle.write((tmp_path / "labels.sdf").read_bytes())
+    outputs = [tmp_path / name for name in ("molecules.parquet", "rejected.tsv", "summary.json")]
+    dataset = {"targets": {"IE": {"column": "ie", "unit": "eV", "conversion": "eV_absolute"}}}
+    options = {"allowed_elements": ["H", "C", "O"], "neutral_only": True, "largest_fragment": False}
+    run_ingestion(str(tmp_path / "labels.sdf.gz"), dataset, options, *map(str, outputs))
+    assert pd.read_parquet(outputs[0])["IE"].tolist() == pytest.approx([10.5, 9.22])
+    frame = read_table(tmp_path / "labels.sdf")
+    with pytest.raises(IngestConfigError, match=r"an SD file has no SMILES column"):
+        ingest(frame, DATASET)
+    missing = replace(SD_DATASET, targets=(replace(IE, column="IE"),))
+    message = r"no column for targets\.IE\.column='IE'; its data items are: ie, ea, CAT$"
+    with pytest.raises(IngestConfigError, match=message):
+        ingest(frame, missing)
+    with pytest.raises(IngestConfigError, match=r"smiles_column is missing"):
+        ingest(raw_table(), replace(DATASET, smiles_column=None))
 
 
 MP_RECORDS = [

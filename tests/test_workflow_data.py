@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from molecule_fixtures import labelled_sd_file
 from workflow_runner import run_snakemake, with_override, write_config
 
 TARGETS = {
@@ -63,6 +64,25 @@ def test_data_stage_runs_and_explains_every_row(table_workdir):
 
     second = run_snakemake(table_workdir, *DATA_OUTPUTS)
     assert "Nothing to be done" in second.stdout + second.stderr
+
+
+def test_an_sd_data_set_runs_through_ingest(tmp_path):
+    records = [
+        ("c1ccccc1", "benzene", {"ie_ev": "9.2", "ea_ev": "0.5"}),
+        ("Xx", "broken", {"ie_ev": "8", "ea_ev": "1"}),
+        ("O=C1C=CC(=O)C=C1", "bq", {"ea_ev": "4.1", "ie_ev": "7.6"}),
+    ]
+    starts = labelled_sd_file(tmp_path / "molecules.sdf", records)
+    dataset = {"source": "molecules.sdf", "targets": TARGETS}
+    write_config(tmp_path, {"dataset": "sd", "datasets": {"sd": dataset}})
+    run_snakemake(tmp_path, *DATA_OUTPUTS)
+    molecules = pd.read_parquet(tmp_path / "results/data/molecules.parquet")
+    rejected = pd.read_csv(tmp_path / "results/data/rejected.tsv", sep="\t")
+    assert molecules["id"].tolist() == ["benzene", "bq"]
+    assert molecules["EA"].tolist() == [0.5, 4.1]
+    assert rejected[["input_id", "input_line", "reason"]].values.tolist() == [
+        ["broken", starts[1], "invalid_record"]
+    ]
 
 
 def test_xtb_labelled_dataset_runs_through_label_xtb(tmp_path):

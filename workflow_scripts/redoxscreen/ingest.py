@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from tqdm import tqdm
@@ -23,6 +23,10 @@ from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standard
 from redoxscreen.tables import (
     DECIMAL_COMMA,
     REPEATED_COLUMNS,
+    SD_COLUMNS,
+    SD_PROBLEM,
+    SD_SMILES,
+    SD_TITLE,
     SOURCE_LINE,
     read_table,
     write_json,
@@ -91,9 +95,10 @@ class TargetSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where the SMILES, the ids and the labels are in the input table."""
+    """Where the SMILES, the ids and the labels are in the input table (an SD file's: its
+    data items; ``smiles_column`` None, as each record's molecule block is read)."""
 
-    smiles_column: str
+    smiles_column: str | None
     targets: tuple[TargetSpec, ...]
     id_column: str | None = None
     charge_column: str | None = None
@@ -104,7 +109,7 @@ class DatasetSpec:
             TargetSpec.from_config(name, target) for name, target in entry["targets"].items()
         )
         return cls(
-            smiles_column=entry["smiles_column"],
+            smiles_column=entry.get("smiles_column"),
             targets=targets,
             id_column=entry.get("id_column"),
             charge_column=entry.get("charge_column"),
@@ -120,6 +125,16 @@ class DatasetSpec:
         }
         named |= {f"targets.{target.name}.column": target.column for target in self.targets}
         return {key: column for key, column in named.items() if column is not None}
+
+    def reading_sd_table(self) -> DatasetSpec:
+        """This data set read from an SD file's table (``tables.read_sd_table``): its records'
+        molecules, and their titles as ids where ``id_column`` names no data item."""
+        if self.smiles_column is not None:
+            raise IngestConfigError(
+                f"smiles_column={self.smiles_column!r}: an SD file has no SMILES column, as "
+                "each record's molecule block is read; remove smiles_column"
+            )
+        return replace(self, smiles_column=SD_SMILES, id_column=self.id_column or SD_TITLE)
 
 
 @dataclass
@@ -176,10 +191,21 @@ def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
     missing = {key: column for key, column in wanted.items() if column not in frame.columns}
     if missing:
         described = ", ".join(f"{key}={column!r}" for key, column in missing.items())
+        held = [str(column) for column in frame.columns if column not in SD_COLUMNS]
+        kind = "data items" if SD_SMILES in frame.columns else "columns"
         raise IngestConfigError(
-            f"the input table has no column for {described}; "
-            f"its columns are: {', '.join(map(str, frame.columns))}"
+            f"the input table has no column for {described}; its {kind} are: {', '.join(held)}"
         )
+
+
+def as_read_from(frame: pd.DataFrame, dataset: DatasetSpec) -> DatasetSpec:
+    """The data set as ``frame`` holds it: an SD file's table (``reading_sd_table``), or a
+    table whose SMILES column the data set must name."""
+    if SD_SMILES in frame.columns:
+        return dataset.reading_sd_table()
+    if dataset.smiles_column is None:
+        raise IngestConfigError("smiles_column is missing: name the table's column of SMILES")
+    return dataset
 
 
 def as_text(raw: object) -> str:
@@ -274,6 +300,10 @@ class Ingestion:
             "input_id": raw_id or f"row{number}",
             "input_smiles": as_text(record[self.dataset.smiles_column]),
         }
+        if problem := as_text(record.get(SD_PROBLEM)):  # an SD record that gives no molecule
+            reason, _, detail = problem.partition(": ")
+            self.reject_row(row, reason, detail)
+            return None
         try:
             molecule = standardize(row["input_smiles"], self.options)
         except MoleculeRejected as rejection:
@@ -371,6 +401,7 @@ def ingest(
     progress: bool = False,
 ) -> IngestResult:
     """Standardize, check and deduplicate a raw table into the molecule table."""
+    dataset = as_read_from(frame, dataset)
     check_columns(frame, dataset)
     decimal_comma = frame.attrs.get(DECIMAL_COMMA, False)
     run = Ingestion(dataset, options or StandardizeOptions(), decimal_comma)

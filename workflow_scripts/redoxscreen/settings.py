@@ -138,6 +138,7 @@ def check_dataset(
                 f"datasets.{name}: label_with_xtb needs a SMILES file as source, "
                 "not materials_project"
             )
+        check_smiles_column_named(name, dataset)
         return
     if not isinstance(entry, str) and not dataset.get("label_with_xtb"):
         raise ConfigError(
@@ -152,6 +153,10 @@ def check_dataset(
         kind = table_kind(path)  # a ZIP archive's: its one file's
     except TableFormatError as error:  # its message names the file
         raise ConfigError(f"datasets.{name}.source: {error}") from error
+    if kind == ".sdf" and not dataset.get("label_with_xtb"):
+        check_sd_dataset(name, dataset, source, path)
+        return
+    check_smiles_column_named(name, dataset)
     if dataset.get("label_with_xtb"):
         check_xtb_source(name, dataset, path)
     elif kind in MOLECULES_ONLY:
@@ -176,7 +181,32 @@ def check_target(key: str, entry: Mapping) -> None:
         raise ConfigError(f"{key}: {contradiction}")
 
 
-MOLECULES_ONLY = {".smi": "a SMILES file", ".sdf": "an SD file"}  # data-set sources with no labels
+MOLECULES_ONLY = {".smi": "a SMILES file"}  # data-set sources with no labels
+
+
+def check_smiles_column_named(name: str, dataset: Mapping) -> None:
+    """Raise ``ConfigError`` where a data set that is no SD file names no SMILES column."""
+    if "smiles_column" not in dataset:
+        raise ConfigError(
+            f"datasets.{name}.smiles_column is missing: name the column of SMILES (only an SD "
+            "file's data set has none)"
+        )
+
+
+def check_sd_dataset(name: str, dataset: Mapping, source: str, path: Path) -> None:
+    """Raise ``ConfigError`` for an SD data set that names a SMILES column (its records'
+    molecule blocks are read), or a data item that none of its records holds."""
+    from redoxscreen.tables import sd_scan
+
+    if "smiles_column" in dataset:
+        raise ConfigError(
+            f"datasets.{name}.smiles_column: {source!r} is an SD file, whose records' molecule "
+            "blocks are read; remove smiles_column (id_column, charge_column and the targets' "
+            "columns name data items; without id_column the ids are the records' titles)"
+        )
+    items = list(sd_scan(path).item_names)
+    table = f"{source} (the data items of its records: {', '.join(items) or 'none'})"
+    check_dataset_columns(name, dataset, items, table, holds="a data item")
 
 
 def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:
@@ -226,10 +256,16 @@ def table_header(path: Path) -> list[str] | None:
 
 
 def check_dataset_columns(
-    name: str, dataset: Mapping, columns: list[str], table: str, path: Path | None = None
+    name: str,
+    dataset: Mapping,
+    columns: list[str],
+    table: str,
+    path: Path | None = None,
+    holds: str = "a column",
 ) -> None:
     """Raise ``ConfigError`` naming the key of a column that the data set's table (a text
-    table at ``path``, whose ``#`` lines may hold the real header) lacks."""
+    table at ``path``, whose ``#`` lines may hold the real header) lacks; ``holds`` says what
+    a column is (an SD file's: ``a data item``)."""
     from redoxscreen.tables import commented_header_hint
 
     for key, column in dataset_columns(dataset).items():
@@ -239,7 +275,7 @@ def check_dataset_columns(
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
             if path is not None:
                 hint = commented_header_hint(path, column) or hint
-            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {table}{hint}")
+            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not {holds} of {table}{hint}")
 
 
 def check_columns_named_once(name: str, dataset: Mapping, repeated: list[str], source: str) -> None:

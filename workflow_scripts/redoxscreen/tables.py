@@ -38,6 +38,7 @@ READERS = {
     ".xlsx": lambda path: read_excel_sheet(path),
     ".parquet": lambda path: read_parquet_columns(path),
     ".json": lambda path: read_json_records(path),
+    ".sdf": lambda path: read_sd_table(path),
 }
 
 
@@ -516,10 +517,39 @@ def iter_smiles_sdf(
                 f"{path}: the first record (line {line}) has no data item {columns.id!r} "
                 f"for the ids (its items: {list(items)})"
             )
-        title = record.split("\n", 1)[0].strip()
-        molecule_id = title if columns.id is None else items.get(id_name, "")
+        molecule_id = sd_title(record) if columns.id is None else items.get(id_name, "")
         extra = tuple("" if name == id_name else items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
+
+
+def sd_title(record: str) -> str:
+    """An SD record's title: its first line, stripped."""
+    return record.split("\n", 1)[0].strip()
+
+
+# The columns of an SD file read as a data set's table (``read_sd_table``) beside its data
+# items; none can be an item's name, which holds no ">" (``SD_ITEM_HEADER``).
+SD_SMILES = "<molecule block>"  # the SMILES RDKit writes from it; empty where it gives none
+SD_TITLE = "<title line>"
+SD_PROBLEM = "<record problem>"  # why the record gives no molecule (``sd_molecule``)
+SD_COLUMNS = (SD_SMILES, SD_TITLE, SD_PROBLEM)
+
+
+def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
+    """An SD file as a labelled data set's table: a row per record, indexed by the line where
+    it starts (``SOURCE_LINE``), with its molecule, title and problem (``SD_COLUMNS``, read as
+    ``iter_smiles_sdf`` reads them), then every data item that a record holds, as spelt, in
+    the order they first appear (``sd_scan``), as text: empty where a record lacks one."""
+    names = list(sd_scan(path).item_names)
+    lines, rows = [], []
+    for line, record in sd_records(path):
+        molecule = sd_molecule(line, record, "")
+        items = sd_data_items(record)
+        lines.append(line)
+        cells = [items.get(name, "") for name in names]
+        rows.append([molecule.smiles, sd_title(record), molecule.problem, *cells])
+    index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
+    return pd.DataFrame(rows, columns=[*SD_COLUMNS, *names], index=index, dtype=str)
 
 
 def sd_extra_items(path, id_item: str | None) -> list[str]:
