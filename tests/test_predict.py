@@ -433,6 +433,10 @@ def test_a_zip_archive_holding_one_file_is_read_as_that_file(model_dir, tmp_path
     assert lines == list(iter_smiles_file(tmp_path / "lib.csv")) and len(lines) == 7
     assert smiles_file_extra_columns(tmp_path / "catalogue.zip") == ["score"]
     assert molecule_count_bound(tmp_path / "catalogue.zip") == 8
+    with zipfile.ZipFile(tmp_path / "lib.csv.zip", "w") as archive:
+        archive.writestr("lib", text)  # a file without a suffix: as the archive's name says
+    assert list(iter_smiles_file(tmp_path / "lib.csv.zip")) == lines
+    assert read_table(tmp_path / "lib.csv.zip").equals(read_table(tmp_path / "lib.csv"))
     written_sd_file(tmp_path / "vendor.sdf", smiles[:3])
     with zipfile.ZipFile(tmp_path / "vendor.zip", "w", zipfile.ZIP_LZMA) as archive:
         archive.write(tmp_path / "vendor.sdf", "vendor.sdf")

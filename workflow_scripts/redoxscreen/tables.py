@@ -769,10 +769,25 @@ def table_kind(path: str | os.PathLike) -> str:
         return ".parquet"
     suffix = path.suffix.lower()
     if suffix in COMPRESSED:
-        held = zip_member(path) if suffix == ".zip" else path.stem
-        inner = Path(held).suffix.lower() if held is not None else suffix
+        inner = held_suffix(path)
         suffix = inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
     return ".tsv" if suffix == ".cxsmiles" else suffix
+
+
+def held_suffix(path: Path) -> str | None:
+    """The suffix of the file a compressed file holds, in lower case: the name's under the
+    compression's (``lib.csv.gz``: ``.csv``); a ZIP archive's one member's, or where that
+    has none (``lib``), the archive's under ``.zip`` (``lib.csv.zip``: ``.csv``); None for an
+    archive that holds no one file."""
+    if path.suffix.lower() != ".zip":
+        return Path(path.stem).suffix.lower()
+    member = zip_member(path)
+    return None if member is None else member_suffix(path, member)
+
+
+def member_suffix(archive: Path, member: str) -> str:
+    """A ZIP archive's member's suffix, or the archive's under ``.zip`` where it has none."""
+    return Path(member).suffix.lower() or Path(archive.stem).suffix.lower()
 
 
 def zip_member(path: str | os.PathLike) -> str | None:
@@ -795,7 +810,7 @@ def zip_member(path: str | os.PathLike) -> str | None:
 def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
     """The one file of a ZIP archive (``zip_member``), opened for reading bytes."""
     member = zip_member(path)
-    if member is None or Path(member).suffix.lower() not in COMPRESSED_TEXT:  # as table_kind
+    if member is None or member_suffix(Path(path), member) not in COMPRESSED_TEXT:  # table_kind
         raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it closes
         try:
