@@ -482,6 +482,28 @@ def test_only_an_xlsx_files_first_sheet_is_read_and_the_others_are_named(tmp_pat
     )
 
 
+def test_an_xlsx_data_sets_zero_padded_ids_are_read_as_shown_and_its_labels_as_saved(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "smiles", "ie", "ea"])
+    sheet.append([702, "CCO", 10.48123, -0.5])
+    sheet.append([7, "CCN", 9.5, 0.25])
+    sheet["A2"].number_format = sheet["A3"].number_format = "00000"
+    sheet["C2"].number_format = sheet["D2"].number_format = "0.00"  # shown 10.48 and -0.50
+    sheet["D3"].number_format = "0%"  # shown 25%
+    workbook.save(tmp_path / "labels.xlsx")
+    table = read_table(tmp_path / "labels.xlsx")
+    assert table.values.tolist() == [
+        ["00702", "CCO", "10.48123", "-0.5"], ["00007", "CCN", "9.5", "0.25"]
+    ]  # fmt: skip
+    molecules = ingest(table, DATASET).molecules.set_index("id")
+    assert molecules.loc[["00702", "00007"], ["IE", "EA"]].values.tolist() == [
+        [10.48123, -0.5], [9.5, 0.25]
+    ]  # fmt: skip
+
+
 def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
     path = tmp_path / "labels.xlsx"
     rows = [["name", " smiles ", "ie", "ea", ""], ["ethanol", "CCO", 9.1, 1, "x"]]

@@ -812,6 +812,24 @@ def test_an_xlsx_sheets_header_may_follow_blank_rows_and_its_error_cells_are_emp
         list(iter_smiles_file(tmp_path / "cut.xlsx"))
 
 
+def test_an_xlsx_librarys_zero_padded_ids_are_read_as_excel_shows_them(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["smiles", "id"])
+    for smiles, number in [("CCO", 702), ("CCN", 1234567), ("CCC", -702), ("CO", 702.5)]:
+        sheet.append([smiles, number])
+        sheet.cell(sheet.max_row, 2).number_format = "00000"  # Excel's "zero-padded" ids
+    sheet.append(["C", 703])  # General
+    sheet.append(["CS", 704])
+    sheet.cell(sheet.max_row, 2).number_format = "0.00"  # only zeros-only formats are applied
+    workbook.save(tmp_path / "shop.xlsx")
+    assert [line.id for line in iter_smiles_file(tmp_path / "shop.xlsx")] == [
+        "00702", "1234567", "-00702", "702.5", "703", "704"
+    ]  # fmt: skip
+
+
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):
     (tmp_path / "a.csv").write_text('ID,Smiles\nq1,"c1ccccc1"\n\n,CCO\nq3\n')
     (tmp_path / "b.csv").write_text("smiles\nCCO\n")

@@ -108,41 +108,95 @@ def read_text_table(path: str | os.PathLike, suffix: str) -> pd.DataFrame:
 
 def read_excel_sheet(path: str | os.PathLike) -> pd.DataFrame:
     """An XLSX file's first sheet (other sheets are named in a warning), every cell as text
-    (an error cell such as ``#N/A`` empty), its header the first row that is not empty, named
-    as a text table's header is (the names as written, stripped, in ``attrs[SHEET_HEADER]``);
-    indexed by each row's number in the sheet (``SOURCE_LINE``), rows of empty cells skipped
-    as in a text table. A workbook is parsed once while it is unchanged (``parsed_sheet``)."""
+    (``cell_text``: its saved value, an id in number format ``00000`` as shown), its header
+    the first row that is not empty, named as a text table's header is (the names as written,
+    stripped, in ``attrs[SHEET_HEADER]``); indexed by each row's number in the sheet
+    (``SOURCE_LINE``), rows of empty cells skipped as in a text table. A workbook is parsed
+    once while it is unchanged (``parsed_sheet``)."""
     return parsed_sheet(str(path), file_version(path)).copy(deep=False)
 
 
 @functools.lru_cache(maxsize=2)
 def parsed_sheet(path: str, version: tuple[int, ...]) -> pd.DataFrame:
     """``read_excel_sheet`` of the workbook at ``path`` in this ``file_version``."""
-    try:
-        with pd.ExcelFile(path) as workbook:
-            first, *others = workbook.sheet_names
-            if others:
-                log.warning("%s: its first sheet %r is read; its other sheets %s are not",
-                            path, first, ", ".join(map(repr, others)))  # fmt: skip
-            sheet = pd.read_excel(workbook, first, header=None, dtype=str, keep_default_na=False)
-    except (zipfile.BadZipFile, ValueError, KeyError, ImportError, ParseError) as error:
-        raise TableFormatError(
-            f"{path}: not an XLSX workbook that can be read ({error}); is it password-protected, "
-            "or an .xls file renamed?"
-        ) from error
-    sheet = sheet.fillna("")  # error cells (#N/A, #DIV/0!) are read as NaN
-    filled = sheet.apply(lambda column: column.astype(str).str.strip().ne("")).any(axis=1)
-    rows = filled.to_numpy().nonzero()[0]
-    header = [str(name).strip() for name in sheet.iloc[rows[0]]] if len(rows) else []
-    body = sheet.iloc[rows[1:]] if len(rows) else sheet.iloc[:0]
-    frame = body.set_axis(distinct_column_names(header), axis="columns")
-    frame.index = pd.Index(body.index + 1, dtype="int64", name=SOURCE_LINE)
+    lines, rows = first_sheet_rows(path)
+    header = [name.strip() for name in rows[0]] if rows else []
+    index = pd.Index(lines[1:], dtype="int64", name=SOURCE_LINE)
+    frame = pd.DataFrame(rows[1:], columns=distinct_column_names(header), index=index, dtype=str)
     frame.attrs[REPEATED_COLUMNS] = repeated_names(header)
     frame.attrs[SHEET_HEADER] = header
     return frame
 
 
 SHEET_HEADER = "sheet_header"  # an XLSX frame's attrs: its header as written, stripped
+
+
+def first_sheet_rows(path: str) -> tuple[list[int], list[list[str]]]:
+    """The rows of a workbook's first sheet that are not empty, with their numbers in the sheet
+    (``sheet_rows``); the other sheets are named in a warning."""
+    try:
+        from openpyxl import load_workbook  # imported where a workbook is read, as pandas does
+
+        with open(path, "rb") as file:  # a read-only workbook reads it until it is closed
+            workbook = load_workbook(file, read_only=True, data_only=True, keep_links=False)
+            first, *others = workbook.worksheets
+            if others:
+                names = ", ".join(repr(sheet.title) for sheet in others)
+                log.warning("%s: its first sheet %r is read; its other sheets %s are not",
+                            path, first.title, names)  # fmt: skip
+            return sheet_rows(first)
+    except (zipfile.BadZipFile, ValueError, KeyError, ImportError, ParseError) as error:
+        raise TableFormatError(
+            f"{path}: not an XLSX workbook that can be read ({error}); is it password-protected, "
+            "or an .xls file renamed?"
+        ) from error
+
+
+def sheet_rows(sheet) -> tuple[list[int], list[list[str]]]:
+    """A read-only sheet's rows that are not empty (a cell of spaces is empty) and their numbers
+    in the sheet, each cell as ``cell_text``, each row as wide as the widest the sheet holds (up
+    to its last cell with a value, as pandas reads a sheet)."""
+    sheet.reset_dimensions()  # the dimensions a sheet declares may be wrong (pandas GH 39486)
+    lines, rows, width = [], [], 0
+    for line, cells in enumerate(sheet.rows, start=1):
+        width = max(width, written_width(cells))
+        texts = [cell_text(cell) for cell in cells]
+        if any(text.strip() for text in texts):
+            lines.append(line)
+            rows.append(texts)
+    return lines, [(texts + [""] * width)[:width] for texts in rows]
+
+
+def written_width(cells: Sequence) -> int:
+    """How far a row's cells reach: to its last cell with a value (an error cell's too)."""
+    width = len(cells)
+    while width and cells[width - 1].value in (None, ""):
+        width -= 1
+    return width
+
+
+def cell_text(cell) -> str:
+    """A cell's saved value as text, as pandas reads it with ``dtype=str`` (a whole number
+    without ``.0``, a date as ``2021-03-04 00:00:00``, an error cell such as ``#N/A`` empty),
+    but for a whole number whose number format is zeros only (``00000``), which is written as
+    Excel shows it (``zero_padded``: 702 as ``00702``). Other number formats are not applied."""
+    value = cell.value
+    if value is None or cell.data_type == "e":
+        return ""
+    if cell.data_type != "n" or int(value) != value:
+        return str(value)
+    return zero_padded(int(value), cell.number_format)
+
+
+def zero_padded(number: int, number_format: str) -> str:
+    """A whole number as Excel shows it in a number format of zeros only (``00000``): padded
+    with zeros to the format's width (``-00702``), all its digits where it is longer; in any
+    other format, its digits alone."""
+    width = len(number_format) if ZEROS_ONLY.fullmatch(number_format) else 0
+    return "-" * (number < 0) + str(abs(number)).zfill(width)
+
+
+ZEROS_ONLY = re.compile(r"0+")  # Excel's number formats of zero-padded integers: 00000, 000000
 
 
 def text_table_rows(
