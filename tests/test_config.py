@@ -1,4 +1,5 @@
 import copy
+import gzip
 from functools import reduce
 from pathlib import Path
 
@@ -426,10 +427,42 @@ def test_an_sd_data_sets_data_items_are_read_before_any_job(config, tmp_path: Pa
     )
     with pytest.raises(ConfigError, match=message):
         check_config(config, tmp_path, workflow_dir=REPO)
-    config["datasets"]["demo"] = config["datasets"]["demo_xtb"] | {"smiles_column": None}
-    config["datasets"]["demo"].pop("smiles_column")
-    with pytest.raises(ConfigError, match=r"datasets\.demo\.smiles_column is missing"):
-        check_config(config, tmp_path, workflow_dir=REPO)
+    dataset["targets"]["EA"]["column"] = "EA_eV"
+    variants = {
+        "spelt.sdf": [("CCO", "a", items), ("CCN", "b", {"ie_eV": "9", "EA_eV": "1"})],
+        "twice.sdf": [("CCO", "a", items), ("CCN", "b", {"IE_eV": "9"})],
+    }
+    for name, records in variants.items():
+        labelled_sd_file(tmp_path / name, records)
+    twice = (
+        (tmp_path / "twice.sdf")
+        .read_text()
+        .replace(">  <IE_eV>\n9\n", ">  <IE_eV>\n9\n\n>  <IE_eV>\n8\n")
+    )
+    (tmp_path / "twice.sdf").write_text(twice)
+    (tmp_path / "empty.sdf").write_text("")
+    (tmp_path / "cut.sdf.gz").write_bytes(
+        gzip.compress((tmp_path / "labels.sdf").read_bytes())[:-30]
+    )
+    refusals = {
+        "spelt.sdf": r"targets\.IE\.column: spelt\.sdf spells the data item 'IE_eV' also 'ie_eV'",
+        "twice.sdf": r"targets\.IE\.column: a record of twice\.sdf holds the data item 'IE_eV' twice",
+        "empty.sdf": r"source: 'empty\.sdf' holds no SD record",
+        "cut.sdf.gz": r"source: .*cut\.sdf\.gz: cannot be decompressed",
+    }
+    for name, message in refusals.items():
+        dataset["source"] = name
+        with pytest.raises(ConfigError, match=r"datasets\.demo\." + message):
+            check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_a_data_set_that_is_no_sd_file_names_its_smiles_column(config, tmp_path: Path):
+    for name, table in [("demo", "the table"), ("demo_xtb", r"the xTB labels \(smiles\)")]:
+        config["dataset"] = name
+        config["datasets"][name].pop("smiles_column")
+        message = rf"datasets\.{name}\.smiles_column is missing: name the SMILES column of {table}"
+        with pytest.raises(ConfigError, match=message):
+            check_config(config, tmp_path, workflow_dir=REPO)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts"])

@@ -603,6 +603,9 @@ def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
         assert smiles_file_extra_columns(path, SmilesColumns(id=id_item)) == ["price"]
     assert [line.id for line in iter_smiles_file(path)] == ["> <from vendor>", "b"]
     assert first_molecule(path, SmilesColumns(id="id")) == SmilesLine(1, "CCO", "A1", ())
+    repeated = "".join(records).replace("> <price>\n7\n", "> <price>\n7\n\n> <price>\n8\n")
+    (tmp_path / "repeated.sdf").write_text(repeated)
+    assert sd_scan(tmp_path / "repeated.sdf").repeated == {"price"}  # in one record
 
 
 def test_an_sd_files_id_item_in_two_cases_is_the_id_and_the_other_case_a_column(tmp_path):

@@ -25,6 +25,7 @@ from redoxscreen.tables import (
     REPEATED_COLUMNS,
     SD_COLUMNS,
     SD_PROBLEM,
+    SD_RECORDS,
     SD_SMILES,
     SD_TITLE,
     SOURCE_LINE,
@@ -192,16 +193,17 @@ def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
     if missing:
         described = ", ".join(f"{key}={column!r}" for key, column in missing.items())
         held = [str(column) for column in frame.columns if column not in SD_COLUMNS]
-        kind = "data items" if SD_SMILES in frame.columns else "columns"
+        kind = "data items" if frame.attrs.get(SD_RECORDS) else "columns"
         raise IngestConfigError(
-            f"the input table has no column for {described}; its {kind} are: {', '.join(held)}"
+            f"the input table has no column for {described}; its {kind} are: "
+            f"{', '.join(held) or 'none'}"
         )
 
 
 def as_read_from(frame: pd.DataFrame, dataset: DatasetSpec) -> DatasetSpec:
     """The data set as ``frame`` holds it: an SD file's table (``reading_sd_table``), or a
     table whose SMILES column the data set must name."""
-    if SD_SMILES in frame.columns:
+    if frame.attrs.get(SD_RECORDS):
         return dataset.reading_sd_table()
     if dataset.smiles_column is None:
         raise IngestConfigError("smiles_column is missing: name the table's column of SMILES")

@@ -185,18 +185,20 @@ MOLECULES_ONLY = {".smi": "a SMILES file"}  # data-set sources with no labels
 
 
 def check_smiles_column_named(name: str, dataset: Mapping) -> None:
-    """Raise ``ConfigError`` where a data set that is no SD file names no SMILES column."""
+    """Raise ``ConfigError`` where a data set names no SMILES column of the table that
+    ingestion reads (all but an SD file's have one)."""
     if "smiles_column" not in dataset:
+        table = "the xTB labels (smiles)" if dataset.get("label_with_xtb") else "the table"
         raise ConfigError(
-            f"datasets.{name}.smiles_column is missing: name the column of SMILES (only an SD "
-            "file's data set has none)"
+            f"datasets.{name}.smiles_column is missing: name the SMILES column of {table}"
         )
 
 
 def check_sd_dataset(name: str, dataset: Mapping, source: str, path: Path) -> None:
     """Raise ``ConfigError`` for an SD data set that names a SMILES column (its records'
-    molecule blocks are read), or a data item that none of its records holds."""
-    from redoxscreen.tables import sd_scan
+    molecule blocks are read), that holds no record, or whose named data items no record
+    holds, some records spell otherwise, or a record holds twice."""
+    from redoxscreen.tables import TableFormatError, first_molecule, sd_scan
 
     if "smiles_column" in dataset:
         raise ConfigError(
@@ -204,9 +206,35 @@ def check_sd_dataset(name: str, dataset: Mapping, source: str, path: Path) -> No
             "blocks are read; remove smiles_column (id_column, charge_column and the targets' "
             "columns name data items; without id_column the ids are the records' titles)"
         )
-    items = list(sd_scan(path).item_names)
-    table = f"{source} (the data items of its records: {', '.join(items) or 'none'})"
+    try:
+        if first_molecule(path) is None:
+            raise ConfigError(f"datasets.{name}.source: {source!r} holds no SD record")
+        scan = sd_scan(path)
+    except TableFormatError as error:  # its message names the file
+        raise ConfigError(f"datasets.{name}.source: {error}") from error
+    items = list(scan.item_names)
+    table = f"{source} (the data items of its records: {', '.join(items)})"
     check_dataset_columns(name, dataset, items, table, holds="a data item")
+    for key, item in dataset_columns(dataset).items():
+        check_sd_item_spelt_once(f"datasets.{name}.{key}", item, scan, source)
+
+
+def check_sd_item_spelt_once(key: str, item: str, scan, source: str) -> None:
+    """Raise ``ConfigError`` where the SD file's records (``scan``: ``tables.SdScan``) spell
+    the data item ``item`` in another case too, or one record holds it twice: some of its
+    values would be lost."""
+    spellings = [name for name in scan.item_names if name.casefold() == item.casefold()]
+    if others := [name for name in spellings if name != item]:
+        raise ConfigError(
+            f"{key}: {source} spells the data item {item!r} also {', '.join(map(repr, others))} "
+            "(in some records); a data set's items are read in their exact case, so those "
+            "records' values would not be read: spell it one way"
+        )
+    if item in scan.repeated:
+        raise ConfigError(
+            f"{key}: a record of {source} holds the data item {item!r} twice; only one value "
+            "would be read: keep one"
+        )
 
 
 def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:

@@ -583,10 +583,11 @@ def sd_title(record: str) -> str:
 
 # The columns of an SD file read as a data set's table (``read_sd_table``) beside its data
 # items; none can be an item's name, which holds no ">" (``SD_ITEM_HEADER``).
-SD_SMILES = "<molecule block>"  # the SMILES RDKit writes from it; empty where it gives none
-SD_TITLE = "<title line>"
-SD_PROBLEM = "<record problem>"  # why the record gives no molecule (``sd_molecule``)
+SD_SMILES = "<smiles>"  # the SMILES RDKit writes from its molecule block; empty where none
+SD_TITLE = "<title>"
+SD_PROBLEM = "<problem>"  # why the record gives no molecule (``sd_molecule``)
 SD_COLUMNS = (SD_SMILES, SD_TITLE, SD_PROBLEM)
+SD_RECORDS = "sd_records"  # a frame's attrs: it holds an SD file's records (``read_sd_table``)
 
 
 def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -603,7 +604,9 @@ def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
         cells = [items.get(name, "") for name in names]
         rows.append([molecule.smiles, sd_title(record), molecule.problem, *cells])
     index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
-    return pd.DataFrame(rows, columns=[*SD_COLUMNS, *names], index=index, dtype=str)
+    frame = pd.DataFrame(rows, columns=[*SD_COLUMNS, *names], index=index, dtype=str)
+    frame.attrs[SD_RECORDS] = True
+    return frame
 
 
 def sd_extra_items(path, id_item: str | None) -> list[str]:
@@ -627,6 +630,7 @@ class SdScan(NamedTuple):
     item_names: tuple[str, ...]  # its data items' names, in the order they first appear
     # names (case-folded) that one record holds in two spellings: "ID" and "id"
     spelt_twice: frozenset[str] = frozenset()
+    repeated: frozenset[str] = frozenset()  # names that one record holds twice, as spelt
 
 
 def sd_scan(path: str | os.PathLike) -> SdScan:
@@ -657,6 +661,7 @@ def scanned_sd_file(path: str, version: tuple[int, ...]) -> SdScan:
     names: dict[str, None] = {}
     record_names: dict[str, str] = {}  # the record's names by their case-folded form
     spelt_twice: set[str] = set()
+    repeated: set[str] = set()
     records, after_block, tail = 0, False, b""
     for block in chain(byte_blocks(path), [b"\n"]):
         text = tail + block
@@ -670,10 +675,15 @@ def scanned_sd_file(path: str, version: tuple[int, ...]) -> SdScan:
             elif after_block:
                 name = landmark["item"].decode("utf-8", "replace").strip()
                 names.setdefault(name, None)
-                if record_names.setdefault(name.casefold(), name) != name:
-                    spelt_twice.add(name.casefold())
+                folded = name.casefold()
+                if folded not in record_names:
+                    record_names[folded] = name
+                elif record_names[folded] == name:
+                    repeated.add(name)
+                else:
+                    spelt_twice.add(folded)
         tail = text[whole_lines:]
-    return SdScan(records + 1, tuple(names), frozenset(spelt_twice))
+    return SdScan(records + 1, tuple(names), frozenset(spelt_twice), frozenset(repeated))
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
