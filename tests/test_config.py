@@ -431,6 +431,7 @@ def test_an_sd_data_sets_data_items_are_read_before_any_job(config, tmp_path: Pa
     variants = {
         "spelt.sdf": [("CCO", "a", items), ("CCN", "b", {"ie_eV": "9", "EA_eV": "1"})],
         "twice.sdf": [("CCO", "a", items), ("CCN", "b", {"IE_eV": "9"})],
+        "both.sdf": [("CCO", "a", items | {"ie_eV": "1"}), ("CCN", "b", items | {"ie_eV": "2"})],
     }
     for name, records in variants.items():
         labelled_sd_file(tmp_path / name, records)
@@ -450,6 +451,8 @@ def test_an_sd_data_sets_data_items_are_read_before_any_job(config, tmp_path: Pa
         "empty.sdf": r"source: 'empty\.sdf' holds no SD record",
         "cut.sdf.gz": r"source: .*cut\.sdf\.gz: cannot be decompressed",
     }
+    dataset["source"] = "both.sdf"  # every record holds IE_eV beside ie_eV: nothing is lost
+    check_config(config, tmp_path, workflow_dir=REPO)
     for name, message in refusals.items():
         dataset["source"] = name
         with pytest.raises(ConfigError, match=r"datasets\.demo\." + message):

@@ -271,6 +271,9 @@ def test_unknown_format_is_refused(tmp_path):
     path.write_text("")
     with pytest.raises(TableFormatError, match=r"\.mol2"):
         read_table(path)
+    (tmp_path / "labels").write_text("smiles,ie\nCCO,9\n")
+    with pytest.raises(TableFormatError, match=r"labels: no suffix that names its format; use"):
+        read_table(tmp_path / "labels")
 
 
 SD_RECORDS = [

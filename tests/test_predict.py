@@ -435,6 +435,9 @@ def test_a_zip_archive_holding_one_file_is_read_as_that_file(model_dir, tmp_path
     assert molecule_count_bound(tmp_path / "catalogue.zip") == 8
     with zipfile.ZipFile(tmp_path / "lib.csv.zip", "w") as archive:
         archive.writestr("lib", text)  # a file without a suffix: as the archive's name says
+    with zipfile.ZipFile(tmp_path / "lib-v1.2.zip", "w") as archive:
+        archive.writestr("lib", "CCO a\n")  # ".2" names no format: SMILES lines
+    assert list(iter_smiles_file(tmp_path / "lib-v1.2.zip")) == [SmilesLine(1, "CCO", "a")]
     assert list(iter_smiles_file(tmp_path / "lib.csv.zip")) == lines
     assert read_table(tmp_path / "lib.csv.zip").equals(read_table(tmp_path / "lib.csv"))
     written_sd_file(tmp_path / "vendor.sdf", smiles[:3])
@@ -596,7 +599,9 @@ def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
             f"> <{name}>\n{value}\n\n" for name, value in items.items()) + "$$$$\n")  # fmt: skip
     (tmp_path / "merged.sdf").write_text("".join(records).replace("\n", "\r\n"))
     path = tmp_path / "merged.sdf"
-    assert sd_scan(path) == SdScan(3, ("ID", "id", "price"), spelt_twice=frozenset())
+    assert sd_scan(path) == SdScan(
+        3, ("ID", "id", "price"), spelt_twice=frozenset(), alone=frozenset({"ID", "id", "price"})
+    )
     for id_item in ("ID", "Id"):
         lines = list(iter_smiles_file(path, SmilesColumns(id=id_item)))
         assert [(line.id, line.extra) for line in lines] == [("A1", ("",)), ("B1", ("7",))]
@@ -606,6 +611,9 @@ def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
     repeated = "".join(records).replace("> <price>\n7\n", "> <price>\n7\n\n> <price>\n8\n")
     (tmp_path / "repeated.sdf").write_text(repeated)
     assert sd_scan(tmp_path / "repeated.sdf").repeated == {"price"}  # in one record
+    both = "".join(records).replace("> <ID>\nA1\n", "> <ID>\nA1\n\n> <id>\nA0\n")
+    (tmp_path / "both.sdf").write_text(both)  # a record with ID and id, one with id alone
+    assert sd_scan(tmp_path / "both.sdf")[2:] == ({"id"}, set(), {"id", "price"})
 
 
 def test_an_sd_files_id_item_in_two_cases_is_the_id_and_the_other_case_a_column(tmp_path):
@@ -813,6 +821,15 @@ def test_an_xlsx_sheets_header_may_follow_blank_rows_and_its_error_cells_are_emp
             cut.writestr(name, content)
     with pytest.raises(TableFormatError, match=r"cut\.xlsx: not an XLSX workbook that can be"):
         list(iter_smiles_file(tmp_path / "cut.xlsx"))
+    parts["[Content_Types].xml"] = re.sub(  # another Office file (a .docx renamed)
+        rb'<Override PartName="/xl/workbook.xml"[^>]*/>', b"", parts["[Content_Types].xml"]
+    )
+    with zipfile.ZipFile(tmp_path / "letter.xlsx", "w") as letter:
+        for name, content in parts.items():
+            letter.writestr(name, content)
+    message = r"letter\.xlsx: not an XLSX workbook .*no valid workbook part"
+    with pytest.raises(TableFormatError, match=message):
+        list(iter_smiles_file(tmp_path / "letter.xlsx"))
 
 
 def test_an_xlsx_librarys_zero_padded_ids_are_read_as_excel_shows_them(tmp_path):
@@ -831,6 +848,19 @@ def test_an_xlsx_librarys_zero_padded_ids_are_read_as_excel_shows_them(tmp_path)
     assert [line.id for line in iter_smiles_file(tmp_path / "shop.xlsx")] == [
         "00702", "1234567", "-00702", "702.5", "703", "704"
     ]  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "shop.xlsx") as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    sheet_xml = "xl/worksheets/sheet1.xml"  # a style index past the workbook's styles
+    parts[sheet_xml] = re.sub(rb'(<c r="B2"[^>]*?) s="\d+"', rb'\1 s="99"', parts[sheet_xml])
+    assert b's="99"' in parts[sheet_xml]
+    with zipfile.ZipFile(tmp_path / "styled.xlsx", "w") as styled:
+        for name, content in parts.items():
+            styled.writestr(name, content)
+    assert next(iter_smiles_file(tmp_path / "styled.xlsx")).id == "702"  # its digits alone
+    workbook.save(tmp_path / "shop.xlsm")  # a macro-enabled workbook is read as an .xlsx
+    assert list(iter_smiles_file(tmp_path / "shop.xlsm")) == list(
+        iter_smiles_file(tmp_path / "shop.xlsx")
+    )
 
 
 def test_a_csv_library_is_read_by_its_smiles_and_id_columns(tmp_path):

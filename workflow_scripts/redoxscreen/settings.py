@@ -220,11 +220,11 @@ def check_sd_dataset(name: str, dataset: Mapping, source: str, path: Path) -> No
 
 
 def check_sd_item_spelt_once(key: str, item: str, scan, source: str) -> None:
-    """Raise ``ConfigError`` where the SD file's records (``scan``: ``tables.SdScan``) spell
-    the data item ``item`` in another case too, or one record holds it twice: some of its
-    values would be lost."""
+    """Raise ``ConfigError`` where some of the SD file's records (``scan``: ``tables.SdScan``)
+    spell the data item ``item`` in another case alone, or one record holds it twice: some of
+    its values would be lost."""
     spellings = [name for name in scan.item_names if name.casefold() == item.casefold()]
-    if others := [name for name in spellings if name != item]:
+    if others := [name for name in spellings if name != item and name in scan.alone]:
         raise ConfigError(
             f"{key}: {source} spells the data item {item!r} also {', '.join(map(repr, others))} "
             "(in some records); a data set's items are read in their exact case, so those "

@@ -67,8 +67,9 @@ def table_reader(path: str | os.PathLike):
     if kind == ".zip":  # holding no one file that is read
         raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     if kind not in READERS:
+        named = f"unknown table format {kind!r}" if kind else "no suffix that names its format"
         raise TableFormatError(
-            f"{path}: unknown table format {kind!r}; use one of {', '.join(sorted(READERS))} (a "
+            f"{path}: {named}; use one of {', '.join(sorted(READERS))} (a "
             ".csv or .tsv also compressed: .gz, .bz2, .xz, .zip)"
         )
     return READERS[kind]
@@ -131,13 +132,18 @@ def parsed_sheet(path: str, version: tuple[int, ...]) -> pd.DataFrame:
 SHEET_HEADER = "sheet_header"  # an XLSX frame's attrs: its header as written, stripped
 
 
+# what openpyxl raises for a file it cannot read as a workbook (OSError: a ZIP of another
+# Office file, a .docx renamed, which holds no workbook part)
+UNREADABLE_WORKBOOK = (zipfile.BadZipFile, OSError, ValueError, KeyError, ImportError, ParseError)
+
+
 def first_sheet_rows(path: str) -> tuple[list[int], list[list[str]]]:
     """The rows of a workbook's first sheet that are not empty, with their numbers in the sheet
     (``sheet_rows``); the other sheets are named in a warning."""
-    try:
-        from openpyxl import load_workbook  # imported where a workbook is read, as pandas does
+    with open(path, "rb") as file:  # a read-only workbook reads it until it is closed
+        try:
+            from openpyxl import load_workbook  # imported where a workbook is read, as pandas
 
-        with open(path, "rb") as file:  # a read-only workbook reads it until it is closed
             workbook = load_workbook(file, read_only=True, data_only=True, keep_links=False)
             first, *others = workbook.worksheets
             if others:
@@ -145,11 +151,11 @@ def first_sheet_rows(path: str) -> tuple[list[int], list[list[str]]]:
                 log.warning("%s: its first sheet %r is read; its other sheets %s are not",
                             path, first.title, names)  # fmt: skip
             return sheet_rows(first)
-    except (zipfile.BadZipFile, ValueError, KeyError, ImportError, ParseError) as error:
-        raise TableFormatError(
-            f"{path}: not an XLSX workbook that can be read ({error}); is it password-protected, "
-            "or an .xls file renamed?"
-        ) from error
+        except UNREADABLE_WORKBOOK as error:
+            raise TableFormatError(
+                f"{path}: not an XLSX workbook that can be read ({error}); is it "
+                "password-protected, or an .xls file renamed?"
+            ) from error
 
 
 def sheet_rows(sheet) -> tuple[list[int], list[list[str]]]:
@@ -185,7 +191,16 @@ def cell_text(cell) -> str:
         return ""
     if cell.data_type != "n" or int(value) != value:
         return str(value)
-    return zero_padded(int(value), cell.number_format)
+    return zero_padded(int(value), number_format(cell))
+
+
+def number_format(cell) -> str:
+    """A cell's number format; ``General`` (its digits alone) where its style points past the
+    workbook's list of styles, which openpyxl cannot look up, but pandas read the cell."""
+    try:
+        return cell.number_format
+    except IndexError:
+        return "General"
 
 
 def zero_padded(number: int, number_format: str) -> str:
@@ -631,6 +646,9 @@ class SdScan(NamedTuple):
     # names (case-folded) that one record holds in two spellings: "ID" and "id"
     spelt_twice: frozenset[str] = frozenset()
     repeated: frozenset[str] = frozenset()  # names that one record holds twice, as spelt
+    # names that some record holds in no other spelling: their values would be read only as
+    # spelt ("ie" alone in a record, where "IE" is read, loses its value)
+    alone: frozenset[str] = frozenset()
 
 
 def sd_scan(path: str | os.PathLike) -> SdScan:
@@ -658,10 +676,7 @@ def scanned_sd_file(path: str, version: tuple[int, ...]) -> SdScan:
     searched block by block for ``$$$$`` (each counted, a bound however a line holds it) and
     for data item headers after ``M  END``, as ``sd_records`` and ``sd_data_items`` read
     them."""
-    names: dict[str, None] = {}
-    record_names: dict[str, str] = {}  # the record's names by their case-folded form
-    spelt_twice: set[str] = set()
-    repeated: set[str] = set()
+    tally = SdItemTally()
     records, after_block, tail = 0, False, b""
     for block in chain(byte_blocks(path), [b"\n"]):
         text = tail + block
@@ -671,19 +686,48 @@ def scanned_sd_file(path: str, version: tuple[int, ...]) -> SdScan:
             if landmark["block_end"]:
                 after_block = True
             elif landmark["record_end"]:
-                after_block, record_names = False, {}
+                after_block = False
+                tally.end_record()
             elif after_block:
-                name = landmark["item"].decode("utf-8", "replace").strip()
-                names.setdefault(name, None)
-                folded = name.casefold()
-                if folded not in record_names:
-                    record_names[folded] = name
-                elif record_names[folded] == name:
-                    repeated.add(name)
-                else:
-                    spelt_twice.add(folded)
+                tally.add(landmark["item"].decode("utf-8", "replace").strip())
         tail = text[whole_lines:]
-    return SdScan(records + 1, tuple(names), frozenset(spelt_twice), frozenset(repeated))
+    tally.end_record()  # a last record without $$$$
+    return SdScan(
+        records + 1,
+        tuple(tally.names),
+        frozenset(tally.spelt_twice),
+        frozenset(tally.repeated),
+        frozenset(tally.alone),
+    )
+
+
+class SdItemTally:
+    """The data items of an SD file's records, as a scan meets their names record by record
+    (``scanned_sd_file``; the fields of ``SdScan``)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}  # in the order they first appear
+        self.spelt_twice: set[str] = set()
+        self.repeated: set[str] = set()
+        self.alone: set[str] = set()
+        self.record: dict[str, list[str]] = {}  # this record's spellings by case-folded name
+
+    def add(self, name: str) -> None:
+        """One item header of the record that is being scanned."""
+        self.names.setdefault(name, None)
+        spellings = self.record.setdefault(name.casefold(), [])
+        if name in spellings:
+            self.repeated.add(name)
+        else:
+            spellings.append(name)
+
+    def end_record(self) -> None:
+        for folded, spellings in self.record.items():
+            if len(spellings) == 1:
+                self.alone.add(spellings[0])
+            else:
+                self.spelt_twice.add(folded)
+        self.record = {}
 
 
 INVALID_RECORD = "invalid_record"  # an SD record that gives no molecule
@@ -827,7 +871,7 @@ def table_kind(path: str | os.PathLike) -> str:
     its one file's (``catalogue.zip`` holding ``catalogue.sdf``); ``.parquet`` for a
     directory (of Parquet parts, as Spark, Dask or ``predict_library`` write a large table);
     ``.tsv`` for Enamine's ``.cxsmiles`` (a tab-separated table, CXSMILES in its ``smiles``
-    column)."""
+    column), ``.xlsx`` for an ``.xlsm`` workbook (``SAME_FORMAT``)."""
     path = Path(path)
     if path.is_dir():
         return ".parquet"
@@ -835,7 +879,11 @@ def table_kind(path: str | os.PathLike) -> str:
     if suffix in COMPRESSED:
         inner = held_suffix(path)
         suffix = inner if inner in COMPRESSED_TEXT else suffix  # ".gz": refused, saying why
-    return ".tsv" if suffix == ".cxsmiles" else suffix
+    return SAME_FORMAT.get(suffix, suffix)
+
+
+# suffixes read as another's: Enamine's CXSMILES tables, macro-enabled workbooks (not run)
+SAME_FORMAT = {".cxsmiles": ".tsv", ".xlsm": ".xlsx"}
 
 
 def held_suffix(path: Path) -> str | None:
@@ -850,8 +898,10 @@ def held_suffix(path: Path) -> str | None:
 
 
 def member_suffix(archive: Path, member: str) -> str:
-    """A ZIP archive's member's suffix, or the archive's under ``.zip`` where it has none."""
-    return Path(member).suffix.lower() or Path(archive.stem).suffix.lower()
+    """A ZIP archive's member's suffix; where it has none, the archive's under ``.zip`` where
+    that names a format (``lib.csv.zip``, but not ``lib-v1.2.zip``: SMILES lines)."""
+    inner = Path(archive.stem).suffix.lower()
+    return Path(member).suffix.lower() or (inner if inner in FORMAT_SUFFIXES else "")
 
 
 def zip_member(path: str | os.PathLike) -> str | None:
@@ -887,6 +937,7 @@ def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
 # read as the text they hold (a ZIP archive: its one file, ``zip_member``)
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".zip": open_zip_member}
 COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".cxsmiles", ".sdf")  # what one holds
+FORMAT_SUFFIXES = {*COMPRESSED_TEXT, *READERS, *NOT_SMILES_FILES} - {""}  # known formats
 
 
 def open_bytes(path: str | os.PathLike):
