@@ -609,10 +609,16 @@ def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
     """An SD file as a labelled data set's table: a row per record, indexed by the line where
     it starts (``SOURCE_LINE``), with its molecule, title and problem (``SD_COLUMNS``, read as
     ``iter_smiles_sdf`` reads them), then every data item that a record holds, as spelt, in
-    the order they first appear (``sd_scan``), as text: empty where a record lacks one."""
-    names = list(sd_scan(path).item_names)
+    the order they first appear (``sd_scan``), as text: empty where a record lacks one. A
+    progress bar counts the records on a terminal."""
+    from tqdm import tqdm
+
+    scan = sd_scan(path)
+    names = list(scan.item_names)
     lines, rows = [], []
-    for line, record in sd_records(path):
+    records = tqdm(sd_records(path), total=scan.record_bound - 1, desc="read", unit=" records",
+                   disable=None)  # fmt: skip
+    for line, record in records:
         molecule = sd_molecule(line, record, "")
         items = sd_data_items(record)
         lines.append(line)
