@@ -291,7 +291,7 @@ def test_an_sd_file_is_a_data_set_whose_data_items_hold_the_labels(tmp_path):
     its title is its id (or the data item id_column names) and its data items are columns."""
     starts = labelled_sd_file(tmp_path / "labels.sdf", SD_RECORDS)
     result = ingest(read_table(tmp_path / "labels.sdf"), SD_DATASET)
-    assert result.molecules["id"].tolist() == ["bq", "row3"]
+    assert result.molecules["id"].tolist() == ["bq", f"line{starts[2]}"]  # untitled
     assert result.molecules["smiles"].tolist() == ["O=C1C=CC(=O)C=C1", "c1ccccc1"]
     assert result.molecules["IE"].tolist() == pytest.approx([10.5, 9.22])  # merged: the mean
     assert result.molecules["EA"].tolist() == pytest.approx([3.9, 0.51])

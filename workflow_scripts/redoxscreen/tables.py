@@ -586,44 +586,37 @@ def iter_smiles_sdf(
                 f"{path}: the first record (line {line}) has no data item {columns.id!r} "
                 f"for the ids (its items: {list(items)})"
             )
-        molecule_id = sd_title(record) if columns.id is None else items.get(id_name, "")
+        title = record.split("\n", 1)[0].strip()
+        molecule_id = title if columns.id is None else items.get(id_name, "")
         extra = tuple("" if name == id_name else items.get(name, "") for name in carried)
         yield sd_molecule(line, record, molecule_id or f"line{line}", extra)
-
-
-def sd_title(record: str) -> str:
-    """An SD record's title: its first line, stripped."""
-    return record.split("\n", 1)[0].strip()
 
 
 # The columns of an SD file read as a data set's table (``read_sd_table``) beside its data
 # items; none can be an item's name, which holds no ">" (``SD_ITEM_HEADER``).
 SD_SMILES = "<smiles>"  # the SMILES RDKit writes from its molecule block; empty where none
-SD_TITLE = "<title>"
+SD_TITLE = "<title>"  # its title line, else line<N>
 SD_PROBLEM = "<problem>"  # why the record gives no molecule (``sd_molecule``)
 SD_COLUMNS = (SD_SMILES, SD_TITLE, SD_PROBLEM)
 SD_RECORDS = "sd_records"  # a frame's attrs: it holds an SD file's records (``read_sd_table``)
 
 
 def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
-    """An SD file as a labelled data set's table: a row per record, indexed by the line where
-    it starts (``SOURCE_LINE``), with its molecule, title and problem (``SD_COLUMNS``, read as
-    ``iter_smiles_sdf`` reads them), then every data item that a record holds, as spelt, in
-    the order they first appear (``sd_scan``), as text: empty where a record lacks one. A
-    progress bar counts the records on a terminal."""
+    """An SD file as a labelled data set's table: a row per record as ``iter_smiles_sdf``
+    reads it, indexed by the line where it starts (``SOURCE_LINE``), with its SMILES, its id
+    (its title, else ``line<N>``) and its problem (``SD_COLUMNS``), then every data item that
+    a record holds, as spelt, in the order they first appear (``sd_scan``), as text: empty
+    where a record lacks one. A progress bar counts the records on a terminal."""
     from tqdm import tqdm
 
     scan = sd_scan(path)
     names = list(scan.item_names)
+    molecules = tqdm(iter_smiles_sdf(path, SmilesColumns(), carried=names), desc="read",
+                     total=scan.record_bound - 1, unit=" records", disable=None)  # fmt: skip
     lines, rows = [], []
-    records = tqdm(sd_records(path), total=scan.record_bound - 1, desc="read", unit=" records",
-                   disable=None)  # fmt: skip
-    for line, record in records:
-        molecule = sd_molecule(line, record, "")
-        items = sd_data_items(record)
-        lines.append(line)
-        cells = [items.get(name, "") for name in names]
-        rows.append([molecule.smiles, sd_title(record), molecule.problem, *cells])
+    for molecule in molecules:
+        lines.append(molecule.line)
+        rows.append([molecule.smiles, molecule.id, molecule.problem, *molecule.extra])
     index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
     frame = pd.DataFrame(rows, columns=[*SD_COLUMNS, *names], index=index, dtype=str)
     frame.attrs[SD_RECORDS] = True
