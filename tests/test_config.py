@@ -460,12 +460,24 @@ def test_an_sd_data_sets_data_items_are_read_before_any_job(config, tmp_path: Pa
 
 
 def test_a_data_set_that_is_no_sd_file_names_its_smiles_column(config, tmp_path: Path):
-    for name, table in [("demo", "the table"), ("demo_xtb", r"the xTB labels \(smiles\)")]:
+    tables = [
+        ("demo", "the table"),
+        ("demo_xtb", r"the xTB labels \(smiles\)"),
+        ("materials_project", "the table"),
+    ]
+    for name, table in tables:
         config["dataset"] = name
         config["datasets"][name].pop("smiles_column")
         message = rf"datasets\.{name}\.smiles_column is missing: name the SMILES column of {table}"
         with pytest.raises(ConfigError, match=message):
             check_config(config, tmp_path, workflow_dir=REPO)
+
+
+def test_an_sd_file_to_label_with_xtb_names_the_labels_smiles_column(config, tmp_path: Path):
+    labelled_sd_file(tmp_path / "lib.sdf", [("O=C1C=CC(=O)C=C1", "bq", {})])
+    config["dataset"] = "demo_xtb"
+    config["datasets"]["demo_xtb"]["source"] = "lib.sdf"
+    check_config(config, tmp_path, workflow_dir=REPO)  # its smiles_column: the xTB labels'
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts"])

@@ -1,6 +1,8 @@
 import gzip
 import json
 import math
+import re
+import zipfile
 from dataclasses import replace
 
 import pandas as pd
@@ -309,6 +311,17 @@ def test_an_sd_file_is_a_data_set_whose_data_items_hold_the_labels(tmp_path):
     }  # fmt: skip
     by_item = ingest(read_table(tmp_path / "labels.sdf"), replace(SD_DATASET, id_column="CAT"))
     assert by_item.molecules["id"].tolist() == ["A1", "A3"]
+    without = [(smiles, title, {"ie": "9"}) for smiles, title, _ in SD_RECORDS[:3]]
+    starts = labelled_sd_file(tmp_path / "some.sdf", [*without, SD_RECORDS[3]])
+    ie_by_item = replace(SD_DATASET, targets=(IE,), id_column="CAT")  # some records lack CAT
+    no_item = ingest(read_table(tmp_path / "some.sdf"), ie_by_item)
+    assert no_item.molecules["id"].tolist() == [f"line{starts[0]}", f"line{starts[2]}"]
+
+
+def test_a_tables_column_named_as_an_sd_records_problem_is_a_column(tmp_path):
+    (tmp_path / "labels.csv").write_text("smiles,ie,ea,<problem>\nCCO,10.5,1,note: odd\n")
+    result = ingest(read_table(tmp_path / "labels.csv"), replace(DATASET, id_column=None))
+    assert result.summary["rows"] == {"kept": 1}
 
 
 def test_an_sd_data_set_is_read_compressed_and_its_mistakes_are_named(tmp_path):
@@ -505,6 +518,33 @@ def test_an_xlsx_data_sets_zero_padded_ids_are_read_as_shown_and_its_labels_as_s
     assert molecules.loc[["00702", "00007"], ["IE", "EA"]].values.tolist() == [
         [10.48123, -0.5], [9.5, 0.25]
     ]  # fmt: skip
+
+
+def test_an_xlsx_sheet_is_read_as_far_as_its_cells_hold_values(tmp_path):
+    """Not as far as the sheet declares (its dimension may be wrong) or as its formatted empty
+    cells reach; a row of spaces is empty."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["smiles", "ie"], ["CCO", 10.5], ["  ", " "], ["CCN", 9.5]):
+        sheet.append(row)
+    sheet["F2"].number_format = "0.00"  # formatted, but empty
+    workbook.save(tmp_path / "book.xlsx")
+    with zipfile.ZipFile(tmp_path / "book.xlsx") as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    parts[sheet_xml] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', parts[sheet_xml])
+    assert b'<dimension ref="A1"' in parts[sheet_xml]
+    with zipfile.ZipFile(tmp_path / "declared.xlsx", "w") as declared:
+        for name, content in parts.items():
+            declared.writestr(name, content)
+    for name in ("book.xlsx", "declared.xlsx"):
+        table = read_table(tmp_path / name)
+        assert table.columns.tolist() == ["smiles", "ie"], name
+        assert table.index.tolist() == [2, 4] and table.values.tolist() == [
+            ["CCO", "10.5"], ["CCN", "9.5"]
+        ]  # fmt: skip
 
 
 def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):

@@ -438,6 +438,13 @@ def test_a_zip_archive_holding_one_file_is_read_as_that_file(model_dir, tmp_path
     with zipfile.ZipFile(tmp_path / "lib-v1.2.zip", "w") as archive:
         archive.writestr("lib", "CCO a\n")  # ".2" names no format: SMILES lines
     assert list(iter_smiles_file(tmp_path / "lib-v1.2.zip")) == [SmilesLine(1, "CCO", "a")]
+    message = r"lib-v1\.2\.zip: its one file 'lib' has no suffix that names its format"
+    with pytest.raises(TableFormatError, match=message):
+        read_table(tmp_path / "lib-v1.2.zip")  # as a data set
+    with zipfile.ZipFile(tmp_path / "book.xlsm.zip", "w") as archive:
+        archive.writestr("book", b"PK")  # a workbook in a ZIP is refused, not read as text
+    with pytest.raises(TableFormatError, match=r"book\.xlsm\.zip: .*a ZIP archive is read when"):
+        list(iter_smiles_file(tmp_path / "book.xlsm.zip"))
     assert list(iter_smiles_file(tmp_path / "lib.csv.zip")) == lines
     assert read_table(tmp_path / "lib.csv.zip").equals(read_table(tmp_path / "lib.csv"))
     written_sd_file(tmp_path / "vendor.sdf", smiles[:3])
@@ -613,7 +620,9 @@ def test_an_sd_files_scan_finds_its_items_as_its_records_are_read(tmp_path):
     assert sd_scan(tmp_path / "repeated.sdf").repeated == {"price"}  # in one record
     both = "".join(records).replace("> <ID>\nA1\n", "> <ID>\nA1\n\n> <id>\nA0\n")
     (tmp_path / "both.sdf").write_text(both)  # a record with ID and id, one with id alone
-    assert sd_scan(tmp_path / "both.sdf")[2:] == ({"id"}, set(), {"id", "price"})
+    both_scan = sd_scan(tmp_path / "both.sdf")
+    assert both_scan.spelt_twice == {"id"} and both_scan.repeated == set()
+    assert both_scan.alone == {"id", "price"}
 
 
 def test_an_sd_files_id_item_in_two_cases_is_the_id_and_the_other_case_a_column(tmp_path):

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.tables import (
     DECIMAL_COMMA,
+    INVALID_RECORD,
     REPEATED_COLUMNS,
     SD_COLUMNS,
     SD_PROBLEM,
@@ -127,7 +128,7 @@ class DatasetSpec:
         named |= {f"targets.{target.name}.column": target.column for target in self.targets}
         return {key: column for key, column in named.items() if column is not None}
 
-    def reading_sd_table(self) -> DatasetSpec:
+    def for_sd_table(self) -> DatasetSpec:
         """This data set read from an SD file's table (``tables.read_sd_table``): its records'
         molecules, and their titles as ids where ``id_column`` names no data item."""
         if self.smiles_column is not None:
@@ -200,11 +201,11 @@ def check_columns(frame: pd.DataFrame, dataset: DatasetSpec) -> None:
         )
 
 
-def as_read_from(frame: pd.DataFrame, dataset: DatasetSpec) -> DatasetSpec:
-    """The data set as ``frame`` holds it: an SD file's table (``reading_sd_table``), or a
+def spec_for_frame(frame: pd.DataFrame, dataset: DatasetSpec) -> DatasetSpec:
+    """The data set as ``frame`` holds it: an SD file's table (``for_sd_table``), or a
     table whose SMILES column the data set must name."""
     if frame.attrs.get(SD_RECORDS):
-        return dataset.reading_sd_table()
+        return dataset.for_sd_table()
     if dataset.smiles_column is None:
         raise IngestConfigError("smiles_column is missing: name the table's column of SMILES")
     return dataset
@@ -239,10 +240,17 @@ def row_charge(raw: object, decimal_comma: bool) -> float | None:
 class Ingestion:
     """One pass over the input rows; collects kept rows, rejections and per-target counts."""
 
-    def __init__(self, dataset: DatasetSpec, options: StandardizeOptions, decimal_comma: bool):
+    def __init__(
+        self,
+        dataset: DatasetSpec,
+        options: StandardizeOptions,
+        decimal_comma: bool,
+        sd_records: bool = False,
+    ):
         self.dataset = dataset
         self.options = options
         self.decimal_comma = decimal_comma
+        self.sd_records = sd_records  # the rows are an SD file's records (read_sd_table)
         self.rejected: list[dict] = []
         self.row_fate: Counter = Counter()
         self.target_counts = {t.name: Counter() for t in dataset.targets}
@@ -299,12 +307,11 @@ class Ingestion:
         row = {
             "input_row": number,
             "input_line": line,
-            "input_id": raw_id or f"row{number}",
+            "input_id": raw_id or (f"line{line}" if self.sd_records else f"row{number}"),
             "input_smiles": as_text(record[self.dataset.smiles_column]),
         }
-        if problem := as_text(record.get(SD_PROBLEM)):  # an SD record that gives no molecule
-            reason, _, detail = problem.partition(": ")
-            self.reject_row(row, reason, detail)
+        if self.sd_records and (problem := record[SD_PROBLEM]):  # a record without a molecule
+            self.reject_row(row, INVALID_RECORD, problem)
             return None
         try:
             molecule = standardize(row["input_smiles"], self.options)
@@ -403,10 +410,11 @@ def ingest(
     progress: bool = False,
 ) -> IngestResult:
     """Standardize, check and deduplicate a raw table into the molecule table."""
-    dataset = as_read_from(frame, dataset)
+    dataset = spec_for_frame(frame, dataset)
     check_columns(frame, dataset)
     decimal_comma = frame.attrs.get(DECIMAL_COMMA, False)
-    run = Ingestion(dataset, options or StandardizeOptions(), decimal_comma)
+    sd_records = frame.attrs.get(SD_RECORDS, False)
+    run = Ingestion(dataset, options or StandardizeOptions(), decimal_comma, sd_records)
     rows = zip(source_lines(frame), frame.to_dict("records"), strict=True)
     candidates = []
     progress_bar = tqdm(rows, total=len(frame), disable=not progress, desc="ingest")

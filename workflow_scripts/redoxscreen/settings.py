@@ -7,6 +7,10 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 from textwrap import shorten
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redoxscreen.tables import SdScan
 
 MATERIALS_PROJECT = "materials_project"
 
@@ -219,7 +223,7 @@ def check_sd_dataset(name: str, dataset: Mapping, source: str, path: Path) -> No
         check_sd_item_spelt_once(f"datasets.{name}.{key}", item, scan, source)
 
 
-def check_sd_item_spelt_once(key: str, item: str, scan, source: str) -> None:
+def check_sd_item_spelt_once(key: str, item: str, scan: SdScan, source: str) -> None:
     """Raise ``ConfigError`` where some of the SD file's records (``scan``: ``tables.SdScan``)
     spell the data item ``item`` in another case alone, or one record holds it twice: some of
     its values would be lost."""

@@ -67,12 +67,20 @@ def table_reader(path: str | os.PathLike):
     if kind == ".zip":  # holding no one file that is read
         raise TableFormatError(f"{path}: {NOT_SMILES_FILES['.zip']}")
     if kind not in READERS:
-        named = f"unknown table format {kind!r}" if kind else "no suffix that names its format"
         raise TableFormatError(
-            f"{path}: {named}; use one of {', '.join(sorted(READERS))} (a "
-            ".csv or .tsv also compressed: .gz, .bz2, .xz, .zip)"
+            f"{path}: {unknown_format(path, kind)}; use one of {', '.join(sorted(READERS))} (a "
+            ".csv, .tsv or .sdf also compressed: .gz, .bz2, .xz, .zip)"
         )
     return READERS[kind]
+
+
+def unknown_format(path: str | os.PathLike, kind: str) -> str:
+    """Why no reader reads a table of this ``table_kind``."""
+    if kind:
+        return f"unknown table format {kind!r}"
+    if Path(path).suffix.lower() == ".zip":
+        return f"its one file {zip_member(path)!r} has no suffix that names its format"
+    return "no suffix that names its format"
 
 
 def read_comma_separated(path: str | os.PathLike) -> pd.DataFrame:
@@ -203,11 +211,11 @@ def number_format(cell) -> str:
         return "General"
 
 
-def zero_padded(number: int, number_format: str) -> str:
+def zero_padded(number: int, format_code: str) -> str:
     """A whole number as Excel shows it in a number format of zeros only (``00000``): padded
     with zeros to the format's width (``-00702``), all its digits where it is longer; in any
     other format, its digits alone."""
-    width = len(number_format) if ZEROS_ONLY.fullmatch(number_format) else 0
+    width = len(format_code) if ZEROS_ONLY.fullmatch(format_code) else 0
     return "-" * (number < 0) + str(abs(number)).zfill(width)
 
 
@@ -596,7 +604,7 @@ def iter_smiles_sdf(
 # items; none can be an item's name, which holds no ">" (``SD_ITEM_HEADER``).
 SD_SMILES = "<smiles>"  # the SMILES RDKit writes from its molecule block; empty where none
 SD_TITLE = "<title>"  # its title line, else line<N>
-SD_PROBLEM = "<problem>"  # why the record gives no molecule (``sd_molecule``)
+SD_PROBLEM = "<problem>"  # why the record gives no molecule (an ``invalid_record``)
 SD_COLUMNS = (SD_SMILES, SD_TITLE, SD_PROBLEM)
 SD_RECORDS = "sd_records"  # a frame's attrs: it holds an SD file's records (``read_sd_table``)
 
@@ -612,11 +620,13 @@ def read_sd_table(path: str | os.PathLike) -> pd.DataFrame:
     scan = sd_scan(path)
     names = list(scan.item_names)
     molecules = tqdm(iter_smiles_sdf(path, SmilesColumns(), carried=names), desc="read",
-                     total=scan.record_bound - 1, unit=" records", disable=None)  # fmt: skip
+                     total=scan.record_bound - 1,  # its $$$$ lines, as a file ends with one
+                     unit=" records", disable=None)  # fmt: skip
     lines, rows = [], []
     for molecule in molecules:
         lines.append(molecule.line)
-        rows.append([molecule.smiles, molecule.id, molecule.problem, *molecule.extra])
+        problem = molecule.problem.removeprefix(f"{INVALID_RECORD}: ")  # its detail alone
+        rows.append([molecule.smiles, molecule.id, problem, *molecule.extra])
     index = pd.Index(lines, dtype="int64", name=SOURCE_LINE)
     frame = pd.DataFrame(rows, columns=[*SD_COLUMNS, *names], index=index, dtype=str)
     frame.attrs[SD_RECORDS] = True
@@ -721,6 +731,8 @@ class SdItemTally:
             spellings.append(name)
 
     def end_record(self) -> None:
+        """Tally the record whose ``$$$$`` (or the file's end) was met: which of its names
+        stand alone, and which it spells twice."""
         for folded, spellings in self.record.items():
             if len(spellings) == 1:
                 self.alone.add(spellings[0])
@@ -936,7 +948,7 @@ def open_zip_member(path: str | os.PathLike, mode: str = "rb"):
 # read as the text they hold (a ZIP archive: its one file, ``zip_member``)
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".zip": open_zip_member}
 COMPRESSED_TEXT = ("", ".smi", ".txt", ".csv", ".tsv", ".cxsmiles", ".sdf")  # what one holds
-FORMAT_SUFFIXES = {*COMPRESSED_TEXT, *READERS, *NOT_SMILES_FILES} - {""}  # known formats
+FORMAT_SUFFIXES = {*COMPRESSED_TEXT, *READERS, *NOT_SMILES_FILES, *SAME_FORMAT} - {""}
 
 
 def open_bytes(path: str | os.PathLike):
