@@ -6,6 +6,7 @@ network must learn them well; that makes them honest checks that training really
 
 from __future__ import annotations
 
+import zipfile
 from functools import cache
 
 import pandas as pd
@@ -62,3 +63,16 @@ def labelled_sd_file(path, records: list[tuple[str, str, dict[str, str]]]) -> li
     for block in blocks[:-1]:
         starts.append(starts[-1] + block.count("\n"))
     return starts
+
+
+def zip_parts(path) -> dict[str, bytes]:
+    """The files of a ZIP archive (an XLSX workbook's parts), by name."""
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_zip(path, parts: dict[str, bytes]) -> None:
+    """A ZIP archive of these files (a workbook whose parts a test has edited)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)

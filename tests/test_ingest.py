@@ -2,7 +2,6 @@ import gzip
 import json
 import math
 import re
-import zipfile
 from dataclasses import replace
 
 import pandas as pd
@@ -12,7 +11,7 @@ from redoxscreen.chemistry import StandardizeOptions
 from redoxscreen.ingest import DatasetSpec, IngestConfigError, TargetSpec, ingest, run_ingestion
 from redoxscreen.tables import TableFormatError, read_table, write_table
 
-from molecule_fixtures import labelled_sd_file
+from molecule_fixtures import labelled_sd_file, write_zip, zip_parts
 
 IE = TargetSpec("IE", "ie", "eV", "eV_absolute", valid_range=(3.0, 15.0))
 EA = TargetSpec("EA", "ea", "eV", "eV_absolute", valid_range=(-3.0, 8.0))
@@ -531,14 +530,11 @@ def test_an_xlsx_sheet_is_read_as_far_as_its_cells_hold_values(tmp_path):
         sheet.append(row)
     sheet["F2"].number_format = "0.00"  # formatted, but empty
     workbook.save(tmp_path / "book.xlsx")
-    with zipfile.ZipFile(tmp_path / "book.xlsx") as whole:
-        parts = {name: whole.read(name) for name in whole.namelist()}
+    parts = zip_parts(tmp_path / "book.xlsx")
     sheet_xml = "xl/worksheets/sheet1.xml"
     parts[sheet_xml] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', parts[sheet_xml])
     assert b'<dimension ref="A1"' in parts[sheet_xml]
-    with zipfile.ZipFile(tmp_path / "declared.xlsx", "w") as declared:
-        for name, content in parts.items():
-            declared.writestr(name, content)
+    write_zip(tmp_path / "declared.xlsx", parts)
     for name in ("book.xlsx", "declared.xlsx"):
         table = read_table(tmp_path / name)
         assert table.columns.tolist() == ["smiles", "ie"], name

@@ -45,7 +45,7 @@ from redoxscreen.tables import (
     smiles_file_extra_columns,
 )
 
-from molecule_fixtures import labelled_molecules
+from molecule_fixtures import labelled_molecules, write_zip, zip_parts
 from workflow_runner import REPO
 
 SPEC = features.FingerprintSpec(radius=1, n_bits=256, kind="count")
@@ -821,21 +821,16 @@ def test_an_xlsx_sheets_header_may_follow_blank_rows_and_its_error_cells_are_emp
     (tmp_path / "locked.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
     with pytest.raises(TableFormatError, match=r"locked\.xlsx: not an XLSX .* password-protected"):
         list(iter_smiles_file(tmp_path / "locked.xlsx"))  # an encrypted workbook is OLE2
-    with zipfile.ZipFile(tmp_path / "sheet.xlsx") as whole:
-        parts = {name: whole.read(name) for name in whole.namelist()}
+    parts = zip_parts(tmp_path / "sheet.xlsx")
     sheet_xml = "xl/worksheets/sheet1.xml"
     parts[sheet_xml] = parts[sheet_xml][: len(parts[sheet_xml]) // 2]  # cut in half
-    with zipfile.ZipFile(tmp_path / "cut.xlsx", "w") as cut:
-        for name, content in parts.items():
-            cut.writestr(name, content)
+    write_zip(tmp_path / "cut.xlsx", parts)
     with pytest.raises(TableFormatError, match=r"cut\.xlsx: not an XLSX workbook that can be"):
         list(iter_smiles_file(tmp_path / "cut.xlsx"))
     parts["[Content_Types].xml"] = re.sub(  # another Office file (a .docx renamed)
         rb'<Override PartName="/xl/workbook.xml"[^>]*/>', b"", parts["[Content_Types].xml"]
     )
-    with zipfile.ZipFile(tmp_path / "letter.xlsx", "w") as letter:
-        for name, content in parts.items():
-            letter.writestr(name, content)
+    write_zip(tmp_path / "letter.xlsx", parts)
     message = r"letter\.xlsx: not an XLSX workbook .*no valid workbook part"
     with pytest.raises(TableFormatError, match=message):
         list(iter_smiles_file(tmp_path / "letter.xlsx"))
@@ -857,14 +852,11 @@ def test_an_xlsx_librarys_zero_padded_ids_are_read_as_excel_shows_them(tmp_path)
     assert [line.id for line in iter_smiles_file(tmp_path / "shop.xlsx")] == [
         "00702", "1234567", "-00702", "702.5", "703", "704"
     ]  # fmt: skip
-    with zipfile.ZipFile(tmp_path / "shop.xlsx") as whole:
-        parts = {name: whole.read(name) for name in whole.namelist()}
+    parts = zip_parts(tmp_path / "shop.xlsx")
     sheet_xml = "xl/worksheets/sheet1.xml"  # a style index past the workbook's styles
     parts[sheet_xml] = re.sub(rb'(<c r="B2"[^>]*?) s="\d+"', rb'\1 s="99"', parts[sheet_xml])
     assert b's="99"' in parts[sheet_xml]
-    with zipfile.ZipFile(tmp_path / "styled.xlsx", "w") as styled:
-        for name, content in parts.items():
-            styled.writestr(name, content)
+    write_zip(tmp_path / "styled.xlsx", parts)
     assert next(iter_smiles_file(tmp_path / "styled.xlsx")).id == "702"  # its digits alone
     workbook.save(tmp_path / "shop.xlsm")  # a macro-enabled workbook is read as an .xlsx
     assert list(iter_smiles_file(tmp_path / "shop.xlsm")) == list(
