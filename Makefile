@@ -6,11 +6,12 @@ CORES ?= all
 TEST_WORKERS ?= 2
 SNAKEMAKE := $(BIN)/snakemake
 STAMP := $(VENV)/.installed
+COMMAND := $(BIN)/redoxscreen
 TENSORFLOW_VERSION = $(shell sed -n 's/^tensorflow[-_]cpu==//p' requirements.lock)
 
 .PHONY: run test lint dry-run demo-data clean venv gpu
 
-venv: $(STAMP)
+venv: $(STAMP) $(COMMAND)
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "redoxscreen needs Python >= 3.11; set PYTHON=python3.11 or newer")'
@@ -19,12 +20,17 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $(STAMP)
 
+# the `redoxscreen` command (redoxscreen.console): `.venv/bin/redoxscreen predict ...`
+$(COMMAND): $(STAMP) workflow_scripts/redoxscreen/console.py
+	PYTHONPATH=workflow_scripts $(BIN)/python -m redoxscreen.console $@
+
 ## run: set up .venv, run the whole workflow on the default config, write the report
-run: $(STAMP)
+run: $(STAMP) $(COMMAND)
 	$(SNAKEMAKE) --cores $(CORES)
 	$(SNAKEMAKE) --cores 1 --report results/report.html
 	@cat results/summary.md
 	@echo "report: results/report.html"
+	@echo "predict more molecules: $(COMMAND) predict --help"
 
 ## test: set up .venv, lint, and run the test suite (TEST_WORKERS pytest-xdist processes)
 test: $(STAMP) lint
@@ -42,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check workflow_scripts tests bench
 	$(SNAKEMAKE) --lint --cores 1 > /dev/null
 
-dry-run: $(STAMP)
+dry-run: $(STAMP) $(COMMAND)
 	$(SNAKEMAKE) -n --cores $(CORES)
 
 ## demo-data: enumerate the demo library and label it with xTB (resources/demo_molecules.csv)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from redoxscreen import descriptors, features, training
+from redoxscreen import console, descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
 from redoxscreen.predict import (
     Ensemble,
@@ -1147,6 +1147,33 @@ def test_cli_help():
     for option in ("--model-dir", "--smiles", "--out", "--chunk-size", "snakemake"):
         assert option in result.stdout
     assert run_cli("--help").returncode == 0
+
+
+def test_the_redoxscreen_command_predicts_as_python_m_redoxscreen_does(model_dir, tmp_path):
+    """The script `make venv` writes runs from any directory, without PYTHONPATH, with worker
+    processes; a `pandas.py` where the user stands does not shadow pandas."""
+    command = console.write_console_script(tmp_path / "redoxscreen")
+    assert "PYTHONPATH" not in command.read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pandas.py").write_text("raise ImportError('shadowed')\n")
+    inputs = write_smiles(tmp_path / "in.smi", library(12))
+    arguments = ["predict", "--model-dir", model_dir, "--smiles", inputs, "--chunk-size", 4,
+                 "--processes", 2, "--no-progress"]  # fmt: skip
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [command, *map(str, arguments), "--out", tmp_path / "command.csv"],
+        capture_output=True, text=True, cwd=elsewhere, env=environment,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert run_cli(*arguments, "--out", tmp_path / "module.csv").returncode == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "command.csv"), pd.read_csv(tmp_path / "module.csv")
+    )
+    usage = subprocess.run([command, "predict", "--help"], capture_output=True, text=True)
+    assert usage.stdout.startswith("usage: redoxscreen predict ")
+    assert "\n  redoxscreen predict --model-dir results/final/IE --smiles big.smi" in usage.stdout
+    assert run_cli("predict", "--help").stdout.startswith("usage: python -m redoxscreen predict")
 
 
 def test_descriptor_models_predict_as_in_training(described_model_dir, tmp_path):

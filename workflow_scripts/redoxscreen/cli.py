@@ -1,6 +1,9 @@
-"""Command line: ``python -m redoxscreen predict`` screens a SMILES file with trained models.
+"""Command line: ``redoxscreen predict`` screens a SMILES file with trained models.
 
-    PYTHONPATH=workflow_scripts python -m redoxscreen predict \\
+``make venv`` writes ``.venv/bin/redoxscreen`` (``redoxscreen.console``); without it, run
+``PYTHONPATH=workflow_scripts python -m redoxscreen``:
+
+    .venv/bin/redoxscreen predict \\
         --model-dir results/final/IE --model-dir results/final/EA \\
         --smiles library.smi --out predictions.parquet
 """
@@ -44,13 +47,13 @@ row, ids default to `row<N>`). An .xlsx workbook's first sheet is read as a .csv
 (its `line` is the row in the sheet).
 
 examples:
-  python -m redoxscreen predict --model-dir results/final/IE --model-dir results/final/EA \\
+  %(prog)s --model-dir results/final/IE --model-dir results/final/EA \\
       --smiles library.smi --out predictions.parquet
-  python -m redoxscreen predict --model-dir results/final/IE --smiles candidates.csv \\
+  %(prog)s --model-dir results/final/IE --smiles candidates.csv \\
       --out predictions.csv
-  python -m redoxscreen predict --model-dir results/final/IE --smiles pubchem.csv \\
+  %(prog)s --model-dir results/final/IE --smiles pubchem.csv \\
       --smiles-column IsomericSMILES --id-column CID --out predictions.csv
-  python -m redoxscreen predict --model-dir results/final/IE --smiles big.smi --out parts/
+  %(prog)s --model-dir results/final/IE --smiles big.smi --out parts/
 """
 
 
@@ -58,9 +61,14 @@ class UsageError(Exception):
     """A problem with the command line's inputs: reported in one line, exit status 2."""
 
 
+def program_name() -> str:
+    """`redoxscreen` as .venv/bin/redoxscreen runs it, else `python -m redoxscreen`."""
+    return "redoxscreen" if sys.argv[0] == "redoxscreen" else "python -m redoxscreen"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m redoxscreen",
+        prog=program_name(),
         description="redoxscreen: learn and screen ionization energy and electron affinity.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

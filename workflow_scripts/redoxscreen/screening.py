@@ -157,9 +157,9 @@ def parse_volts(path: Path, line: int, column: str, row: Mapping[str, str | None
 class Role:
     """What a molecule is screened for, at which of its potentials, with an optional band.
 
-    ``potential``: "oxidation" (a cathode material or shuttle works at its oxidation potential)
-    or "reduction" (an anode material works at its reduction potential). ``band_min_v`` /
-    ``band_max_v``: the preferred potentials in V vs Li/Li+ (either may be open). With
+    ``potential``: "oxidation" (IE − offset) or "reduction" (EA − offset): the one the role is
+    judged at; the study judged both its cathode and its anode at the reduction potential
+    (config/config.yaml). ``band_min_v`` / ``band_max_v``: the preferred potentials in V vs Li/Li+ (either may be open). With
     ``margin_on_band`` the whole 95 % interval must lie in the band, not only the estimate.
     """
 

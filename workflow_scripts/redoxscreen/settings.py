@@ -434,7 +434,7 @@ def check_screening(
             raise ConfigError(
                 f"screen: {', '.join(config['screen'])} would not be screened: "
                 "screening.oxidation_target and screening.reduction_target are both null; name "
-                "a target there, or predict the library with `python -m redoxscreen predict`"
+                "a target there, or predict the library with `.venv/bin/redoxscreen predict`"
             )
         return
     electrolytes = configured_file(config["screening"]["electrolytes_table"], workdir, workflow_dir)
