@@ -9,6 +9,7 @@ from redoxscreen.features import GRAPH  # noqa: E402
 from redoxscreen.grid import read_grid  # noqa: E402
 from redoxscreen.screen_stage import screened_kinds  # noqa: E402
 from redoxscreen.tables import parquet_parts  # noqa: E402
+from redoxscreen.training import training_read_by  # noqa: E402
 from redoxscreen.settings import (  # noqa: E402
     MATERIALS_PROJECT,
     ConfigError,
@@ -157,13 +158,29 @@ def target_unit(wildcards):
     return DATASET["targets"][wildcards.target]["unit"]
 
 
-def final_features(wildcards):
-    """The fingerprint store of the architecture that gather_grid selected for the target."""
+def selected_architecture(target):
+    """The architecture that gather_grid selected for the target (selected.yaml)."""
     import yaml
 
-    selected_path = checkpoints.gather_grid.get(target=wildcards.target).output.selected
-    selected = yaml.safe_load(Path(selected_path).read_text())
+    selected_path = checkpoints.gather_grid.get(target=target).output.selected
+    return yaml.safe_load(Path(selected_path).read_text())
+
+
+def final_features(wildcards):
+    """The fingerprint store of the architecture that gather_grid selected for the target."""
+    selected = selected_architecture(wildcards.target)
     return fingerprint_store(selected["radius"], selected["n_bits"], selected["fingerprint"])
+
+
+def grid_training(wildcards):
+    """The training settings that the grid row's network reads: a key it ignores reruns nothing."""
+    return training_read_by(config["training"], GRID[int(wildcards.model)].fingerprint == GRAPH)
+
+
+def final_training(wildcards):
+    """The training settings that the selected architecture's network reads."""
+    selected = selected_architecture(wildcards.target)
+    return training_read_by(config["training"], selected["fingerprint"] == GRAPH)
 
 
 def final_fold_files(name):

@@ -6,9 +6,10 @@ rule download_materials_project:
         json=config["materials_project"]["download_path"],
     log:
         "logs/download_materials_project/download.log",
+    # materials_project.chunk_size (molecules per request) is read by the script from the
+    # config, not a param: it changes no molecule, so changing it downloads nothing again
     params:
         api_key_env=config["materials_project"]["api_key_env"],
-        chunk_size=config["materials_project"]["chunk_size"],
     resources:
         runtime=60,
     conda:

@@ -30,7 +30,7 @@ rule train_final_fold:
     benchmark:
         "benchmarks/train_final_fold/{target}/fold{fold}.tsv"
     params:
-        training=config["training"],
+        training=final_training,
         seed=config["seed"],
     threads: config["final"]["resources"]["threads"]
     resources:

@@ -27,7 +27,7 @@ rule train_grid_fold:
         "benchmarks/train_grid_fold/{target}/m{model}/fold{fold}.tsv"
     params:
         architecture=grid_architecture,
-        training=config["training"],
+        training=grid_training,
         seed=config["seed"],
     threads: config["grid"]["resources"]["threads"]
     resources:

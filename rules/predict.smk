@@ -21,9 +21,10 @@ rule predict_library:
         "logs/predict_library/{library}.log",
     benchmark:
         "benchmarks/predict_library/{library}.tsv"
+    # predict.chunk_size is read by the script from the config, not a param: it sets memory and
+    # the parts' sizes, not a prediction, so changing it reruns nothing
     params:
         model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
-        chunk_size=config["predict"]["chunk_size"],
         columns=library_csv_columns,
         largest_fragment=config["predict"]["largest_fragment"],
     threads: config["predict"]["threads"]

@@ -145,6 +145,14 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     assert predicted["smiles"][2] == "CCCCO" and np.isfinite(predicted["EA_pred"][2])
     log = (workdir / "logs/predict_library/lib.log").read_text()
     assert "TensorFlow predicts with 1 intra-op thread(s)" in log  # not every core of the machine
+    assert recipe["training"] == {"descriptors": False, "label_scaling": "standard",
+                                  "learning_rate": 1e-3, "deterministic": True, "graph_epochs": 3,
+                                  "graph_batch_size": 16, "graph_weight_averaging": 0.25}  # fmt: skip
+    # a fingerprint network's keys, and the chunk size, change nothing here
+    override["training"] = {"graph_epochs": 3, "dropout": 0.3, "max_epochs": 61, "l2": 0.01}
+    override["predict"]["chunk_size"] = 2
+    ignored = with_override(workdir, workdir / "ignored.yaml", override)
+    assert "Nothing to be done" in run_snakemake(workdir, "-n", *ignored).stdout
 
 
 def test_same_seed_same_metrics(finished_grid, tmp_path):

@@ -6,6 +6,7 @@ job reruns because an input of it will be rewritten). Read-only commands use the
 place; a test that changes the run works on a copy of it.
 """
 
+import json
 import os
 import re
 import signal
@@ -90,6 +91,31 @@ def test_a_setting_change_reruns_its_rule_and_what_follows(
     ).stdout
     assert planned_jobs(plan) == expected  # never ingest or featurize
     assert rerun_reasons(plan)["params have changed since last execution"] == {triggered}
+
+
+def test_a_training_key_that_the_networks_ignore_reruns_nothing(finished_grid, tmp_path):
+    """The run's networks are fingerprint networks: the message-passing keys, and the prediction
+    chunk size, change none of its results; a fingerprint network's key reruns both stages."""
+    workdir, _ = finished_grid
+    ignored = {
+        "training": {"graph_epochs": 7, "graph_batch_size": 4, "graph_weight_averaging": 0.5},
+        "predict": {"chunk_size": 999},
+    }
+    plan = output_of(
+        run_snakemake(workdir, "-n", *with_override(workdir, tmp_path / "ignored.yaml", ignored))
+    )
+    assert "Nothing to be done" in plan
+    read = {"training": {"dropout": 0.2}}
+    plan = run_snakemake(workdir, "-n", *with_override(workdir, tmp_path / "read.yaml", read))
+    expected = {key: count for key, count in FOLDS_ONWARDS.items() if key != "make_folds"}
+    assert planned_jobs(plan.stdout) == expected
+    assert rerun_reasons(plan.stdout)["params have changed since last execution"] == {
+        "train_grid_fold"  # the final folds follow the new selection
+    }
+    recipe = json.loads((workdir / "results/final/IE/fold0/recipe.json").read_text())
+    assert set(recipe["training"]) == {"descriptors", "label_scaling", "learning_rate",
+        "deterministic", "l2", "dropout", "batch_size", "max_epochs", "patience", "lr_schedule",
+        "decay_start_epoch", "decay_rate", "validation_fraction", "mixed_precision"}  # fmt: skip
 
 
 # Editing a package module reruns the rules that list it in input.code (package_files)

@@ -7,5 +7,5 @@ with rule_log(snakemake.log[0]):
     download_molecules(
         out_path=snakemake.output.json,
         key_variable=snakemake.params.api_key_env,
-        chunk_size=snakemake.params.chunk_size,
+        chunk_size=snakemake.config["materials_project"]["chunk_size"],
     )

@@ -14,7 +14,7 @@ def main(smk) -> None:
             smk.input.smiles,
             model_dirs=dict(smk.params.model_dirs),
             out_dir=smk.output.parts,
-            chunk_size=smk.params.chunk_size,
+            chunk_size=smk.config["predict"]["chunk_size"],
             processes=smk.threads,
             columns=SmilesColumns(**smk.params.columns),
             largest_fragment=smk.params.largest_fragment,

@@ -279,6 +279,20 @@ FINGERPRINT_NETWORK_KEYS = (
     "l2", "dropout", "batch_size", "max_epochs", "patience", "lr_schedule", "decay_start_epoch",
     "decay_rate", "validation_fraction", "mixed_precision",
 )  # fmt: skip
+GRAPH_NETWORK_KEYS = ("graph_epochs", "graph_batch_size", "graph_weight_averaging")
+SHARED_KEYS = ("descriptors", "label_scaling", "learning_rate", "deterministic")
+
+
+def keys_read_by(learned: bool) -> tuple[str, ...]:
+    """The ``training`` keys that a message-passing (``learned``) or a fingerprint network
+    reads. ``fingerprint`` is in neither: a job's architecture carries its fingerprint kind."""
+    return SHARED_KEYS + (GRAPH_NETWORK_KEYS if learned else FINGERPRINT_NETWORK_KEYS)
+
+
+def training_read_by(training: dict, learned: bool) -> dict:
+    """The config's ``training`` entries that a network of this kind reads: a training job's
+    params, so that changing a key its network ignores reruns no job."""
+    return {key: value for key, value in training.items() if key in keys_read_by(learned)}
 
 
 def fit_graph_network(
@@ -500,7 +514,7 @@ def save_fitted(fit: FitResult, job: FoldJob, spec, settings: TrainingSettings, 
         "fingerprint": dataclasses.asdict(spec),
         "hidden_layers": list(job.hidden_layers),
         "scaler": dataclasses.asdict(fit.scaler),
-        "training": dataclasses.asdict(settings),
+        "training": training_read_by(dataclasses.asdict(settings), job.learned),
     }
     write_json(recipe, out / "recipe.json")
 
