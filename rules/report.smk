@@ -3,7 +3,8 @@ rule summarize_run:
     input:
         metrics=expand("results/final/{target}/metrics.json", target=TARGETS),
         counts=screening_counts(),
-        code=package_files("summary", "rulelog", "tables"),
+        library_counts=library_outputs(),
+        code=package_files("summary", "features", "rulelog", "tables"),
     output:
         summary=report(
             "results/summary.md",
@@ -14,6 +15,7 @@ rule summarize_run:
         "logs/summarize_run/summary.log",
     params:
         targets=TARGETS,
+        libraries=list(config["screen"]),
     conda:
         "../envs/redoxscreen.yaml"
     script:

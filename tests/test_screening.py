@@ -17,7 +17,7 @@ from redoxscreen.screening import (
     screen,
 )
 from redoxscreen.screening_plots import potential_histogram
-from redoxscreen.summary import run_summary
+from redoxscreen.summary import architecture_text, run_summary
 
 REPO = Path(__file__).resolve().parents[1]
 ACETONITRILE = Electrolyte("acetonitrile", reduction_limit_v=0.44, oxidation_limit_v=6.54)
@@ -416,8 +416,39 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
             "gaussian": {"half_width": 0.118, "coverage": 0.94},
         },
     }
+    metrics["architecture"] = {"model": 27, "radius": 3, "n_bits": 600, "hidden_layers": "600",
+                               "fingerprint": "graph", "descriptors": False}  # fmt: skip
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
-    assert "- IE: out-of-fold MAE 0.034 eV, R² 0.996" in text
+    assert ("- IE (grid model 27: message passing, depth 3, width 600, head 600): out-of-fold "
+            "MAE 0.034 eV, R² 0.996") in text  # fmt: skip
     assert text.endswith("None screened: screening.oxidation_target and "
                          "screening.reduction_target are null.\n")  # fmt: skip
+
+
+def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
+    counts = "electrolyte\trole\tn_screened\tn_candidates\nacetonitrile\tcathode\t{}\t{}\n"
+    (tmp_path / "dataset.tsv").write_text(counts.format(1685, 93))
+    (tmp_path / "lib.tsv").write_text(counts.format(5, 2))
+    text = run_summary({}, str(tmp_path / "dataset.tsv"), {"my lib": str(tmp_path / "lib.tsv")})
+    dataset, library = text.split("## Candidates in library `my lib`")
+    assert "| acetonitrile  | cathode |         1685 |             93 |" in dataset
+    assert "| acetonitrile  | cathode |            5 |              2 |" in library
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "descriptors", "expected"),
+    [
+        ("count", False, "grid model 2: Morgan counts, radius 1, 1024 bits, layers 1024-512"),
+        (
+            "count_ap",
+            True,
+            "grid model 2: Morgan + atom-pair counts and RDKit descriptors, "
+            "radius 1, 1024 bits, layers 1024-512",
+        ),  # fmt: skip
+    ],
+)
+def test_the_selected_fingerprint_network_in_words(fingerprint, descriptors, expected):
+    architecture = {"model": 2, "radius": 1, "n_bits": 1024, "hidden_layers": "1024-512",
+                    "fingerprint": fingerprint, "descriptors": descriptors}  # fmt: skip
+    assert architecture_text(architecture) == expected

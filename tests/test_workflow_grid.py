@@ -145,6 +145,11 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     assert predicted["smiles"][2] == "CCCCO" and np.isfinite(predicted["EA_pred"][2])
     log = (workdir / "logs/predict_library/lib.log").read_text()
     assert "TensorFlow predicts with 1 intra-op thread(s)" in log  # not every core of the machine
+    summary = (workdir / "results/summary.md").read_text()
+    assert "- EA (grid model 25: message passing, depth 2, width 32, head 16): " in summary
+    library = summary.split("## Candidates in library `lib`\n\n")[1]
+    assert library.splitlines()[0].split() == ["|", "electrolyte", "|", "role", "|",
+                                               "n_screened", "|", "n_candidates", "|"]  # fmt: skip
     assert recipe["training"] == {"descriptors": False, "label_scaling": "standard",
                                   "learning_rate": 1e-3, "deterministic": True, "graph_epochs": 3,
                                   "graph_batch_size": 16, "graph_weight_averaging": 0.25}  # fmt: skip

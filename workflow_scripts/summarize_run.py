@@ -8,6 +8,7 @@ with rule_log(snakemake.log[0]):
     text = run_summary(
         dict(zip(snakemake.params.targets, snakemake.input.metrics, strict=True)),
         snakemake.input.counts[0] if snakemake.input.counts else None,
+        dict(zip(snakemake.params.libraries, snakemake.input.library_counts, strict=True)),
     )
     with atomic_path(snakemake.output.summary) as temporary:
         temporary.write_text(text)

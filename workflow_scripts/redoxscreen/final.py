@@ -92,7 +92,7 @@ def evaluate_final(
         },
         "architecture": {
             key: fold_metrics[0][key]
-            for key in ("radius", "n_bits", "hidden_layers", "fingerprint", "descriptors")
+            for key in ("model", "radius", "n_bits", "hidden_layers", "fingerprint", "descriptors")
         },
         "ingest": dict(ingest),
     }

@@ -8,12 +8,29 @@ from pathlib import Path
 
 import pandas as pd
 
+from redoxscreen.features import GRAPH
+
+FINGERPRINT_NAMES = {"count": "Morgan counts", "bit": "Morgan bits",
+                     "count_ap": "Morgan + atom-pair counts"}  # fmt: skip
+
+
+def architecture_text(architecture: Mapping) -> str:
+    """The selected grid model in words, e.g. `grid model 27: message passing, depth 3, ...`."""
+    model = f"grid model {architecture['model']}: "
+    if architecture["fingerprint"] == GRAPH:
+        return (f"{model}message passing, depth {architecture['radius']}, width "
+                f"{architecture['n_bits']}, head {architecture['hidden_layers']}")  # fmt: skip
+    kind = FINGERPRINT_NAMES.get(architecture["fingerprint"], architecture["fingerprint"])
+    described = " and RDKit descriptors" if architecture["descriptors"] else ""
+    return (f"{model}{kind}{described}, radius {architecture['radius']}, "
+            f"{architecture['n_bits']} bits, layers {architecture['hidden_layers']}")  # fmt: skip
+
 
 def target_line(target: str, metrics: Mapping) -> str:
     oof = metrics["out_of_fold"]
     interval = metrics["interval_95"]
     return (
-        f"- {target}: out-of-fold MAE {oof['mae']:.3f} {metrics['unit']}, R² {oof['r2']:.3f}, "
+        f"- {target} ({architecture_text(metrics['architecture'])}): out-of-fold MAE {oof['mae']:.3f} {metrics['unit']}, R² {oof['r2']:.3f}, "
         f"residual SD {oof['residual_sd']:.3f} (n = {oof['n']}); 95 % interval "
         f"±{interval['conformal']['half_width']:.3f} (conformal, coverage "
         f"{interval['conformal']['coverage']:.3f}) / ±{interval['gaussian']['half_width']:.3f} "
@@ -35,8 +52,13 @@ def ensemble_text(metrics: Mapping) -> str:
     )
 
 
-def run_summary(metric_paths: Mapping[str, str], counts_path: str | None) -> str:
-    """The summary's Markdown; ``counts_path`` None where the run screens nothing."""
+def run_summary(
+    metric_paths: Mapping[str, str],
+    counts_path: str | None,
+    library_counts: Mapping[str, str] | None = None,
+) -> str:
+    """The summary's Markdown; ``counts_path`` None where the run screens nothing;
+    ``library_counts``: each library's counts.tsv by its name under ``screen``."""
     lines = [
         "# redoxscreen run summary",
         "",
@@ -50,5 +72,11 @@ def run_summary(metric_paths: Mapping[str, str], counts_path: str | None) -> str
             "None screened: screening.oxidation_target and screening.reduction_target are null."
         )
     else:
-        lines.append(pd.read_csv(counts_path, sep="\t").to_markdown(index=False))
+        lines.append(counts_table(counts_path))
+    for library, path in (library_counts or {}).items():
+        lines += ["", f"## Candidates in library `{library}`", "", counts_table(path)]
     return "\n".join(lines) + "\n"
+
+
+def counts_table(path: str) -> str:
+    return pd.read_csv(path, sep="\t").to_markdown(index=False)
