@@ -57,6 +57,24 @@ def test_largest_fragment_option_keeps_the_organic_part():
     assert molecule.smiles == "O=C1C=CC(=O)C=C1"
 
 
+def test_a_kept_fragment_that_is_rejected_is_quoted_beside_the_input():
+    """Sodium benzoate's largest fragment is the benzoate anion: its charge is the reason."""
+    options = StandardizeOptions(largest_fragment=True)
+    with pytest.raises(MoleculeRejected) as rejected:
+        standardize("[Na+].[O-]C(=O)c1ccccc1", options)
+    assert (rejected.value.reason, rejected.value.detail) == (
+        CHARGED,
+        "'O=C([O-])c1ccccc1' (kept of '[Na+].[O-]C(=O)c1ccccc1') has net charge -1 (neutral_only)",
+    )
+    with pytest.raises(
+        MoleculeRejected,
+        match=r"^disallowed_element: 'CC\[Se\]C' \(kept of 'CC\[Se\]C\.O'\) contains Se",
+    ):
+        standardize("CC[Se]C.O", options)  # selenium is not in the default elements
+    with pytest.raises(MoleculeRejected, match=r"^charged: 'C\[N\+\]\(C\)\(C\)C' has net charge"):
+        standardize("C[N+](C)(C)C")  # one fragment: the input alone
+
+
 def test_charged_molecules_pass_when_neutral_only_is_off():
     molecule = standardize("C[N+](C)(C)C", StandardizeOptions(neutral_only=False))
     assert molecule.formal_charge == 1

@@ -1074,12 +1074,22 @@ def test_predict_smiles_in_memory(ensemble):
     assert table["logp_pred"].isna().tolist() == [False, True, False]
 
 
-def test_missing_model_dir_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"snakemake .*nope/metrics\.json"):
-        Ensemble.load(tmp_path / "nope")
+def test_missing_model_dir_is_a_clear_error(model_dir, tmp_path):
+    final = tmp_path / "results" / "final"
+    with pytest.raises(FileNotFoundError, match=r"snakemake .*final/nope/metrics\.json`$"):
+        Ensemble.load(final / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no fold models"):
+    with pytest.raises(FileNotFoundError, match=r"no fold models .*; a target's final models "
+                       r"are in fold<N>/model\.keras of results/final/<target>$"):  # fmt: skip
         Ensemble.load(tmp_path / "empty")
+    for target in ("IE", "EA"):  # the directory above the targets' own
+        shutil.copytree(model_dir, final / target)
+    with pytest.raises(FileNotFoundError) as named:
+        Ensemble.load(final)
+    assert str(named.value) == (
+        f"no fold models (fold<N>/model.keras) in {final}; it holds the fold models of the "
+        f"targets EA, IE: name each target's directory ({final / 'EA'}, {final / 'IE'})"
+    )
 
 
 def test_mismatched_fingerprints_are_a_clear_error(model_dir, tmp_path):
@@ -1123,7 +1133,7 @@ def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
     (tmp_path / "no_smiles.csv").write_text("structure,id\nCCO,a\n")
     (tmp_path / "table.smi").write_text("# exported\nCCO,a\n")
     mistakes = {  # (model dir, SMILES file, output) -> what the one line names
-        (tmp_path / "IE", inputs, "o.parquet"): "snakemake",
+        (tmp_path / "final" / "IE", inputs, "o.parquet"): "snakemake",
         (model_dir, tmp_path / "x.smi", "o.parquet"): "x.smi",
         (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column",
         (model_dir, tmp_path / "table.smi", "o.parquet"): "name the file .csv",

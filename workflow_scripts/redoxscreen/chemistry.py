@@ -98,25 +98,27 @@ def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol
     return rdMolStandardize.LargestFragmentChooser().choose(mol)
 
 
-def check_elements(mol: Chem.Mol, smiles: str, allowed_elements: Iterable[str]) -> None:
+def check_elements(mol: Chem.Mol, named: str, allowed_elements: Iterable[str]) -> None:
+    """Reject ``mol`` (``named`` in the message, quoted) for an element outside the list."""
     present = {atom.GetSymbol() for atom in mol.GetAtoms()}
     outside = sorted(present - set(allowed_elements))
     if outside:
         raise MoleculeRejected(
             DISALLOWED_ELEMENT,
-            f"{smiles!r} contains {', '.join(outside)} (not in allowed_elements)",
+            f"{named} contains {', '.join(outside)} (not in allowed_elements)",
         )
 
 
 def standardize(smiles: str, options: StandardizeOptions | None = None) -> StandardizedMolecule:
     """Canonical SMILES, InChIKey and heavy-atom count of an input SMILES, or a rejection."""
     options = options or StandardizeOptions()
-    mol = parse_smiles(smiles)
-    mol = keep_largest_fragment(mol, smiles, options.largest_fragment)
+    whole = parse_smiles(smiles)
+    mol = keep_largest_fragment(whole, smiles, options.largest_fragment)
+    named = repr(smiles) if mol is whole else f"{Chem.MolToSmiles(mol)!r} (kept of {smiles!r})"
     charge = Chem.GetFormalCharge(mol)
     if options.neutral_only and charge != 0:
-        raise MoleculeRejected(CHARGED, f"{smiles!r} has net charge {charge:+d} (neutral_only)")
-    check_elements(mol, smiles, options.allowed_elements)
+        raise MoleculeRejected(CHARGED, f"{named} has net charge {charge:+d} (neutral_only)")
+    check_elements(mol, named, options.allowed_elements)
     inchikey = Chem.MolToInchiKey(mol)
     if not inchikey:
         raise MoleculeRejected(NO_INCHIKEY, f"RDKit could not compute an InChIKey for {smiles!r}")

@@ -321,10 +321,19 @@ class FoldModel:
 
 
 def missing_models_error(model_dir: Path, problem: str) -> FileNotFoundError:
-    return FileNotFoundError(
-        f"{problem}; train the target's final models first: "
-        f"`snakemake {model_dir / 'metrics.json'}`"
-    )
+    return FileNotFoundError(f"{problem}; {missing_models_advice(model_dir)}")
+
+
+def missing_models_advice(model_dir: Path) -> str:
+    """What to name instead of a directory without a target's fold models, or how to make them."""
+    targets = sorted({path.parent.parent for path in model_dir.glob("*/fold*/model.keras")})
+    if targets:
+        return ("it holds the fold models of the targets "
+                f"{', '.join(target.name for target in targets)}: name each target's "
+                f"directory ({', '.join(map(str, targets))})")  # fmt: skip
+    if model_dir.parent.name == "final":
+        return f"train the target's final models first: `snakemake {model_dir / 'metrics.json'}`"
+    return "a target's final models are in fold<N>/model.keras of results/final/<target>"
 
 
 class Ensemble:
