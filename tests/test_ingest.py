@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from redoxscreen.chemistry import StandardizeOptions
-from redoxscreen.ingest import DatasetSpec, IngestConfigError, TargetSpec, ingest, run_ingestion
+from redoxscreen.ingest import (
+    DatasetSpec,
+    IngestConfigError,
+    TargetSpec,
+    check_plausible_labels,
+    ingest,
+    run_ingestion,
+)
 from redoxscreen.tables import TableFormatError, read_table, write_table
 
 from molecule_fixtures import labelled_sd_file, write_zip, zip_parts
@@ -550,3 +557,54 @@ def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
     table = read_table(path)
     assert table.columns.tolist() == ["name", "smiles", "ie", "ea", "column5"]
     assert ingest(table, DATASET).molecules["IE"].tolist() == [9.1]
+
+
+PLAUSIBLE = {"oxidation": [3.5, 20.0], "reduction": [-10.0, 10.0]}
+SCREENED = {"oxidation_target": "IE", "reduction_target": "EA", "plausible_median_ev": PLAUSIBLE}
+
+
+def plausibility_refusal(ie: list, ea: list, targets: dict, screening=SCREENED) -> str | None:
+    molecules = pd.DataFrame({"IE": ie, "EA": ea})
+    try:
+        check_plausible_labels(molecules, screening, targets, {"li_absolute_ev": 1.4})
+    except IngestConfigError as refusal:
+        return str(refusal)
+    return None
+
+
+def test_a_screened_targets_labels_in_another_unit_are_refused():
+    def targets(ie_conversion="eV_absolute"):
+        ie_unit = "Hartree" if ie_conversion == "hartree_orbital" else "eV"
+        return {
+            "IE": {"column": "ie", "unit": ie_unit, "conversion": ie_conversion},
+            "EA": {"column": "ea", "unit": "eV", "conversion": "eV_absolute"},
+        }
+
+    assert plausibility_refusal([7.1, 8.0, float("nan")], [1.2, -0.5, 2.0], targets()) is None
+    hartree = plausibility_refusal([0.26, 0.29, 0.31], [1.2, -0.5, 2.0], targets())
+    assert hartree.startswith(
+        "screening.oxidation_target IE: its median label 0.29 eV (eV_absolute) is an ionization "
+        "energy of 0.29 eV (oxidation potential -1.11 V vs Li/Li+), outside the 3.5 to 20 eV of "
+        "screening.plausible_median_ev.oxidation: is column 'ie' in another unit"
+    )
+    assert hartree.endswith("set screening.plausible_median_ev.oxidation: null")
+    # an ionization energy given where a HOMO energy (Hartree, negative) is expected
+    homo = plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets("hartree_orbital"))
+    assert (
+        "median label 0.275 Hartree (hartree_orbital) is an ionization energy of -7.48 eV" in homo
+    )
+    assert plausibility_refusal([-0.26, -0.29], [1.2, 2.0], targets("hartree_orbital")) is None
+    kcal = plausibility_refusal([160.0, 170.0], [30.0, 40.0], targets())  # both; IE first
+    assert kcal.startswith("screening.oxidation_target IE: its median label 165 eV")
+    only_ea = plausibility_refusal([7.0, 8.0], [30.0, 40.0], targets())
+    assert "screening.reduction_target EA: its median label 35 eV" in only_ea
+    assert "an electron affinity of 35 eV" in only_ea
+    unchecked = {**SCREENED, "plausible_median_ev": {"oxidation": None, "reduction": [-10, 10]}}
+    assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unchecked) is None
+    assert (
+        plausibility_refusal([0.26], [1.2], targets(), {**SCREENED, "plausible_median_ev": None})
+        is None
+    )
+    unscreened = {**SCREENED, "oxidation_target": None}
+    assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unscreened) is None
+    assert plausibility_refusal([float("nan")], [1.2], targets()) is None  # no label: other check

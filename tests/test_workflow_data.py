@@ -66,6 +66,22 @@ def test_data_stage_runs_and_explains_every_row(table_workdir):
     assert "Nothing to be done" in second.stdout + second.stderr
 
 
+def test_labels_in_hartree_declared_as_ev_stop_ingestion(table_workdir):
+    """The same table with IE in Hartree: nothing downstream trains on it."""
+    hartree = TABLE.replace(",9.2,", ",0.338,").replace(",7.6,", ",0.279,")
+    (table_workdir / "molecules.csv").write_text(hartree.replace(",8.1,", ",0.298,"))
+    override = {"datasets": {"tiny": {"targets": {"IE": {"valid_range": [0, 15]}}}}}
+    configs = with_override(table_workdir, table_workdir / "hartree.yaml", override)
+    result = run_snakemake(table_workdir, *configs, "--", *DATA_OUTPUTS, check=False)
+    assert result.returncode != 0
+    assert ("screening.oxidation_target IE: its median label 0.298 eV (eV_absolute) is an "
+            "ionization energy of 0.298 eV") in result.stderr  # fmt: skip
+    assert not (table_workdir / "results/data/molecules.parquet").exists()
+    override["screening"] = {"plausible_median_ev": {"oxidation": None}}
+    configs = with_override(table_workdir, table_workdir / "hartree.yaml", override)
+    run_snakemake(table_workdir, *configs, "--", *DATA_OUTPUTS)  # the user's choice
+
+
 def test_an_sd_data_set_runs_through_ingest(tmp_path):
     records = [
         ("c1ccccc1", "benzene", {"ie_ev": "9.2", "ea_ev": "0.5"}),

@@ -1,14 +1,21 @@
 """Rule ingest: the raw data set table -> molecules.parquet, rejected.tsv and summary.json."""
 
-from redoxscreen.ingest import run_ingestion
+from redoxscreen.ingest import check_plausible_labels, run_ingestion
 from redoxscreen.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
-    run_ingestion(
+    result = run_ingestion(
         table_path=snakemake.input.table,
         dataset=snakemake.params.dataset,
         ingest_options=snakemake.params.ingest,
         molecules_path=snakemake.output.molecules,
         rejected_path=snakemake.output.rejected,
         summary_path=snakemake.output.summary,
+    )
+    # a check, not a param: changing screening or potentials settings reruns no ingestion
+    check_plausible_labels(
+        result.molecules,
+        snakemake.config["screening"],
+        snakemake.params.dataset["targets"],
+        snakemake.config["potentials"],
     )
