@@ -559,7 +559,7 @@ def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
     assert ingest(table, DATASET).molecules["IE"].tolist() == [9.1]
 
 
-PLAUSIBLE = {"oxidation": [3.5, 20.0], "reduction": [-10.0, 10.0]}
+PLAUSIBLE = {"oxidation": [3.0, 20.0], "reduction": [-10.0, 10.0]}
 SCREENED = {"oxidation_target": "IE", "reduction_target": "EA", "plausible_median_ev": PLAUSIBLE}
 
 
@@ -584,7 +584,7 @@ def test_a_screened_targets_labels_in_another_unit_are_refused():
     hartree = plausibility_refusal([0.26, 0.29, 0.31], [1.2, -0.5, 2.0], targets())
     assert hartree.startswith(
         "screening.oxidation_target IE: its median label 0.29 eV (eV_absolute) is an ionization "
-        "energy of 0.29 eV (oxidation potential -1.11 V vs Li/Li+), outside the 3.5 to 20 eV of "
+        "energy of 0.29 eV (oxidation potential -1.11 V vs Li/Li+), outside the 3 to 20 eV of "
         "screening.plausible_median_ev.oxidation: is column 'ie' in another unit"
     )
     assert hartree.endswith("set screening.plausible_median_ev.oxidation: null")
