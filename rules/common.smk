@@ -218,7 +218,7 @@ def screening_outputs():
     if not SCREEN_TARGETS:
         return []
     return [
-        "results/screen/dataset/candidates.parquet",
+        "results/screen/dataset/screened.parquet",
         "results/screen/dataset/counts.tsv",
     ]
 

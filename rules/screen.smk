@@ -9,8 +9,8 @@ rule screen_dataset:
             "screen_stage", "screening", "screening_plots", "plots", "potentials", "tables", "rulelog"
         ),
     output:
-        candidates="results/screen/dataset/candidates.parquet",
-        candidates_csv="results/screen/dataset/candidates.csv",
+        screened="results/screen/dataset/screened.parquet",
+        candidates="results/screen/dataset/candidates.csv",
         counts=report(
             "results/screen/dataset/counts.tsv",
             caption="report/screen_counts.rst",
@@ -43,7 +43,8 @@ rule screen_library:
             "screen_stage", "screening", "screening_plots", "plots", "potentials", "predict", "tables", "rulelog"
         ),
     output:
-        candidates=directory("results/screen/libraries/{library}/candidates"),
+        screened=directory("results/screen/libraries/{library}/screened"),
+        candidates="results/screen/libraries/{library}/candidates.csv",
         counts=report(
             "results/screen/libraries/{library}/counts.tsv",
             caption="report/screen_counts.rst",

@@ -61,7 +61,7 @@ def test_study_preset_runs_end_to_end_on_the_demo_data(study_run):
 
 
 def test_study_preset_screens_with_the_gaussian_interval(study_run):
-    candidates = pd.read_parquet(study_run / "results/screen/dataset/candidates.parquet")
+    candidates = pd.read_parquet(study_run / "results/screen/dataset/screened.parquet")
     metrics = json.loads((study_run / "results/final/EA/metrics.json").read_text())
     gaussian = metrics["interval_95"]["gaussian"]["half_width"]
     reduction = candidates[candidates["potential"] == "reduction"]

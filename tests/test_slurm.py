@@ -58,7 +58,7 @@ COMPARED = [
     "results/grid/EA/selected.yaml",
     "results/final/IE/oof_predictions.parquet",
     "results/final/EA/oof_predictions.parquet",
-    "results/screen/dataset/candidates.parquet",
+    "results/screen/dataset/screened.parquet",
     "results/screen/libraries/lib/counts.tsv",
     "results/screen/libraries/lib/rejected.tsv",
 ]

@@ -220,7 +220,7 @@ def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
 
 def test_screening_of_the_data_set_and_the_summary(finished_grid):
     workdir, _ = finished_grid
-    screened = pd.read_parquet(workdir / "results/screen/dataset/candidates.parquet")
+    screened = pd.read_parquet(workdir / "results/screen/dataset/screened.parquet")
     molecules = pd.read_parquet(workdir / "results/data/molecules.parquet")
     counts = pd.read_csv(workdir / "results/screen/dataset/counts.tsv", sep="\t")
     # the default screening: (acetonitrile, propylene carbonate) x (cathode, anode)
@@ -228,6 +228,9 @@ def test_screening_of_the_data_set_and_the_summary(finished_grid):
     assert set(counts["role"]) == {"cathode", "anode"}
     assert set(counts["electrolyte"]) == {"acetonitrile", "propylene_carbonate"}
     passing = screened[screened["passes"]]
+    candidates = pd.read_csv(workdir / "results/screen/dataset/candidates.csv")
+    assert candidates["id"].tolist() == passing["id"].tolist() and candidates["passes"].all()
+    assert 0 < len(candidates) < len(screened)
     assert (passing["low_v"] >= passing["reduction_limit_v"] - 1e-9).all()
     assert (passing["high_v"] <= passing["upper_limit_v"] + 1e-9).all()
     assert (passing.loc[passing["role"] == "anode", "potential_v_li"] >= 1.8).all()
@@ -264,7 +267,7 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
         name: pd.concat(
             pd.read_parquet(path)
             for path in sorted(
-                (workdir / f"results/screen/libraries/{name}/candidates").glob("*.parquet")
+                (workdir / f"results/screen/libraries/{name}/screened").glob("*.parquet")
             )
         ).reset_index(drop=True)
         for name in ("chunked", "whole")
@@ -274,6 +277,11 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     assert (whole["Row"] == whole["id"].str.removeprefix("lib")).all()  # the table's column
     pd.testing.assert_frame_equal(chunked, whole.drop(columns="Row"))
     assert len(screened["whole"]) == 40 * 2 * 2  # molecules x electrolytes x roles
+    for name in ("chunked", "whole"):  # the passing rows, part after part
+        candidates = pd.read_csv(workdir / f"results/screen/libraries/{name}/candidates.csv",
+                                 dtype={"id": str})  # fmt: skip
+        passing = screened[name][screened[name]["passes"]]
+        assert candidates["id"].tolist() == passing["id"].tolist() and len(candidates) > 0
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
     assert rejected["id"].tolist() == ["broken", "shifted"]
     assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1

@@ -178,11 +178,12 @@ def run_screening(
     out: Mapping[str, str],
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
-    """Screen, write candidates (Parquet + CSV), counts and one figure per (electrolyte, kind)."""
+    """Screen; write every screened row (``screened``, Parquet), the rows that pass
+    (``candidates``, CSV), counts and one figure per (electrolyte, kind)."""
     potentials, screened = plan.screen(predictions)
     counts = candidate_counts(screened)
-    write_table(screened, out["candidates"])
-    write_table(screened, out["candidates_csv"])
+    write_table(screened, out["screened"])
+    write_table(screened[screened["passes"]], out["candidates"])
     write_table(counts, out["counts"])
     plan.draw(potentials, figure_paths)
     log.info("candidates per electrolyte and role:\n%s", counts.to_string(index=False))
@@ -237,19 +238,21 @@ def screen_library(
     plan: ScreeningPlan,
     half_widths: Mapping[str, float],
     out_dir: str,
+    candidates_path: str,
     counts_path: str,
     rejected_path: str,
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
-    """Screen a predicted library part by part; memory grows only with the potentials. The
-    candidate rows and the rejected lines keep the library table's other columns (see
+    """Screen a predicted library part by part: every screened row in ``out_dir``'s parts, the
+    rows that pass in ``candidates_path`` (CSV); memory grows with the potentials and the
+    passing rows. Screened rows and rejected lines keep the library table's other columns (see
     ``with_input_columns``)."""
     from redoxscreen.predict import input_columns  # RDKit: not when Snakemake starts
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
-    counts, potentials, rejected = [], [], []
+    counts, potentials, rejected, passing = [], [], [], []
     for number, path in enumerate(part_paths):
         part = pd.read_parquet(path)
         carried = input_columns(part)
@@ -259,6 +262,7 @@ def screen_library(
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
         screened = with_input_columns(screened, kept[["id", *carried]])
         write_table(screened, out / f"part-{number:05d}.parquet")
+        passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))
     total = (
@@ -267,6 +271,9 @@ def screen_library(
         else pd.DataFrame(columns=["electrolyte", "role", "n_screened", "n_candidates"])
     )
     write_table(total, counts_path)
+    write_table(
+        pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(), candidates_path
+    )
     write_table(pd.concat(rejected, ignore_index=True), rejected_path)
     plan.draw(pd.concat(potentials, ignore_index=True), figure_paths)
     log.info("library candidates:\n%s", total.to_string(index=False))
