@@ -47,7 +47,7 @@ rule ingest:
     input:
         table=dataset_table(),
         table_parts=parquet_parts_of(dataset_table()),
-        code=package_files("ingest", "chemistry", "tables", "rulelog"),
+        code=package_files("ingest", "chemistry", "potentials", "tables", "rulelog"),
     output:
         molecules="results/data/molecules.parquet",
         rejected="results/data/rejected.tsv",

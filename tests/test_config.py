@@ -112,6 +112,11 @@ def test_defaults_are_filled_in(config):
             "screening.collector_max_v",
             "less than or equal to the minimum of 0",
         ),
+        (  # each kind may be null, the whole range not
+            lambda c: c["screening"].update(plausible_median_ev=None),
+            "screening.plausible_median_ev",
+            "None is not of type 'object'",
+        ),
     ],
 )
 def test_schema_errors_name_the_key(config, edit, key, said):
@@ -246,6 +251,17 @@ def test_a_large_library_gets_more_time_on_a_cluster(tmp_path: Path):
     assert library_runtime_minutes(tmp_path / "large.parquet") == 300  # per million rows
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("empty.smi", "# exported 2026-12-06\n\n"), ("empty.csv", "CID,smiles\n"), ("empty.sdf", "")],
+)
+def test_a_library_without_a_molecule_is_refused_before_any_job(config, tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    config["screen"] = {"empty": name}
+    with pytest.raises(ConfigError, match=rf"^screen\.empty: .*{name} holds no molecule"):
+        check_config(config, tmp_path, workflow_dir=REPO)
+
+
 def test_a_library_is_read_as_configured_before_any_job(config, tmp_path: Path):
     (tmp_path / "mine.csv").write_text("CID,IsomericSMILES\n702,CCO\n")
     config["screen"] = {"mine": {"path": "mine.csv", "smiles_column": "IsomericSMILES"}}
@@ -354,6 +370,15 @@ def test_a_role_set_to_null_is_removed(config):
         (
             lambda s: s["roles"]["cathode"].update(band_min_v=3.5, band_max_v=3.0),
             r"screening\.roles\.cathode\.band_min_v: 3\.5 V is above band_max_v 3\.0 V",
+        ),
+        (
+            lambda s: s["plausible_median_ev"].update(oxidation=[20.0, 3.0]),
+            r"screening\.plausible_median_ev\.oxidation: \[20\.0, 3\.0\] is no range: give "
+            r"\[low, high\] in eV",
+        ),
+        (
+            lambda s: s["plausible_median_ev"].update(reduction=[float("-inf"), 10.0]),
+            r"screening\.plausible_median_ev\.reduction: \[-inf, 10\.0\] is no range",
         ),
     ],
 )

@@ -12,10 +12,10 @@ from redoxscreen.ingest import (
     DatasetSpec,
     IngestConfigError,
     TargetSpec,
-    check_plausible_labels,
     ingest,
     run_ingestion,
 )
+from redoxscreen.potentials import ImplausibleLabels, check_plausible_labels
 from redoxscreen.tables import TableFormatError, read_table, write_table
 
 from molecule_fixtures import labelled_sd_file, write_zip, zip_parts
@@ -567,7 +567,7 @@ def plausibility_refusal(ie: list, ea: list, targets: dict, screening=SCREENED) 
     molecules = pd.DataFrame({"IE": ie, "EA": ea})
     try:
         check_plausible_labels(molecules, screening, targets, {"li_absolute_ev": 1.4})
-    except IngestConfigError as refusal:
+    except ImplausibleLabels as refusal:
         return str(refusal)
     return None
 
@@ -587,7 +587,9 @@ def test_a_screened_targets_labels_in_another_unit_are_refused():
         "energy of 0.29 eV (oxidation potential -1.11 V vs Li/Li+), outside the 3 to 20 eV of "
         "screening.plausible_median_ev.oxidation: is column 'ie' in another unit"
     )
-    assert hartree.endswith("set screening.plausible_median_ev.oxidation: null")
+    assert hartree.endswith(
+        "To use these labels, set screening.plausible_median_ev.oxidation: null"
+    )
     # an ionization energy given where a HOMO energy (Hartree, negative) is expected
     homo = plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets("hartree_orbital"))
     assert (
@@ -601,10 +603,8 @@ def test_a_screened_targets_labels_in_another_unit_are_refused():
     assert "an electron affinity of 35 eV" in only_ea
     unchecked = {**SCREENED, "plausible_median_ev": {"oxidation": None, "reduction": [-10, 10]}}
     assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unchecked) is None
-    assert (
-        plausibility_refusal([0.26], [1.2], targets(), {**SCREENED, "plausible_median_ev": None})
-        is None
-    )
+    unchecked = {**SCREENED, "plausible_median_ev": {"oxidation": None, "reduction": None}}
+    assert plausibility_refusal([0.26], [300.0], targets(), unchecked) is None
     unscreened = {**SCREENED, "oxidation_target": None}
     assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unscreened) is None
     assert plausibility_refusal([float("nan")], [1.2], targets()) is None  # no label: other check

@@ -118,6 +118,20 @@ def test_a_training_key_that_the_networks_ignore_reruns_nothing(finished_grid, t
         "decay_start_epoch", "decay_rate", "validation_fraction", "mixed_precision"}  # fmt: skip
 
 
+def test_screening_checks_the_labels_again_with_its_own_settings(finished_grid, tmp_path):
+    """Ingestion checked the labels with the ranges of its run; a range changed since (or
+    another oxidation target) reruns the screening alone, which checks them again."""
+    workdir = copy_workdir(finished_grid[0], tmp_path / "run")
+    tighter = {"screening": {"plausible_median_ev": {"oxidation": [5.0, 20.0]}}}
+    configs = with_override(workdir, tmp_path / "tighter.yaml", tighter)
+    assert planned_jobs(run_snakemake(workdir, "-n", *configs).stdout) == SCREENING_ONWARDS
+    result = run_snakemake(workdir, *configs, check=False)
+    assert result.returncode != 0
+    said = output_of(result)  # the job's error, which Snakemake prints with the job
+    assert "ImplausibleLabels: screening.oxidation_target IE: its median label " in said
+    assert "outside the 5 to 20 eV of screening.plausible_median_ev.oxidation" in said
+
+
 # Editing a package module reruns the rules that list it in input.code (package_files)
 
 

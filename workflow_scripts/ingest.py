@@ -1,6 +1,7 @@
 """Rule ingest: the raw data set table -> molecules.parquet, rejected.tsv and summary.json."""
 
-from redoxscreen.ingest import check_plausible_labels, run_ingestion
+from redoxscreen.ingest import run_ingestion
+from redoxscreen.potentials import check_plausible_labels
 from redoxscreen.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
@@ -13,6 +14,7 @@ with rule_log(snakemake.log[0]):
         summary_path=snakemake.output.summary,
     )
     # a check, not a param: changing screening or potentials settings reruns no ingestion
+    # (rule screen_dataset, which they rerun, checks again)
     check_plausible_labels(
         result.molecules,
         snakemake.config["screening"],

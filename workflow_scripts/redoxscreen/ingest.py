@@ -20,7 +20,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
-from redoxscreen.potentials import DEFAULT_REFERENCES, to_volts_vs_li
 from redoxscreen.tables import (
     DECIMAL_COMMA,
     INVALID_RECORD,
@@ -495,37 +494,6 @@ def run_ingestion(
         log.info("%s: %s", target, counts)
     check_every_target_labelled(result.summary)
     return result
-
-
-ENERGY_NAMES = {"oxidation": "ionization energy", "reduction": "electron affinity"}
-
-
-def check_plausible_labels(
-    molecules: pd.DataFrame, screening: Mapping, targets: Mapping, references: Mapping
-) -> None:
-    """Raise ``IngestConfigError`` where a screened target's median label, as an absolute energy
-    in eV (its potential vs Li/Li+ plus ``li_absolute_ev``), lies outside the range that
-    ``screening.plausible_median_ev`` gives its kind: Hartree or kcal/mol read as eV, or a HOMO
-    energy read as an ionization energy, would otherwise train and screen without a word."""
-    for kind, bounds in (screening.get("plausible_median_ev") or {}).items():
-        target = screening[f"{kind}_target"]
-        if not bounds or not target or molecules[target].isna().all():
-            continue
-        low, high = bounds
-        conversion = targets[target]["conversion"]
-        median = float(molecules[target].median())
-        volts = float(to_volts_vs_li(median, conversion, references))
-        energy = volts + (DEFAULT_REFERENCES | dict(references))["li_absolute_ev"]
-        if not low <= energy <= high:
-            raise IngestConfigError(
-                f"screening.{kind}_target {target}: its median label {median:.4g} "
-                f"{targets[target]['unit']} ({conversion}) is an {ENERGY_NAMES[kind]} of "
-                f"{energy:.3g} eV ({kind} potential {volts:.3g} V vs Li/Li+), outside the "
-                f"{low:g} to {high:g} eV of screening.plausible_median_ev.{kind}: is column "
-                f"{targets[target]['column']!r} in another unit (1 Hartree = 27.211 eV; 1 eV = "
-                "23.06 kcal/mol = 96.49 kJ/mol) or of the other sign, or its conversion wrong? "
-                f"To train on these labels, set screening.plausible_median_ev.{kind}: null"
-            )
 
 
 def check_every_target_labelled(summary: Mapping) -> None:

@@ -46,6 +46,42 @@ def to_volts_vs_li(
     return CONVERSIONS[conversion](np.asarray(values, dtype=float), merged)
 
 
+ENERGY_NAMES = {"oxidation": "ionization energy", "reduction": "electron affinity"}
+
+
+class ImplausibleLabels(ValueError):
+    """A screened target's labels look like another unit or sign than declared."""
+
+
+def check_plausible_labels(
+    molecules, screening: Mapping, targets: Mapping, references: Mapping
+) -> None:
+    """Raise ``ImplausibleLabels`` where a screened target's median label, as an absolute energy
+    in eV (its potential vs Li/Li+ plus ``li_absolute_ev``), lies outside the range that
+    ``screening.plausible_median_ev`` gives its kind: Hartree or kcal/mol read as eV, or a HOMO
+    energy read as an ionization energy, would otherwise train and screen without a word.
+    ``molecules``: a table with a column per target (ingestion's molecules.parquet)."""
+    for kind, bounds in screening["plausible_median_ev"].items():
+        target = screening[f"{kind}_target"]
+        if not bounds or not target or molecules[target].isna().all():
+            continue
+        low, high = bounds
+        conversion = targets[target]["conversion"]
+        median = float(molecules[target].median())
+        volts = float(to_volts_vs_li(median, conversion, references))
+        energy = volts + (DEFAULT_REFERENCES | dict(references))["li_absolute_ev"]
+        if not low <= energy <= high:
+            raise ImplausibleLabels(
+                f"screening.{kind}_target {target}: its median label {median:.4g} "
+                f"{targets[target]['unit']} ({conversion}) is an {ENERGY_NAMES[kind]} of "
+                f"{energy:.3g} eV ({kind} potential {volts:.3g} V vs Li/Li+), outside the "
+                f"{low:g} to {high:g} eV of screening.plausible_median_ev.{kind}: is column "
+                f"{targets[target]['column']!r} in another unit (1 Hartree = 27.211 eV; 1 eV = "
+                "23.06 kcal/mol = 96.49 kJ/mol) or of the other sign, or its conversion wrong? "
+                f"To use these labels, set screening.plausible_median_ev.{kind}: null"
+            )
+
+
 # |dV/dvalue| of each conversion: every conversion is affine, so an interval half-width in the
 # label's unit maps to volts by this one factor, whatever the reference offsets are.
 VOLTS_PER_UNIT: dict[str, float] = {

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from redoxscreen.screening import (
+    SCREEN_COLUMNS,
     Role,
     candidate_counts,
     potentials_table,
@@ -272,7 +273,8 @@ def screen_library(
     )
     write_table(total, counts_path)
     write_table(
-        pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(), candidates_path
+        pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS),
+        candidates_path,
     )
     write_table(pd.concat(rejected, ignore_index=True), rejected_path)
     plan.draw(pd.concat(potentials, ignore_index=True), figure_paths)
