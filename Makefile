@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check workflow_scripts tests bench
 	$(SNAKEMAKE) --lint --cores 1 > /dev/null
 
-dry-run: $(STAMP) $(COMMAND)
+dry-run: $(STAMP)
 	$(SNAKEMAKE) -n --cores $(CORES)
 
 ## demo-data: enumerate the demo library and label it with xTB (resources/demo_molecules.csv)

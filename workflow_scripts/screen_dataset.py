@@ -10,7 +10,7 @@ with rule_log(snakemake.log[0]):
     settings = snakemake.params.screening
     # ingestion checked the labels with the config of its run; these settings may be newer
     check_plausible_labels(
-        pd.read_parquet(snakemake.input.molecules),
+        pd.read_parquet(snakemake.input.molecules, columns=list(snakemake.params.targets)),
         settings,
         snakemake.params.dataset_targets,
         snakemake.params.references,

@@ -63,7 +63,9 @@ class UsageError(Exception):
 
 def program_name() -> str:
     """`redoxscreen` as .venv/bin/redoxscreen runs it, else `python -m redoxscreen`."""
-    return "redoxscreen" if sys.argv[0] == "redoxscreen" else "python -m redoxscreen"
+    from redoxscreen.console import COMMAND  # the name that command gives itself
+
+    return COMMAND if sys.argv[0] == COMMAND else "python -m redoxscreen"
 
 
 def build_parser() -> argparse.ArgumentParser:

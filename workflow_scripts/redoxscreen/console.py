@@ -18,7 +18,7 @@ COMMAND = "redoxscreen"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # runs as `python -P -c START PACKAGE_ROOT ARGS...`: argv[1] is the package's root
 START = (
-    'import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = "redoxscreen"; '
+    f"import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = {COMMAND!r}; "
     "from redoxscreen.cli import main; sys.exit(main())"
 )
 

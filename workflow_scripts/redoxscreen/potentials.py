@@ -42,8 +42,12 @@ def to_volts_vs_li(
     if conversion not in CONVERSIONS:
         known = ", ".join(sorted(CONVERSIONS))
         raise KeyError(f"unknown conversion {conversion!r}; use one of {known}")
-    merged = DEFAULT_REFERENCES | dict(references or {})
-    return CONVERSIONS[conversion](np.asarray(values, dtype=float), merged)
+    return CONVERSIONS[conversion](np.asarray(values, dtype=float), with_defaults(references))
+
+
+def with_defaults(references: Mapping[str, float] | None) -> dict[str, float]:
+    """The configured reference offsets, the defaults where a key is missing."""
+    return DEFAULT_REFERENCES | dict(references or {})
 
 
 ENERGY_NAMES = {"oxidation": "ionization energy", "reduction": "electron affinity"}
@@ -69,7 +73,7 @@ def check_plausible_labels(
         conversion = targets[target]["conversion"]
         median = float(molecules[target].median())
         volts = float(to_volts_vs_li(median, conversion, references))
-        energy = volts + (DEFAULT_REFERENCES | dict(references))["li_absolute_ev"]
+        energy = volts + with_defaults(references)["li_absolute_ev"]
         if not low <= energy <= high:
             raise ImplausibleLabels(
                 f"screening.{kind}_target {target}: its median label {median:.4g} "

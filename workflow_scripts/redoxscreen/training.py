@@ -292,7 +292,8 @@ def keys_read_by(learned: bool) -> tuple[str, ...]:
 def training_read_by(training: dict, learned: bool) -> dict:
     """The config's ``training`` entries that a network of this kind reads: a training job's
     params, so that changing a key its network ignores reruns no job."""
-    return {key: value for key, value in training.items() if key in keys_read_by(learned)}
+    keys = keys_read_by(learned)
+    return {key: value for key, value in training.items() if key in keys}
 
 
 def fit_graph_network(
