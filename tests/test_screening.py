@@ -12,9 +12,11 @@ from redoxscreen.screening import (
     Role,
     ScreeningConfigError,
     candidate_counts,
+    distinct_candidate_counts,
     potentials_table,
     read_electrolytes,
     screen,
+    with_repeats_marked,
 )
 from redoxscreen.screening_plots import potential_histogram
 from redoxscreen.summary import architecture_text, run_summary
@@ -275,6 +277,42 @@ def test_candidate_counts_of_nothing_is_an_empty_table_with_columns():
     counts = candidate_counts(screen(potentials([3.1], [0.1]), [], [CATHODE], 4.7))
     assert counts.empty
     assert list(counts.columns) == ["electrolyte", "role", "n_screened", "n_candidates"]
+
+
+def test_a_molecule_listed_again_is_marked_as_a_duplicate_of_its_first_passing_row():
+    table = potentials([3.5, 3.1, 3.2, 3.1], [0.1] * 4, e_red=[2.0] * 4, e_red_half_width=[0.1] * 4)
+    table = table.assign(smiles=["c1ccccc1", "c1ccccc1", "CCO", "c1ccccc1"])  # m0 = m1 = m3
+    carbonate = Electrolyte("propylene_carbonate", 1.0, 5.0)
+    screened = screen(table, [ACETONITRILE, carbonate], [CATHODE, ANODE], 4.7)
+    candidates = with_repeats_marked(screened[screened["passes"]])  # m0 is no cathode
+    by_row = candidates.set_index(["electrolyte", "role", "id"])["duplicate_of"]
+    assert by_row[("acetonitrile", "cathode", "m1")] == ""  # the first passing row of benzene
+    assert by_row[("acetonitrile", "cathode", "m3")] == "m1"
+    assert by_row[("acetonitrile", "anode", "m1")] == "m0"  # per electrolyte and role
+    assert by_row[("propylene_carbonate", "anode", "m3")] == "m0"
+    assert by_row.xs("m2", level="id").eq("").all()
+    counts = distinct_candidate_counts(candidate_counts(screened), candidates)
+    assert counts.columns[-1] == "n_distinct_candidates"
+    assert counts.set_index(["electrolyte", "role"])[
+        ["n_candidates", "n_distinct_candidates"]
+    ].to_dict("index") == {
+        (electrolyte, role): {"n_candidates": n, "n_distinct_candidates": 2}
+        for electrolyte in ("acetonitrile", "propylene_carbonate")
+        for role, n in (("cathode", 3), ("anode", 4))
+    }
+
+
+def test_marking_no_candidates_gives_the_columns_and_zero_counts():
+    screened = screen(potentials([9.0], [0.1]), [ACETONITRILE], [CATHODE], 4.7)
+    candidates = with_repeats_marked(screened[screened["passes"]])
+    assert candidates.empty and "duplicate_of" in candidates.columns
+    counts = distinct_candidate_counts(candidate_counts(screened), candidates)
+    assert counts["n_distinct_candidates"].tolist() == [0]
+    empty = distinct_candidate_counts(
+        candidate_counts(screened.iloc[:0]),
+        with_repeats_marked(pd.DataFrame(columns=screened.columns)),
+    )
+    assert empty.empty and empty.columns[-1] == "n_distinct_candidates"
 
 
 # --- electrolytes ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from rdkit import Chem
 
 from redoxscreen import descriptors
 from redoxscreen.chemistry import StandardizeOptions
@@ -248,13 +249,29 @@ def test_report_is_created(finished_grid):
     assert "mae_heatmap.png" in html and "parity.png" in html
 
 
+def written_otherwise(smiles: str) -> str:
+    """The same molecule in another SMILES: atoms in another order."""
+    mol = Chem.MolFromSmiles(smiles)
+    return next(
+        text
+        for seed in range(1, 100)
+        if (text := Chem.MolToRandomSmilesVect(mol, 1, randomSeed=seed)[0]) != smiles
+    )
+
+
 def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     workdir, _ = finished_grid
     molecules = labelled_molecules(every=9)["smiles"].tolist()[:40]
+    copies = {
+        f"lib{42 + i}": (f"lib{i}", written_otherwise(smiles))
+        for i, smiles in enumerate(molecules[:8])
+    }
     lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)] + ["C1CC broken"]
+    lines += [f"{smiles} {copy}" for copy, (_, smiles) in copies.items()]
     (workdir / "library.smi").write_text("\n".join(lines) + "\n")
     rows = [f'{i},"{smiles}",lib{i}' for i, smiles in enumerate(molecules)]
     rows += ["40,C1CC,broken", "41,CCO,shifted,9"]  # the second has a cell beyond the header
+    rows += [f'{copy[3:]},"{smiles}",{copy}' for copy, (_, smiles) in copies.items()]
     (workdir / "library.csv").write_text("\n".join(["Row,IsomericSMILES,CID", *rows]) + "\n")
     table = {"path": "library.csv", "smiles_column": "IsomericSMILES", "id_column": "CID"}
     for name, library, chunk in (("chunked", "library.smi", 7), ("whole", table, 1000)):
@@ -262,7 +279,7 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
         configs = with_override(workdir, workdir / f"{name}.yaml", override)
         run_snakemake(workdir, *configs, "--", f"results/screen/libraries/{name}/counts.tsv")
     parts = sorted((workdir / "results/predict/chunked").glob("part-*.parquet"))
-    assert len(parts) == 6  # 41 lines in chunks of 7
+    assert len(parts) == 7  # 49 lines in chunks of 7
     screened = {
         name: pd.concat(
             pd.read_parquet(path)
@@ -276,12 +293,20 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     chunked, whole = (screened[name].sort_values(order, ignore_index=True) for name in screened)
     assert (whole["Row"] == whole["id"].str.removeprefix("lib")).all()  # the table's column
     pd.testing.assert_frame_equal(chunked, whole.drop(columns="Row"))
-    assert len(screened["whole"]) == 40 * 2 * 2  # molecules x electrolytes x roles
+    assert len(screened["whole"]) == 48 * 2 * 2  # molecules x electrolytes x roles
     for name in ("chunked", "whole"):  # the passing rows, part after part
-        candidates = pd.read_csv(workdir / f"results/screen/libraries/{name}/candidates.csv",
-                                 dtype={"id": str})  # fmt: skip
+        library = workdir / f"results/screen/libraries/{name}"
+        candidates = pd.read_csv(library / "candidates.csv", dtype=str, keep_default_na=False)
         passing = screened[name][screened[name]["passes"]]
         assert candidates["id"].tolist() == passing["id"].tolist() and len(candidates) > 0
+        expected = candidates["id"].map(lambda id_: copies.get(id_, ("",))[0])
+        assert candidates["duplicate_of"].tolist() == expected.tolist()
+        repeated = candidates[candidates["duplicate_of"] != ""]
+        assert len(repeated) > 0  # a copy passes where its first listing passes
+        counts = pd.read_csv(library / "counts.tsv", sep="\t").set_index(["electrolyte", "role"])
+        repeats = repeated.groupby(["electrolyte", "role"]).size()
+        distinct = counts["n_candidates"] - repeats.reindex(counts.index, fill_value=0)
+        assert counts["n_distinct_candidates"].tolist() == distinct.tolist()
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
     assert rejected["id"].tolist() == ["broken", "shifted"]
     assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1

@@ -55,7 +55,7 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
-from redoxscreen.screening import SCREEN_COLUMNS
+from redoxscreen.screening import DUPLICATE_OF, SCREEN_COLUMNS
 from redoxscreen.tables import (
     SmilesColumns,
     SmilesLine,
@@ -915,7 +915,7 @@ def predict_smiles_file(
     needs = features_needed(ensembles)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
-        [*output_columns(ensembles), *SCREEN_COLUMNS],
+        [*output_columns(ensembles), *SCREEN_COLUMNS, DUPLICATE_OF],
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

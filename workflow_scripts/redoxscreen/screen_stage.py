@@ -22,9 +22,11 @@ from redoxscreen.screening import (
     SCREEN_COLUMNS,
     Role,
     candidate_counts,
+    distinct_candidate_counts,
     potentials_table,
     read_electrolytes,
     screen,
+    with_repeats_marked,
 )
 from redoxscreen.tables import carried_column_names, write_table
 
@@ -245,8 +247,9 @@ def screen_library(
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
     """Screen a predicted library part by part: every screened row in ``out_dir``'s parts, the
-    rows that pass in ``candidates_path`` (CSV); memory grows with the potentials and the
-    passing rows. Screened rows and rejected lines keep the library table's other columns (see
+    rows that pass in ``candidates_path`` (CSV, with ``duplicate_of`` naming the first row of a
+    molecule the library lists again); memory grows with the potentials and the passing rows.
+    Screened rows and rejected lines keep the library table's other columns (see
     ``with_input_columns``)."""
     from redoxscreen.predict import input_columns  # RDKit: not when Snakemake starts
 
@@ -266,16 +269,17 @@ def screen_library(
         passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))
-    total = (
+    candidates = with_repeats_marked(
+        pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS)
+    )
+    total = distinct_candidate_counts(
         pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
         if counts
-        else pd.DataFrame(columns=["electrolyte", "role", "n_screened", "n_candidates"])
+        else pd.DataFrame(columns=["electrolyte", "role", "n_screened", "n_candidates"]),
+        candidates,
     )
     write_table(total, counts_path)
-    write_table(
-        pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS),
-        candidates_path,
-    )
+    write_table(candidates, candidates_path)
     write_table(pd.concat(rejected, ignore_index=True), rejected_path)
     plan.draw(pd.concat(potentials, ignore_index=True), figure_paths)
     log.info("library candidates:\n%s", total.to_string(index=False))

@@ -35,6 +35,8 @@ EDGE_TOLERANCE_V = 1e-9
 ELECTROLYTE_COLUMNS = ("electrolyte", "reduction_limit_v_li", "oxidation_limit_v_li")
 ROLE_KEYS = ("potential", "band_min_v", "band_max_v", "margin_on_band")
 
+# Of a library's candidates: the id of the first passing row of the same molecule, or "".
+DUPLICATE_OF = "duplicate_of"
 SCREEN_COLUMNS = [
     "id",
     "smiles",
@@ -375,3 +377,22 @@ def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     return counts[columns]
+
+
+def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Passing rows with ``duplicate_of``: empty where the row is the first to list its
+    molecule (canonical ``smiles``) for its electrolyte and role, otherwise that first row's
+    ``id``. A library that lists a molecule twice keeps both rows; this says which to drop."""
+    pair = ["electrolyte", "role", "smiles"]
+    first_ids = candidates.groupby(pair, sort=False)["id"].transform("first")
+    repeated = candidates.duplicated(pair, keep="first")
+    return candidates.assign(**{DUPLICATE_OF: first_ids.where(repeated, "")})
+
+
+def distinct_candidate_counts(counts: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` with ``n_distinct_candidates``: the passing molecules per (electrolyte, role)
+    that are not a repeat (see ``with_repeats_marked``)."""
+    firsts = candidates[candidates[DUPLICATE_OF] == ""]
+    distinct = firsts.groupby(["electrolyte", "role"], sort=False).size()
+    keys = pd.MultiIndex.from_frame(counts[["electrolyte", "role"]])
+    return counts.assign(n_distinct_candidates=distinct.reindex(keys, fill_value=0).to_numpy())
