@@ -1036,9 +1036,10 @@ def test_empty_library_gives_an_empty_table(ensemble, tmp_path):
     assert counts["molecules"] == 0
     table = read_parts(tmp_path / "out")
     assert list(table.columns) == output_columns(["logp"]) and len(table) == 0
-    (tmp_path / "empty.tsv").write_text("smiles\tvendor\tnote\tEA_pred\n")  # a header only
+    header = "smiles\tvendor\tnote\tEA_pred\tduplicate_of\n"  # a header only
+    (tmp_path / "empty.tsv").write_text(header)
     predict_smiles_file(tmp_path / "empty.tsv", {"logp": ensemble}, tmp_path / "t", progress=False)
-    carried = ["vendor", "input_note", "EA_pred"]  # 'note' is a screening column
+    carried = ["vendor", "input_note", "EA_pred", "input_duplicate_of"]  # screening columns
     table = read_parts(tmp_path / "t")
     assert list(table.columns) == [*output_columns(["logp"]), *carried]
     assert input_columns(table) == carried  # recorded in the Parquet file, not guessed
