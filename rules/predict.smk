@@ -27,6 +27,7 @@ rule predict_library:
         model_dirs={target: f"results/final/{target}" for target in SCREEN_TARGETS},
         columns=library_csv_columns,
         largest_fragment=config["predict"]["largest_fragment"],
+        neutralize=config["predict"]["neutralize"],
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,

@@ -64,15 +64,42 @@ def test_a_kept_fragment_that_is_rejected_is_quoted_beside_the_input():
         standardize("[Na+].[O-]C(=O)c1ccccc1", options)
     assert (rejected.value.reason, rejected.value.detail) == (
         CHARGED,
-        "'O=C([O-])c1ccccc1' (kept of '[Na+].[O-]C(=O)c1ccccc1') has net charge -1 (neutral_only)",
+        "'O=C([O-])c1ccccc1' (from '[Na+].[O-]C(=O)c1ccccc1') has net charge -1 (neutral_only)",
     )
     with pytest.raises(
         MoleculeRejected,
-        match=r"^disallowed_element: 'CC\[Se\]C' \(kept of 'CC\[Se\]C\.O'\) contains Se",
+        match=r"^disallowed_element: 'CC\[Se\]C' \(from 'CC\[Se\]C\.O'\) contains Se",
     ):
         standardize("CC[Se]C.O", options)  # selenium is not in the default elements
     with pytest.raises(MoleculeRejected, match=r"^charged: 'C\[N\+\]\(C\)\(C\)C' has net charge"):
         standardize("C[N+](C)(C)C")  # one fragment: the input alone
+
+
+@pytest.mark.parametrize(
+    ("smiles", "neutral"),
+    [
+        ("[Na+].[O-]C(=O)c1ccccc1", "O=C(O)c1ccccc1"),  # sodium benzoate: benzoic acid
+        ("C[NH3+].[Cl-]", "CN"),  # methylammonium chloride: methylamine
+        ("[NH3+]CC(=O)[O-]", "NCC(=O)O"),  # a zwitterion, neutral overall: glycine
+        ("O=[N+]([O-])c1ccccc1", "O=[N+]([O-])c1ccccc1"),  # a nitro group's charges stay
+        ("Oc1ccccc1", "Oc1ccccc1"),
+    ],
+)
+def test_neutralize_adds_or_removes_protons_after_keeping_the_largest_fragment(smiles, neutral):
+    options = StandardizeOptions(largest_fragment=True, neutralize=True)
+    assert standardize(smiles, options).smiles == neutral
+
+
+def test_a_charge_that_no_proton_removes_is_still_refused_with_neutralize():
+    options = StandardizeOptions(largest_fragment=True, neutralize=True)
+    with pytest.raises(MoleculeRejected) as rejected:
+        standardize("C[N+](C)(C)C.[Cl-]", options)
+    assert (rejected.value.reason, rejected.value.detail) == (
+        CHARGED,
+        "'C[N+](C)(C)C' (from 'C[N+](C)(C)C.[Cl-]') has net charge +1 (neutral_only)",
+    )
+    with pytest.raises(MoleculeRejected, match=r"^disallowed_element: 'CC\[Se\]C' contains Se"):
+        standardize("CC[Se]C", options)  # unchanged: named as written
 
 
 def test_charged_molecules_pass_when_neutral_only_is_off():

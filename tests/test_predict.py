@@ -195,6 +195,18 @@ def test_largest_fragment_option_is_honoured():
     assert mol.GetNumAtoms() == 5
 
 
+def test_the_quick_path_neutralizes_as_standardize_does():
+    options = StandardizeOptions(largest_fragment=True, neutralize=True)
+    smiles = ["[NH3+]CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "CC(=O)[O-].[K+]", "CCO", "c1cc[nH+]cc1"]
+    parsed = [prediction_molecule(text, options) for text in smiles]
+    assert [canonical for _, canonical in parsed] == [
+        standardize(text, options).smiles for text in smiles
+    ]
+    assert [canonical for _, canonical in parsed][0] == "NCC(=O)O"  # neutral overall, yet changed
+    for mol, canonical in parsed:
+        assert Chem.MolToSmiles(mol) == canonical
+
+
 def models_recording(model_dir, copy, ingest_options):
     """A copy of ``model_dir`` whose metrics.json records these ``ingest`` options."""
     shutil.copytree(model_dir, copy)
@@ -241,16 +253,34 @@ def test_models_trained_on_differently_checked_molecules_do_not_mix(model_dir, t
     assert result.returncode == 2 and "different ingest options" in result.stderr
 
 
-def test_cli_keeps_a_salts_largest_fragment_when_asked(model_dir, tmp_path):
-    inputs = write_smiles(tmp_path / "in.smi", ["CCCCO.Cl", "CCO"])
-    for flag, reason in (([], "multiple_fragments"), (["--largest-fragment"], "")):
-        out = tmp_path / f"out{len(flag)}.csv"
+def test_cli_keeps_a_salts_largest_fragment_and_neutralizes_it_when_asked(model_dir, tmp_path):
+    inputs = write_smiles(tmp_path / "in.smi", ["CCCCO.Cl", "CCO", "[Na+].[O-]C(=O)CCC"])
+    runs = (
+        ([], ["multiple_fragments", "", "multiple_fragments"]),
+        (["--largest-fragment"], ["", "", "charged"]),
+        (["--largest-fragment", "--neutralize"], ["", "", ""]),
+    )
+    for flags, expected in runs:
+        out = tmp_path / f"out{len(flags)}.csv"
         result = run_cli(
-            "predict", "--model-dir", model_dir, "--smiles", inputs, "--out", out, *flag
+            "predict", "--model-dir", model_dir, "--smiles", inputs, "--out", out, *flags
         )
         assert result.returncode == 0, result.stderr
         predicted = pd.read_csv(out, keep_default_na=False)
-        assert [error.split(":")[0] for error in predicted["error"]] == [reason, ""]
+        assert reasons(predicted) == expected
+    assert predicted["smiles"].tolist() == ["CCCCO", "CCO", "CCCC(=O)O"]
+    neutralizable = pd.read_csv(tmp_path / "out1.csv", keep_default_na=False)["error"][2]
+    assert neutralizable.endswith("; predict.neutralize (--neutralize) predicts its neutral form")
+
+
+def test_a_charge_that_no_proton_removes_gets_no_advice_to_neutralize(model_dir):
+    predicted = predict_smiles(["C[N+](C)(C)C", "CC(=O)[O-]"], model_dir)
+    assert reasons(predicted) == ["charged", "charged"]
+    assert "neutralize" not in predicted["error"][0] and "neutralize" in predicted["error"][1]
+    neutralized = predict_smiles(["C[N+](C)(C)C", "CC(=O)[O-]"], model_dir, neutralize=True)
+    assert reasons(neutralized) == ["charged", ""]
+    with pytest.raises(ValueError, match="not both"):
+        predict_smiles(["CCO"], model_dir, options=StandardizeOptions(), neutralize=True)
 
 
 def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):

@@ -124,13 +124,14 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     (workdir / "mpnn.tsv").write_text(
         "model\tradius\tn_bits\thidden_layers\tfingerprint\n25\t2\t32\t16\tgraph\n"
     )
-    (workdir / "library.smi").write_text("O=C1C=CC(=O)C=C1 quinone\nC1CC broken\nCCCCO.Cl salt\n")
+    library = "O=C1C=CC(=O)C=C1 quinone\nC1CC broken\nCCCCO.Cl salt\n[Na+].[O-]C(=O)c1ccccc1 ion\n"
+    (workdir / "library.smi").write_text(library)
     override = {
         "grid": {"architectures": str(workdir / "mpnn.tsv"), "models": "all"},
         "training": {"graph_epochs": 3},
         "final": {"k": 2},
         "screen": {"lib": "library.smi"},
-        "predict": {"largest_fragment": True},  # the data set's molecules: salts rejected
+        "predict": {"largest_fragment": True, "neutralize": True},  # the data set: rejected
     }
     configs = with_override(workdir, workdir / "mpnn.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
@@ -144,13 +145,15 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     predicted = pd.read_parquet(workdir / "results/predict/lib/part-00000.parquet")
     assert np.isfinite(predicted["EA_pred"][0]) and np.isnan(predicted["EA_pred"][1])
     assert predicted["smiles"][2] == "CCCCO" and np.isfinite(predicted["EA_pred"][2])
+    assert predicted["smiles"][3] == "O=C(O)c1ccccc1" and np.isfinite(predicted["EA_pred"][3])
     log = (workdir / "logs/predict_library/lib.log").read_text()
     assert "TensorFlow predicts with 1 intra-op thread(s)" in log  # not every core of the machine
     summary = (workdir / "results/summary.md").read_text()
     assert "- EA (grid model 25: message passing, depth 2, width 32, head 16): " in summary
     library = summary.split("## Candidates in library `lib`\n\n")[1]
     assert library.splitlines()[0].split() == ["|", "electrolyte", "|", "role", "|",
-                                               "n_screened", "|", "n_candidates", "|"]  # fmt: skip
+                                               "n_screened", "|", "n_candidates", "|",
+                                               "n_distinct_candidates", "|"]  # fmt: skip
     assert recipe["training"] == {"descriptors": False, "label_scaling": "standard",
                                   "learning_rate": 1e-3, "deterministic": True, "graph_epochs": 3,
                                   "graph_batch_size": 16, "graph_weight_averaging": 0.25}  # fmt: skip

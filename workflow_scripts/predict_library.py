@@ -18,6 +18,7 @@ def main(smk) -> None:
             processes=smk.threads,
             columns=SmilesColumns(**smk.params.columns),
             largest_fragment=smk.params.largest_fragment,
+            neutralize=smk.params.neutralize,
         )
         log.info("counts %s", counts)
 

@@ -51,6 +51,7 @@ class StandardizeOptions:
     allowed_elements: tuple[str, ...] = DEFAULT_ALLOWED_ELEMENTS
     neutral_only: bool = True
     largest_fragment: bool = False
+    neutralize: bool = False  # libraries only: a data set's label is the species' as written
 
     def __post_init__(self) -> None:  # options compare equal whatever the elements' order
         object.__setattr__(self, "allowed_elements", tuple(sorted(self.allowed_elements)))
@@ -98,6 +99,13 @@ def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol
     return rdMolStandardize.LargestFragmentChooser().choose(mol)
 
 
+def neutralized(mol: Chem.Mol) -> Chem.Mol:
+    """The molecule with its charged atoms neutralized where a proton added or removed does it
+    (benzoate to benzoic acid, methylammonium to methylamine; RDKit's ``Uncharger``). A charge
+    that no proton removes stays: a quaternary ammonium, a nitro group's pair."""
+    return rdMolStandardize.Uncharger().uncharge(mol)
+
+
 def check_elements(mol: Chem.Mol, named: str, allowed_elements: Iterable[str]) -> None:
     """Reject ``mol`` (``named`` in the message, quoted) for an element outside the list."""
     present = {atom.GetSymbol() for atom in mol.GetAtoms()}
@@ -114,7 +122,11 @@ def standardize(smiles: str, options: StandardizeOptions | None = None) -> Stand
     options = options or StandardizeOptions()
     whole = parse_smiles(smiles)
     mol = keep_largest_fragment(whole, smiles, options.largest_fragment)
-    named = repr(smiles) if mol is whole else f"{Chem.MolToSmiles(mol)!r} (kept of {smiles!r})"
+    if options.neutralize:
+        mol = neutralized(mol)
+    canonical = Chem.MolToSmiles(mol)
+    changed = mol is not whole and canonical != Chem.MolToSmiles(whole)
+    named = f"{canonical!r} (from {smiles!r})" if changed else repr(smiles)
     charge = Chem.GetFormalCharge(mol)
     if options.neutral_only and charge != 0:
         raise MoleculeRejected(CHARGED, f"{named} has net charge {charge:+d} (neutral_only)")
@@ -123,7 +135,7 @@ def standardize(smiles: str, options: StandardizeOptions | None = None) -> Stand
     if not inchikey:
         raise MoleculeRejected(NO_INCHIKEY, f"RDKit could not compute an InChIKey for {smiles!r}")
     return StandardizedMolecule(
-        smiles=Chem.MolToSmiles(mol),
+        smiles=canonical,
         inchikey=inchikey,
         heavy_atoms=mol.GetNumHeavyAtoms(),
         formal_charge=charge,

@@ -30,7 +30,9 @@ column<N>; prefixed input_ where an output or screening column has the name in a
 Rejected molecules get NaN predictions; they never stop the run; a table row with filled
 cells beyond its header is rejected as extra_cells. Molecules are checked as the models'
 training molecules were (the ingest options their metrics.json records: allowed elements,
-net charge, salts), except that --largest-fragment keeps a salt's largest fragment.
+net charge, salts), except that --largest-fragment keeps a salt's largest fragment and
+--neutralize predicts a charged molecule's neutral form (sodium benzoate as benzoic acid with
+both).
 """
 
 PREDICT_EPILOG = """\
@@ -145,7 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--largest-fragment",
         action="store_true",
         help="keep the largest fragment of a salt or mixture instead of rejecting it (default: "
-        "as the models' training molecules; their allowed elements and charge always apply)",
+        "as the models' training molecules; their allowed elements always apply)",
+    )
+    predict.add_argument(
+        "--neutralize",
+        action="store_true",
+        help="neutralize charged atoms where a proton added or removed does it (benzoate to "
+        "benzoic acid) instead of rejecting a charged molecule (default: rejected where the "
+        "models' training molecules were neutral; a charge that no proton removes stays)",
     )
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.add_argument("-v", "--verbose", action="store_true", help="log what is loaded")
@@ -194,6 +203,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "processes": args.processes,
         "columns": columns,
         "largest_fragment": True if args.largest_fragment else None,
+        "neutralize": args.neutralize,
     }
     counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included

@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from redoxscreen import descriptors, graphs
 from redoxscreen.chemistry import (
+    CHARGED,
     INVALID_SMILES,
     MoleculeRejected,
     StandardizeOptions,
@@ -97,9 +98,20 @@ def read_molecule(text: str, options: StandardizeOptions) -> tuple[Chem.Mol | No
     try:
         return (*prediction_molecule(text, options), "")
     except MoleculeRejected as rejection:
-        return None, "", f"{rejection.reason}: {rejection.detail}"
+        return None, "", f"{rejection.reason}: {rejection.detail}{advice(rejection, text, options)}"
     except (RuntimeError, ValueError) as error:  # RDKit failing on an odd molecule
         return None, "", f"{RDKIT_ERROR}: RDKit failed on {text!r}: {error}"
+
+
+def advice(rejection: MoleculeRejected, text: str, options: StandardizeOptions) -> str:
+    """For a charged molecule that a proton added or removed would neutralize, the option."""
+    if rejection.reason != CHARGED or options.neutralize:
+        return ""
+    try:
+        standardize(text, replace(options, neutralize=True))
+    except MoleculeRejected:
+        return ""
+    return "; predict.neutralize (--neutralize) predicts its neutral form"
 
 
 def prediction_molecule(smiles: str, options: StandardizeOptions) -> tuple[Chem.Mol, str]:
@@ -114,9 +126,10 @@ def prediction_molecule(smiles: str, options: StandardizeOptions) -> tuple[Chem.
     flagged = (
         "." in canonical
         or (options.neutral_only and Chem.GetFormalCharge(mol) != 0)
+        or (options.neutralize and any(atom.GetFormalCharge() for atom in mol.GetAtoms()))
         or mol.HasSubstructMatch(disallowed_atom_query(tuple(options.allowed_elements)))
     )
-    if flagged:  # rare: let standardize reject it, or pick the largest fragment
+    if flagged:  # rare: let standardize reject it, pick the largest fragment or neutralize it
         canonical = standardize(smiles, options).smiles
     elif mol.GetNumAtoms() == mol.GetNumHeavyAtoms():
         return mol, canonical
@@ -646,12 +659,15 @@ def as_ensembles(model_dirs) -> dict[str, Ensemble]:
 
 
 def prediction_options(
-    ensembles: Mapping[str, Ensemble], largest_fragment: bool | None = None
+    ensembles: Mapping[str, Ensemble],
+    largest_fragment: bool | None = None,
+    neutralize: bool = False,
 ) -> StandardizeOptions:
     """The molecules the models predict: those their training molecules were (the ``ingest``
     options their metrics.json records; the defaults where none is recorded), keeping the
-    largest fragment of a salt where ``largest_fragment`` says so. Models trained on molecules
-    of different options are refused."""
+    largest fragment of a salt where ``largest_fragment`` says so and neutralizing charged
+    atoms where ``neutralize`` says so (libraries only: a training label is the species' as
+    written). Models trained on molecules of different options are refused."""
     recorded = {
         str(ensemble.model_dir): ensemble.options
         for ensemble in ensembles.values()
@@ -665,6 +681,7 @@ def prediction_options(
             "predict with the models of one run"
         )
     options = distinct.pop() if distinct else StandardizeOptions()
+    options = replace(options, neutralize=neutralize)
     if largest_fragment is None:
         return options
     return replace(options, largest_fragment=largest_fragment)
@@ -674,13 +691,14 @@ def chosen_options(
     options: StandardizeOptions | None,
     ensembles: Mapping[str, Ensemble],
     largest_fragment: bool | None,
+    neutralize: bool = False,
 ) -> StandardizeOptions:
     """``options`` where given, else ``prediction_options``; not both ``options`` and
-    ``largest_fragment``."""
+    ``largest_fragment`` or ``neutralize``."""
     if options is None:
-        return prediction_options(ensembles, largest_fragment)
-    if largest_fragment is not None:
-        raise ValueError("give options or largest_fragment, not both")
+        return prediction_options(ensembles, largest_fragment, neutralize)
+    if largest_fragment is not None or neutralize:
+        raise ValueError("give options or largest_fragment and neutralize, not both")
     return options
 
 
@@ -888,6 +906,7 @@ def predict_smiles_file(
     options: StandardizeOptions | None = None,
     columns: SmilesColumns | None = None,
     largest_fragment: bool | None = None,
+    neutralize: bool = False,
 ) -> dict:
     """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
 
@@ -899,7 +918,8 @@ def predict_smiles_file(
     ``attrs``, see ``input_columns``); a molecule that cannot be standardized gets
     its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
-    Molecules are standardized with ``options``, by default ``prediction_options``.
+    Molecules are standardized with ``options``, by default ``prediction_options`` (with
+    ``largest_fragment`` and ``neutralize``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
@@ -911,7 +931,7 @@ def predict_smiles_file(
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     check_output_outside_input(smiles_path, out_dir)
     ensembles = as_ensembles(dict(model_dirs))
-    options = chosen_options(options, ensembles, largest_fragment)
+    options = chosen_options(options, ensembles, largest_fragment, neutralize)
     needs = features_needed(ensembles)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
@@ -997,6 +1017,7 @@ def predict_smiles(
     ids: Sequence[str] | None = None,
     options: StandardizeOptions | None = None,
     largest_fragment: bool | None = None,
+    neutralize: bool = False,
 ) -> pd.DataFrame:
     """Predict a list of SMILES in memory: the rows ``predict_smiles_file`` would write.
 
@@ -1013,6 +1034,6 @@ def predict_smiles(
         return empty_frame(ensembles)
     numbers = list(range(1, len(smiles) + 1))
     lines = LineBatch(numbers, ids, smiles, [()] * len(smiles), [""] * len(smiles))
-    options = chosen_options(options, ensembles, largest_fragment)
+    options = chosen_options(options, ensembles, largest_fragment, neutralize)
     chunk = prepare_chunk(lines, features_needed(ensembles), options)
     return predicted_frame(chunk, ensembles)
