@@ -80,7 +80,8 @@ def test_a_kept_fragment_that_is_rejected_is_quoted_beside_the_input():
     [
         ("[Na+].[O-]C(=O)c1ccccc1", "O=C(O)c1ccccc1"),  # sodium benzoate: benzoic acid
         ("C[NH3+].[Cl-]", "CN"),  # methylammonium chloride: methylamine
-        ("[NH3+]CC(=O)[O-]", "NCC(=O)O"),  # a zwitterion, neutral overall: glycine
+        ("[H][N+]([H])([H])C.[Cl-]", "CN"),  # hydrogen atoms written out
+        ("[NH3+]CC(=O)[O-]", "[NH3+]CC(=O)[O-]"),  # a zwitterion, neutral overall: as written
         ("O=[N+]([O-])c1ccccc1", "O=[N+]([O-])c1ccccc1"),  # a nitro group's charges stay
         ("Oc1ccccc1", "Oc1ccccc1"),
     ],
@@ -90,14 +91,34 @@ def test_neutralize_adds_or_removes_protons_after_keeping_the_largest_fragment(s
     assert standardize(smiles, options).smiles == neutral
 
 
-def test_a_charge_that_no_proton_removes_is_still_refused_with_neutralize():
+@pytest.mark.parametrize(
+    ("smiles", "kept", "charge"),
+    [
+        ("C[N+](C)(C)C.[Cl-]", "C[N+](C)(C)C", "+1"),  # a quaternary ammonium: no proton
+        ("[CH2+]c1ccccc1", None, "+1"),  # a benzyl cation: toluene would need a hydride
+        ("[Na+].[BH4-]", "[BH4-]", "-1"),  # borohydride: borane would lose a hydride
+        ("[Li+].F[P-](F)(F)(F)(F)F", "F[P-](F)(F)(F)(F)F", "-1"),  # HPF6's P: impossible valence
+    ],
+)
+def test_a_charge_that_no_proton_removes_is_still_refused_with_neutralize(smiles, kept, charge):
     options = StandardizeOptions(largest_fragment=True, neutralize=True)
     with pytest.raises(MoleculeRejected) as rejected:
-        standardize("C[N+](C)(C)C.[Cl-]", options)
+        standardize(smiles, options)
+    named = f"{kept!r} (from {smiles!r})" if kept else repr(smiles)
     assert (rejected.value.reason, rejected.value.detail) == (
         CHARGED,
-        "'C[N+](C)(C)C' (from 'C[N+](C)(C)C.[Cl-]') has net charge +1 (neutral_only)",
+        f"{named} has net charge {charge} (neutral_only)",
     )
+
+
+def test_hydrogen_atoms_written_out_are_implicit_in_the_canonical_smiles():
+    assert standardize("[H]c1ccccc1").smiles == standardize("c1ccccc1").smiles == "c1ccccc1"
+    assert standardize("[H]OC([H])([H])[H]").smiles == "CO"
+    assert standardize("[2H]C").smiles == "[2H]C"  # an isotope stays
+
+
+def test_an_unchanged_molecule_is_named_as_written():
+    options = StandardizeOptions(largest_fragment=True, neutralize=True)
     with pytest.raises(MoleculeRejected, match=r"^disallowed_element: 'CC\[Se\]C' contains Se"):
         standardize("CC[Se]C", options)  # unchanged: named as written
 

@@ -197,14 +197,15 @@ def test_largest_fragment_option_is_honoured():
 
 def test_the_quick_path_neutralizes_as_standardize_does():
     options = StandardizeOptions(largest_fragment=True, neutralize=True)
-    smiles = ["[NH3+]CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "CC(=O)[O-].[K+]", "CCO", "c1cc[nH+]cc1"]
+    smiles = ["[NH3+]CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "CC(=O)[O-].[K+]", "CCO",
+              "c1cc[nH+]cc1", "[H][N+]([H])([H])C", "[H]c1ccccc1", "[2H]C[O-]"]  # fmt: skip
     parsed = [prediction_molecule(text, options) for text in smiles]
-    assert [canonical for _, canonical in parsed] == [
-        standardize(text, options).smiles for text in smiles
-    ]
-    assert [canonical for _, canonical in parsed][0] == "NCC(=O)O"  # neutral overall, yet changed
-    for mol, canonical in parsed:
-        assert Chem.MolToSmiles(mol) == canonical
+    canonical = [text for _, text in parsed]
+    assert canonical == [standardize(text, options).smiles for text in smiles]
+    assert canonical == ["[NH3+]CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "CC(=O)O", "CCO",
+                         "c1ccncc1", "CN", "c1ccccc1", "[2H]CO"]  # fmt: skip
+    for mol, text in parsed:
+        assert Chem.MolToSmiles(mol) == text
 
 
 def models_recording(model_dir, copy, ingest_options):
@@ -274,11 +275,13 @@ def test_cli_keeps_a_salts_largest_fragment_and_neutralizes_it_when_asked(model_
 
 
 def test_a_charge_that_no_proton_removes_gets_no_advice_to_neutralize(model_dir):
-    predicted = predict_smiles(["C[N+](C)(C)C", "CC(=O)[O-]"], model_dir)
-    assert reasons(predicted) == ["charged", "charged"]
-    assert "neutralize" not in predicted["error"][0] and "neutralize" in predicted["error"][1]
-    neutralized = predict_smiles(["C[N+](C)(C)C", "CC(=O)[O-]"], model_dir, neutralize=True)
-    assert reasons(neutralized) == ["charged", ""]
+    smiles = ["C[N+](C)(C)C", "CC(=O)[O-]", "F[P-](F)(F)(F)(F)F"]
+    predicted = predict_smiles(smiles, model_dir)
+    assert reasons(predicted) == ["charged", "charged", "charged"]
+    advised = ["neutralize" in error for error in predicted["error"]]
+    assert advised == [False, True, False]
+    neutralized = predict_smiles(smiles, model_dir, neutralize=True)
+    assert reasons(neutralized) == ["charged", "", "charged"]
     with pytest.raises(ValueError, match="not both"):
         predict_smiles(["CCO"], model_dir, options=StandardizeOptions(), neutralize=True)
 

@@ -302,6 +302,15 @@ def test_a_molecule_listed_again_is_marked_as_a_duplicate_of_its_first_passing_r
     }
 
 
+def test_a_repeat_names_its_first_rows_id_even_where_that_id_is_missing():
+    table = potentials([3.1] * 4, [0.1] * 4).assign(
+        id=[np.nan, "b", "c", "d"], smiles=["C", "C", "CC", "C"]
+    )
+    screened = screen(table, [ACETONITRILE], [CATHODE], 4.7)
+    marked = with_repeats_marked(screened[screened["passes"]])["duplicate_of"].tolist()
+    assert marked[0] == "" and marked[2] == "" and pd.isna(marked[1]) and pd.isna(marked[3])
+
+
 def test_marking_no_candidates_gives_the_columns_and_zero_counts():
     screened = screen(potentials([9.0], [0.1]), [ACETONITRILE], [CATHODE], 4.7)
     candidates = with_repeats_marked(screened[screened["passes"]])

@@ -68,7 +68,9 @@ class StandardizeOptions:
 
 
 def parse_smiles(smiles: str) -> Chem.Mol:
-    """Parse and sanitize a SMILES string, raising ``MoleculeRejected`` with RDKit's reason."""
+    """Parse and sanitize a SMILES string, raising ``MoleculeRejected`` with RDKit's reason.
+    Hydrogen atoms written out (``[H]c1ccccc1``) become implicit, as in every other way of
+    writing the molecule; an isotope's (``[2H]``) stay."""
     text = "" if smiles is None else str(smiles).strip()
     if not text or text.lower() in {"nan", "none", "null"}:
         raise MoleculeRejected(MISSING_SMILES, "the SMILES cell is empty")
@@ -77,11 +79,11 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         raise MoleculeRejected(INVALID_SMILES, f"RDKit cannot parse {text!r}")
     try:
         Chem.SanitizeMol(mol)
+        return Chem.RemoveHs(mol)
     except ValueError as error:  # RDKit's sanitization errors are MolSanitizeException(ValueError)
         raise MoleculeRejected(
             INVALID_SMILES, f"RDKit cannot sanitize {text!r}: {error}"
         ) from error
-    return mol
 
 
 def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol:
@@ -100,10 +102,19 @@ def keep_largest_fragment(mol: Chem.Mol, smiles: str, allowed: bool) -> Chem.Mol
 
 
 def neutralized(mol: Chem.Mol) -> Chem.Mol:
-    """The molecule with its charged atoms neutralized where a proton added or removed does it
-    (benzoate to benzoic acid, methylammonium to methylamine; RDKit's ``Uncharger``). A charge
-    that no proton removes stays: a quaternary ammonium, a nitro group's pair."""
-    return rdMolStandardize.Uncharger().uncharge(mol)
+    """A charged molecule made neutral by protons added or removed (benzoate to benzoic acid,
+    methylammonium to methylamine; RDKit's ``Uncharger`` with ``protonationOnly``), or the
+    molecule as it is: one of net charge 0 (a zwitterion, a nitro group), one whose charge no
+    proton removes (a quaternary ammonium, a benzyl cation) or one that a proton would leave
+    with an impossible valence (hexafluorophosphate)."""
+    if Chem.GetFormalCharge(mol) == 0:
+        return mol
+    uncharged = rdMolStandardize.Uncharger(protonationOnly=True).uncharge(mol)
+    try:
+        Chem.SanitizeMol(uncharged)
+    except ValueError:  # MolSanitizeException: the charged molecule is refused as charged
+        return mol
+    return uncharged
 
 
 def check_elements(mol: Chem.Mol, named: str, allowed_elements: Iterable[str]) -> None:

@@ -152,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--neutralize",
         action="store_true",
-        help="neutralize charged atoms where a proton added or removed does it (benzoate to "
-        "benzoic acid) instead of rejecting a charged molecule (default: rejected where the "
-        "models' training molecules were neutral; a charge that no proton removes stays)",
+        help="predict a charged molecule as the neutral one that protons added or removed "
+        "make of it (benzoate as benzoic acid) instead of rejecting it (default: rejected "
+        "where the models' training molecules were neutral; zwitterions are kept as written, "
+        "and a charge that no proton removes is refused)",
     )
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.add_argument("-v", "--verbose", action="store_true", help="log what is loaded")

@@ -125,8 +125,7 @@ def prediction_molecule(smiles: str, options: StandardizeOptions) -> tuple[Chem.
     canonical = Chem.MolToSmiles(mol)
     flagged = (
         "." in canonical
-        or (options.neutral_only and Chem.GetFormalCharge(mol) != 0)
-        or (options.neutralize and any(atom.GetFormalCharge() for atom in mol.GetAtoms()))
+        or ((options.neutral_only or options.neutralize) and Chem.GetFormalCharge(mol) != 0)
         or mol.HasSubstructMatch(disallowed_atom_query(tuple(options.allowed_elements)))
     )
     if flagged:  # rare: let standardize reject it, pick the largest fragment or neutralize it

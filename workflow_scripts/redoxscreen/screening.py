@@ -383,10 +383,11 @@ def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:
     """Passing rows with ``duplicate_of``: empty where the row is the first to list its
     molecule (canonical ``smiles``) for its electrolyte and role, otherwise that first row's
     ``id``. A library that lists a molecule twice keeps both rows; this says which to drop."""
-    pair = ["electrolyte", "role", "smiles"]
-    first_ids = candidates.groupby(pair, sort=False)["id"].transform("first")
-    repeated = candidates.duplicated(pair, keep="first")
-    return candidates.assign(**{DUPLICATE_OF: first_ids.where(repeated, "")})
+    keys = ["electrolyte", "role", "smiles"]
+    repeated = candidates.duplicated(keys, keep="first").to_numpy()
+    group = candidates.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first_ids = candidates["id"].to_numpy()[~repeated][group]  # groups number first rows
+    return candidates.assign(**{DUPLICATE_OF: np.where(repeated, first_ids, "")})
 
 
 def distinct_candidate_counts(counts: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
