@@ -79,7 +79,7 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         raise MoleculeRejected(INVALID_SMILES, f"RDKit cannot parse {text!r}")
     try:
         Chem.SanitizeMol(mol)
-        return Chem.RemoveHs(mol)
+        return mol if mol.GetNumAtoms() == mol.GetNumHeavyAtoms() else Chem.RemoveHs(mol)
     except ValueError as error:  # RDKit's sanitization errors are MolSanitizeException(ValueError)
         raise MoleculeRejected(
             INVALID_SMILES, f"RDKit cannot sanitize {text!r}: {error}"
