@@ -664,9 +664,10 @@ def prediction_options(
 ) -> StandardizeOptions:
     """The molecules the models predict: those their training molecules were (the ``ingest``
     options their metrics.json records; the defaults where none is recorded), keeping the
-    largest fragment of a salt where ``largest_fragment`` says so and neutralizing charged
-    atoms where ``neutralize`` says so (libraries only: a training label is the species' as
-    written). Models trained on molecules of different options are refused."""
+    largest fragment of a salt where ``largest_fragment`` says so and predicting a charged
+    molecule as its neutral form where ``neutralize`` says so (``chemistry.neutralized``;
+    never recorded: a training label is the species' as written). Models trained on molecules
+    of different options are refused."""
     recorded = {
         str(ensemble.model_dir): ensemble.options
         for ensemble in ensembles.values()
