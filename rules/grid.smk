@@ -44,7 +44,9 @@ checkpoint gather_grid:
     localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         metrics=grid_fold_metrics,
-        code=package_files("grid", "features", "graphs", "plots", "tables", "rulelog"),
+        code=package_files(
+            "grid", "features", "descriptors", "graphs", "plots", "tables", "rulelog"
+        ),
     output:
         table=report(
             "results/grid/{target}/mae_table.tsv",

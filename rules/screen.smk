@@ -40,7 +40,7 @@ rule screen_library:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
         code=package_files(
-            "screen_stage", "screening", "screening_plots", "plots", "potentials", "predict", "tables", "rulelog"
+            "screen_stage", "screening", "screening_plots", "plots", "potentials", "tables", "rulelog"
         ),
     output:
         screened=directory("results/screen/libraries/{library}/screened"),

@@ -20,7 +20,6 @@ from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standard
 from redoxscreen.predict import (
     Ensemble,
     check_output_outside_input,
-    input_columns,
     output_columns,
     predict_smiles,
     predict_smiles_file,
@@ -37,6 +36,7 @@ from redoxscreen.tables import (
     carried_column_names,
     column_texts,
     first_molecule,
+    input_columns,
     iter_smiles_file,
     molecule_count_bound,
     parsed_sheet,

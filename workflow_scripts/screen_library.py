@@ -1,8 +1,8 @@
 """Rule screen_library: a predicted library screened against the electrolyte windows."""
 
-from redoxscreen.predict import part_paths
 from redoxscreen.rulelog import rule_log
 from redoxscreen.screen_stage import ScreeningPlan, library_half_widths, screen_library
+from redoxscreen.tables import part_paths
 
 with rule_log(snakemake.log[0]):
     plan = ScreeningPlan.from_config(

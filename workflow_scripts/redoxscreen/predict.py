@@ -58,12 +58,15 @@ from redoxscreen.chemistry import (
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.screening import DUPLICATE_OF, SCREEN_COLUMNS
 from redoxscreen.tables import (
+    CARRIED,
+    PART_NAME,
     SmilesColumns,
     SmilesLine,
     atomic_path,
     carried_column_names,
     iter_smiles_file,
     molecule_count_bound,
+    part_paths,
     smiles_file_extra_columns,
     write_table,
 )
@@ -72,7 +75,6 @@ from redoxscreen.uncertainty import ensemble_half_widths
 log = logging.getLogger(__name__)
 
 FOLD_DIR = re.compile(r"^fold(\d+)$")
-PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 BATCH_ROWS = 4096  # rows per call of the fold models; results do not depend on it
 PREDICTION_COLUMNS = ("pred", "spread", "half_width", "study")
 ID_COLUMNS = ["line", "id", "input_smiles", "smiles", "error"]
@@ -748,15 +750,6 @@ def predicted_frame(
     return frame
 
 
-CARRIED = "carried_columns"  # the frame attribute (kept in Parquet) naming them
-
-
-def input_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns of a prediction table carried over from the input table, as its writer
-    recorded them."""
-    return list(frame.attrs.get(CARRIED, []))
-
-
 def chunked_lines(lines: Iterable[SmilesLine], chunk_size: int) -> Iterator[LineBatch]:
     """At most ``chunk_size`` lines at a time."""
     if chunk_size < 1:
@@ -801,16 +794,6 @@ def remove_parts(out_dir: Path) -> int:
             path.unlink()
             removed += 1
     return removed
-
-
-def part_paths(out_dir: str | os.PathLike) -> list[Path]:
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise FileNotFoundError(f"no prediction folder {out_dir}")
-    found = [
-        (int(m.group(1)), path) for path in out_dir.iterdir() if (m := PART_NAME.match(path.name))
-    ]
-    return [path for _, path in sorted(found)]
 
 
 def read_parts(out_dir: str | os.PathLike) -> pd.DataFrame:
@@ -915,7 +898,7 @@ def predict_smiles_file(
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
     <T>_half_width, <T>_study`` per target, then a table's other columns as text (prefixed
     ``input_`` where an output or screening column has the name; recorded in the frame's
-    ``attrs``, see ``input_columns``); a molecule that cannot be standardized gets
+    ``attrs``, see ``tables.input_columns``); a molecule that cannot be standardized gets
     its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
     Molecules are standardized with ``options``, by default ``prediction_options`` (with

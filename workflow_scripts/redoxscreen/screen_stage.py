@@ -28,7 +28,7 @@ from redoxscreen.screening import (
     screen,
     with_repeats_marked,
 )
-from redoxscreen.tables import carried_column_names, write_table
+from redoxscreen.tables import carried_column_names, input_columns, write_table
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +251,6 @@ def screen_library(
     molecule the library lists again); memory grows with the potentials and the passing rows.
     Screened rows and rejected lines keep the library table's other columns (see
     ``with_input_columns``)."""
-    from redoxscreen.predict import input_columns  # RDKit: not when Snakemake starts
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]

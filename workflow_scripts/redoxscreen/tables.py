@@ -1282,3 +1282,26 @@ def byte_blocks(path: str | os.PathLike) -> Iterator[bytes]:
     """A file's bytes, decompressed (``open_bytes``), in blocks of 16 MiB."""
     with open_bytes(path) as handle:
         yield from decompressed(path, iter(lambda: handle.read(1 << 24), b""))
+
+
+# --- prediction parts ------------------------------------------------------------------------
+
+PART_NAME = re.compile(r"^part-(\d+)\.parquet$")  # a library's predictions: one per chunk
+CARRIED = "carried_columns"  # a part's frame attribute (kept in Parquet): the input's columns
+
+
+def part_paths(out_dir: str | os.PathLike) -> list[Path]:
+    """The ``part-<N>.parquet`` files of a prediction folder, in the order of ``N``."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"no prediction folder {out_dir}")
+    found = [
+        (int(m.group(1)), path) for path in out_dir.iterdir() if (m := PART_NAME.match(path.name))
+    ]
+    return [path for _, path in sorted(found)]
+
+
+def input_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a prediction table carried over from the input table, as its writer
+    recorded them."""
+    return list(frame.attrs.get(CARRIED, []))
