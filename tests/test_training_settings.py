@@ -2,6 +2,7 @@
 LabelScaler: the labels' scaling, refused when there is nothing finite to scale."""
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from redoxscreen.training import (
     TrainingSettings,
     fit_network,
     learning_rate_callbacks,
+    set_threads,
 )
 
 
@@ -75,3 +77,14 @@ def test_a_split_held_out_with_no_early_stopping_is_logged(caplog):
         fit = fit_network(x, y, (8,), settings, seed=0)
     assert (fit.n_fit, fit.n_stop) == (90, 10)
     assert "patience 0: 10 training molecules (validation_fraction 0.1) are held out" in caplog.text
+
+
+def test_threads_asked_for_after_tensorflow_started_are_a_warning_not_an_error(caplog):
+    import tensorflow as tf
+
+    assert float(tf.constant(1.0) + 1.0) == 2.0  # TensorFlow runs
+    running = tf.config.threading.get_intra_op_parallelism_threads()
+    with caplog.at_level(logging.WARNING, logger="redoxscreen.training"):
+        assert set_threads(running + 3, inter_op=1) is False
+    assert "TensorFlow already started; it keeps its" in caplog.text
+    assert tf.config.threading.get_intra_op_parallelism_threads() == running

@@ -556,15 +556,10 @@ def configure_threads(threads: int) -> bool:
     ``bench/screen_library.py``): another core is standardizing the next chunk meanwhile.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    from redoxscreen.training import set_threads
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-    except RuntimeError:
-        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
-            log.warning("TensorFlow already started; it keeps its %d intra-op threads",
-                        tf.config.threading.get_intra_op_parallelism_threads())  # fmt: skip
-            return False
+    if not set_threads(threads):
+        return False
     log.info("TensorFlow predicts with %s intra-op thread(s)", threads or "all the machine's")
     return True
 

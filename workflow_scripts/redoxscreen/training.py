@@ -122,6 +122,27 @@ def hardware_has_bf16(gpus: list) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def set_threads(intra_op: int, inter_op: int | None = None) -> bool:
+    """TensorFlow's intra-op threads (0: every core) and, where given, inter-op threads; False,
+    with a warning, where TensorFlow already runs with other counts, which it keeps (a second
+    network in one process, as in the tests)."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(intra_op)
+        if inter_op is not None:
+            threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:  # "cannot be modified after initialization"
+        running = (threading.get_intra_op_parallelism_threads(),
+                   threading.get_inter_op_parallelism_threads())  # fmt: skip
+        if running[0] != intra_op or inter_op not in (None, running[1]):
+            log.warning("TensorFlow already started; it keeps its %d intra-op and %d inter-op "
+                        "threads", *running)  # fmt: skip
+            return False
+    return True
+
+
 def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool = False) -> str:
     """GPU slot, threads, determinism and precision; returns the device and precision.
 
@@ -136,8 +157,7 @@ def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool
     for gpu in gpus:  # take memory as needed, so that jobs can share a device
         tf.config.experimental.set_memory_growth(gpu, True)
     if not gpus:
-        tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        set_threads(max(1, threads), inter_op=1)
     if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
     bf16 = not float32 and (
