@@ -12,6 +12,8 @@ rule predict_library:
             "message_passing",
             "chemistry",
             "training",
+            "folds",
+            "gpu_slots",
             "screening",
             "potentials",
             "uncertainty",

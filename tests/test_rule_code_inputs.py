@@ -1,8 +1,10 @@
-"""Every rule lists, as input.code, the package modules that its script imports when it starts.
+"""Every rule lists, as input.code, the package modules that its script loads when it starts,
+and those that the modules it lists load when they start.
 
 An edit of such a module reruns the rule's jobs only where the rule lists it (package_files).
-Modules imported inside a function may be listed or not: the rule's author knows whether the
-job runs them. Read from the rules' and scripts' source, without Snakemake.
+A module imported inside a function is listed by the rule's author where the job runs it; what
+that module loads in turn is then checked too. Read from the rules' and scripts' source,
+without Snakemake.
 """
 
 import ast
@@ -13,16 +15,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "workflow_scripts" / "redoxscreen"
-RULE = re.compile(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", re.M | re.S)
+RULE_NAME = re.compile(r"^\s*(?:rule|checkpoint)\s+(\w+)\s*:", re.M)
+# a rule's body: its indented lines, and lines at column 0 that are blank or comments
+RULE = re.compile(r"^(?:rule|checkpoint)\s+(\w+)\s*:[^\n]*\n(.*?)(?=^(?!#)\S|\Z)", re.M | re.S)
+WORKFLOW_FILES = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
 
 
 def rule_sources() -> dict[str, str]:
-    """Each rule's name and source text, from rules/*.smk."""
-    return {
-        name: body
-        for path in sorted((REPO / "rules").glob("*.smk"))
-        for name, body in RULE.findall(path.read_text())
-    }
+    """Each rule's name and source text, from the Snakefile and rules/*.smk."""
+    return {name: body for path in WORKFLOW_FILES for name, body in RULE.findall(path.read_text())}
 
 
 def declared_modules(body: str) -> set[str]:
@@ -31,8 +32,8 @@ def declared_modules(body: str) -> set[str]:
 
 
 def script_path(body: str) -> Path | None:
-    script = re.search(r'script:\s*"([^"]+)"', body)
-    return (REPO / "rules" / script.group(1)).resolve() if script else None
+    script = re.search(r"^\s*script:\s*(['\"])(.+?)\1", body, re.M)
+    return (REPO / "rules" / script.group(2)).resolve() if script else None
 
 
 def imported_at_start(path: Path) -> set[str]:
@@ -52,9 +53,9 @@ def imported_at_start(path: Path) -> set[str]:
     return {module for module in found if (PACKAGE / f"{module}.py").exists()}
 
 
-def loaded_modules(script: Path) -> set[str]:
-    """The package modules that importing ``script`` loads, through one another."""
-    loaded, waiting = set(), list(imported_at_start(script))
+def loaded_modules(*paths: Path) -> set[str]:
+    """The package modules that importing the ``paths`` loads, through one another."""
+    loaded, waiting = set(), [module for path in paths for module in imported_at_start(path)]
     while waiting:
         module = waiting.pop()
         if module not in loaded:
@@ -63,15 +64,33 @@ def loaded_modules(script: Path) -> set[str]:
     return loaded
 
 
-SCRIPTED = {name: body for name, body in rule_sources().items() if script_path(body)}
+RULES = rule_sources()
+SCRIPTED = {name: body for name, body in RULES.items() if script_path(body)}
 
 
-def test_the_rules_are_found():
+def test_every_rule_is_read_and_every_script_found():
+    named = {name for path in WORKFLOW_FILES for name in RULE_NAME.findall(path.read_text())}
+    assert set(RULES) == named
+    for name, body in RULES.items():  # a rule says script: only with a path that is read
+        assert ("script:" in body) == (name in SCRIPTED), name
     assert {"ingest", "train_grid_fold", "predict_library", "screen_library"} <= set(SCRIPTED)
 
 
 @pytest.mark.parametrize("rule", sorted(SCRIPTED))
-def test_a_rule_lists_every_module_its_script_loads(rule):
+def test_a_rule_lists_every_module_its_script_and_its_modules_load(rule):
     body = SCRIPTED[rule]
-    missing = loaded_modules(script_path(body)) - declared_modules(body)
+    declared = declared_modules(body)
+    listed = [PACKAGE / f"{module}.py" for module in declared]
+    missing = loaded_modules(script_path(body), *listed) - declared
     assert not missing, f"rule {rule}: add {sorted(missing)} to its package_files(...)"
+
+
+def test_a_comment_or_a_single_quoted_script_hides_no_rule(tmp_path):
+    text = (
+        "rule one:  # a comment after the header\n    input:\n# a comment at column 0\n"
+        "    script:\n        '../workflow_scripts/ingest.py'\n\nrule two:\n    shell: 'true'\n"
+    )
+    bodies = dict(RULE.findall(text))
+    assert set(bodies) == {"one", "two"}
+    assert script_path(bodies["one"]) == REPO / "workflow_scripts" / "ingest.py"
+    assert script_path(bodies["two"]) is None

@@ -10,6 +10,7 @@ import pytest
 from redoxscreen.training import (
     LabelScaler,
     TrainingSettings,
+    configure_tensorflow,
     fit_network,
     learning_rate_callbacks,
     set_threads,
@@ -88,3 +89,5 @@ def test_threads_asked_for_after_tensorflow_started_are_a_warning_not_an_error(c
         assert set_threads(running + 3, inter_op=1) is False
     assert "TensorFlow already started; it keeps its" in caplog.text
     assert tf.config.threading.get_intra_op_parallelism_threads() == running
+    said = configure_tensorflow(running + 3, TrainingSettings(mixed_precision=False))
+    assert said == f"CPU ({running} threads), float32"  # the threads it runs on, not those asked

@@ -165,7 +165,8 @@ def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool
         or (settings.mixed_precision == "auto" and hardware_has_bf16(gpus))
     )
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
-    device = f"GPU ({gpus[0].name})" if gpus else f"CPU ({threads} threads)"
+    running = tf.config.threading.get_intra_op_parallelism_threads()  # set_threads may keep it
+    device = f"GPU ({gpus[0].name})" if gpus else f"CPU ({running} threads)"
     return f"{device}, {'bfloat16' if bf16 else 'float32'}"
 
 
