@@ -134,12 +134,13 @@ def set_threads(intra_op: int, inter_op: int | None = None) -> bool:
         if inter_op is not None:
             threading.set_inter_op_parallelism_threads(inter_op)
     except RuntimeError:  # "cannot be modified after initialization"
-        running = (threading.get_intra_op_parallelism_threads(),
-                   threading.get_inter_op_parallelism_threads())  # fmt: skip
-        if running[0] != intra_op or inter_op not in (None, running[1]):
-            log.warning("TensorFlow already started; it keeps its %d intra-op and %d inter-op "
-                        "threads", *running)  # fmt: skip
-            return False
+        intra = threading.get_intra_op_parallelism_threads()
+        inter = threading.get_inter_op_parallelism_threads()
+        if intra == intra_op and inter_op in (None, inter):
+            return True  # already as asked
+        log.warning("TensorFlow already started; it keeps its %d intra-op and %d inter-op "
+                    "threads", intra, inter)  # fmt: skip
+        return False
     return True
 
 
