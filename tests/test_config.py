@@ -380,6 +380,10 @@ def test_a_role_set_to_null_is_removed(config):
             lambda s: s["plausible_median_ev"].update(reduction=[float("-inf"), 10.0]),
             r"screening\.plausible_median_ev\.reduction: \[-inf, 10\.0\] is no range",
         ),
+        (
+            lambda s: s["plausible_spread_ev"].update(reduction=[5.0, 0.1]),
+            r"screening\.plausible_spread_ev\.reduction: \[5\.0, 0\.1\] is no range",
+        ),
     ],
 )
 def test_screening_settings_are_checked_before_any_job(config, edit, message):

@@ -560,7 +560,22 @@ def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
 
 
 PLAUSIBLE = {"oxidation": [3.0, 20.0], "reduction": [-10.0, 10.0]}
-SCREENED = {"oxidation_target": "IE", "reduction_target": "EA", "plausible_median_ev": PLAUSIBLE}
+SPREAD = {"oxidation": [0.1, 5.0], "reduction": [0.1, 5.0]}
+SCREENED = {
+    "oxidation_target": "IE",
+    "reduction_target": "EA",
+    "plausible_median_ev": PLAUSIBLE,
+    "plausible_spread_ev": SPREAD,
+}
+
+
+def with_ranges(median: dict | None = None, spread: dict | None = None) -> dict:
+    """SCREENED with some kinds' ranges replaced."""
+    return {
+        **SCREENED,
+        "plausible_median_ev": PLAUSIBLE | (median or {}),
+        "plausible_spread_ev": SPREAD | (spread or {}),
+    }
 
 
 def plausibility_refusal(ie: list, ea: list, targets: dict, screening=SCREENED) -> str | None:
@@ -601,10 +616,47 @@ def test_a_screened_targets_labels_in_another_unit_are_refused():
     only_ea = plausibility_refusal([7.0, 8.0], [30.0, 40.0], targets())
     assert "screening.reduction_target EA: its median label 35 eV" in only_ea
     assert "an electron affinity of 35 eV" in only_ea
-    unchecked = {**SCREENED, "plausible_median_ev": {"oxidation": None, "reduction": [-10, 10]}}
+    unchecked = with_ranges(median={"oxidation": None}, spread={"oxidation": None})
     assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unchecked) is None
-    unchecked = {**SCREENED, "plausible_median_ev": {"oxidation": None, "reduction": None}}
+    unchecked = with_ranges(median={"oxidation": None, "reduction": None},
+                            spread={"oxidation": None, "reduction": None})  # fmt: skip
     assert plausibility_refusal([0.26], [300.0], targets(), unchecked) is None
     unscreened = {**SCREENED, "oxidation_target": None}
     assert plausibility_refusal([0.26, 0.29], [1.2, 2.0], targets(), unscreened) is None
     assert plausibility_refusal([float("nan")], [1.2], targets()) is None  # no label: other check
+
+
+def test_labels_whose_spread_is_no_energies_are_refused():
+    """An electron affinity in Hartree has a median near 0 eV, which the median check cannot
+    tell from eV; its interquartile range (some 0.02 eV for 0.5 eV) tells."""
+    targets = {
+        "IE": {"column": "ie", "unit": "eV", "conversion": "eV_absolute"},
+        "EA": {"column": "ea", "unit": "eV", "conversion": "eV_absolute"},
+    }
+    ie = [7.1, 8.0, 8.4, 9.0, 7.7]
+    assert plausibility_refusal(ie, [0.2, 1.1, 2.3, -0.4, 0.9], targets) is None
+    ea_hartree = [0.007, 0.040, 0.085, -0.015, 0.033]
+    refusal = plausibility_refusal(ie, ea_hartree, targets)
+    assert refusal == (
+        "screening.reduction_target EA: the interquartile range of its 5 labels, 0.033 eV "
+        "(eV_absolute), is 0.033 eV, outside the 0.1 to 5 eV of "
+        "screening.plausible_spread_ev.reduction for electron affinity labels: is column 'ea' "
+        "in another unit (1 Hartree = 27.211 eV; 1 eV = 23.06 kcal/mol = 96.49 kJ/mol)? To use "
+        "these labels, set "
+        "screening.plausible_spread_ev.reduction: null"
+    )
+    kcal = [value * 23.06 for value in [0.2, 1.1, 2.3, -0.4, 0.9]]  # median 20.8 eV
+    median_unchecked = with_ranges(median={"reduction": None})
+    refusal = plausibility_refusal(ie, kcal, targets, median_unchecked)
+    assert "is 20.8 eV, outside the 0.1 to 5 eV" in refusal
+    assert (
+        plausibility_refusal(ie, ea_hartree, targets, with_ranges(spread={"reduction": None}))
+        is None
+    )
+    # the spread is read in eV: HOMO energies in Hartree span 0.015 Hartree = 0.41 eV
+    homo = {**targets, "IE": {"column": "homo", "unit": "Hartree", "conversion": "hartree_orbital"}}
+    assert plausibility_refusal([-0.26, -0.29, -0.28], [0.2, 1.1, 2.3], homo) is None
+    # a row without a label is no label; fewer than three labels are not checked
+    refusal = plausibility_refusal([7.0, float("nan"), 7.01, 7.02], [0.2, 1.1, 2.3, 3.0], targets)
+    assert "interquartile range of its 3 labels, 0.01 eV" in refusal
+    assert plausibility_refusal([7.0, float("nan"), 7.01], [0.2, 1.1, 2.3], targets) is None

@@ -60,30 +60,77 @@ class ImplausibleLabels(ValueError):
 def check_plausible_labels(
     molecules, screening: Mapping, targets: Mapping, references: Mapping
 ) -> None:
-    """Raise ``ImplausibleLabels`` where a screened target's median label, as an absolute energy
-    in eV (its potential vs Li/Li+ plus ``li_absolute_ev``), lies outside the range that
-    ``screening.plausible_median_ev`` gives its kind: Hartree or kcal/mol read as eV, or a HOMO
-    energy read as an ionization energy, would otherwise train and screen without a word.
+    """Raise ``ImplausibleLabels`` where a screened target's labels do not look like the
+    ionization energies or electron affinities of organic molecules in eV:
+    - their median, as an absolute energy in eV (its potential vs Li/Li+ plus
+      ``li_absolute_ev``), lies outside the range ``screening.plausible_median_ev`` gives its
+      kind: Hartree or kcal/mol read as eV, or a HOMO energy read as an ionization energy;
+    - their interquartile range in eV (of three labels or more) lies outside
+      ``screening.plausible_spread_ev``: an electron affinity in Hartree (median near 0 eV
+      either way), or kcal/mol.
+    Either would otherwise train and screen without a word.
     ``molecules``: a table with a column per target (ingestion's molecules.parquet)."""
-    for kind, bounds in screening["plausible_median_ev"].items():
+    for kind in ENERGY_NAMES:
         target = screening[f"{kind}_target"]
-        if not bounds or not target or molecules[target].isna().all():
+        if not target or molecules[target].isna().all():
             continue
-        low, high = bounds
-        conversion = targets[target]["conversion"]
-        median = float(molecules[target].median())
-        volts = float(to_volts_vs_li(median, conversion, references))
-        energy = volts + with_defaults(references)["li_absolute_ev"]
-        if not low <= energy <= high:
-            raise ImplausibleLabels(
-                f"screening.{kind}_target {target}: its median label {median:.4g} "
-                f"{targets[target]['unit']} ({conversion}) is an {ENERGY_NAMES[kind]} of "
-                f"{energy:.3g} eV ({kind} potential {volts:.3g} V vs Li/Li+), outside the "
-                f"{low:g} to {high:g} eV of screening.plausible_median_ev.{kind}: is column "
-                f"{targets[target]['column']!r} in another unit (1 Hartree = 27.211 eV; 1 eV = "
-                "23.06 kcal/mol = 96.49 kJ/mol) or of the other sign, or its conversion wrong? "
-                f"To use these labels, set screening.plausible_median_ev.{kind}: null"
-            )
+        labels = molecules[target].dropna().astype(float)
+        check_median(kind, labels, screening, targets[target], references)
+        check_spread(kind, labels, screening, targets[target])
+
+
+def check_median(
+    kind: str, labels, screening: Mapping, target: Mapping, references: Mapping
+) -> None:
+    """Refuse labels whose median lies outside ``screening.plausible_median_ev.<kind>``."""
+    bounds = screening["plausible_median_ev"].get(kind)
+    if not bounds:
+        return
+    low, high = bounds
+    median = float(labels.median())
+    volts = float(to_volts_vs_li(median, target["conversion"], references))
+    energy = volts + with_defaults(references)["li_absolute_ev"]
+    if not low <= energy <= high:
+        raise ImplausibleLabels(
+            f"screening.{kind}_target {screening[f'{kind}_target']}: its median label "
+            f"{median:.4g} {target['unit']} ({target['conversion']}) is an {ENERGY_NAMES[kind]} "
+            f"of {energy:.3g} eV ({kind} potential {volts:.3g} V vs Li/Li+), outside the "
+            f"{low:g} to {high:g} eV of screening.plausible_median_ev.{kind}: "
+            f"{unit_question(target)} or of the other sign, or its conversion wrong? "
+            f"To use these labels, set screening.plausible_median_ev.{kind}: null"
+        )
+
+
+# Fewer labels have no spread to speak of (one label spans 0 eV).
+MIN_LABELS_FOR_SPREAD = 3
+
+
+def check_spread(kind: str, labels, screening: Mapping, target: Mapping) -> None:
+    """Refuse labels whose interquartile range in eV lies outside
+    ``screening.plausible_spread_ev.<kind>``; fewer than ``MIN_LABELS_FOR_SPREAD`` pass."""
+    bounds = screening["plausible_spread_ev"].get(kind)
+    if not bounds or len(labels) < MIN_LABELS_FOR_SPREAD:
+        return
+    low, high = bounds
+    spread = float(labels.quantile(0.75) - labels.quantile(0.25))
+    spread_ev = spread * volts_per_unit(target["conversion"])
+    if not low <= spread_ev <= high:
+        raise ImplausibleLabels(
+            f"screening.{kind}_target {screening[f'{kind}_target']}: the interquartile range "
+            f"of its {len(labels)} labels, {spread:.3g} {target['unit']} "
+            f"({target['conversion']}), is {spread_ev:.3g} eV, outside the {low:g} to "
+            f"{high:g} eV of screening.plausible_spread_ev.{kind} for {ENERGY_NAMES[kind]} "
+            f"labels: {unit_question(target)}? "
+            f"To use these labels, set screening.plausible_spread_ev.{kind}: null"
+        )
+
+
+def unit_question(target: Mapping) -> str:
+    """The question a plausibility refusal asks about a target's column."""
+    return (
+        f"is column {target['column']!r} in another unit (1 Hartree = 27.211 eV; "
+        "1 eV = 23.06 kcal/mol = 96.49 kJ/mol)"
+    )
 
 
 # |dV/dvalue| of each conversion: every conversion is affine, so an interval half-width in the

@@ -424,13 +424,16 @@ def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None
                           "comments, or no SD record): nothing to read")  # fmt: skip
 
 
-def check_plausible_ranges(ranges: Mapping) -> None:
-    """Refuse a ``screening.plausible_median_ev`` range that is not two finite numbers, the
-    first below the second: every data set would be refused as in a wrong unit."""
-    for kind, bounds in ranges.items():
-        if bounds is not None and not (all(map(math.isfinite, bounds)) and bounds[0] < bounds[1]):
-            raise ConfigError(f"screening.plausible_median_ev.{kind}: {bounds} is no range: give "
-                              "[low, high] in eV, low below high, or null for no check")  # fmt: skip
+def check_plausible_ranges(screening: Mapping) -> None:
+    """Refuse a ``screening.plausible_median_ev`` or ``plausible_spread_ev`` range that is not
+    two finite numbers, the first below the second: every data set would be refused."""
+    for key in ("plausible_median_ev", "plausible_spread_ev"):
+        for kind, bounds in screening[key].items():
+            if bounds is not None and not (
+                all(map(math.isfinite, bounds)) and bounds[0] < bounds[1]
+            ):
+                raise ConfigError(f"screening.{key}.{kind}: {bounds} is no range: give [low, "
+                                  "high] in eV, low below high, or null for no check")  # fmt: skip
 
 
 def check_screening(
@@ -449,7 +452,7 @@ def check_screening(
                 "a target there, or predict the library with `.venv/bin/redoxscreen predict`"
             )
         return
-    check_plausible_ranges(config["screening"]["plausible_median_ev"])
+    check_plausible_ranges(config["screening"])
     electrolytes = configured_file(config["screening"]["electrolytes_table"], workdir, workflow_dir)
     targets = selected_dataset(config)["targets"]
     try:
