@@ -457,7 +457,13 @@ def test_screened_rows_keep_their_molecules_library_columns():
 def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
     metrics = {
         "unit": "eV",
-        "out_of_fold": {"mae": 0.034, "r2": 0.996, "residual_sd": 0.06, "n": 1685},
+        "out_of_fold": {
+            "mae": 0.034,
+            "r2": 0.996,
+            "mean_residual": -0.0024,
+            "residual_sd": 0.06,
+            "n": 1685,
+        },
         "interval_95": {
             "conformal": {"half_width": 0.121, "coverage": 0.949},
             "gaussian": {"half_width": 0.118, "coverage": 0.94},
@@ -468,7 +474,8 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
     assert ("- IE (grid model 27: message passing, depth 3, width 600, head 600): out-of-fold "
-            "MAE 0.034 eV, R² 0.996") in text  # fmt: skip
+            "MAE 0.034 eV, R² 0.996, mean residual -0.002, residual SD 0.060 (n = 1685)"
+            ) in text  # fmt: skip
     assert text.endswith("None screened: screening.oxidation_target and "
                          "screening.reduction_target are null.\n")  # fmt: skip
 

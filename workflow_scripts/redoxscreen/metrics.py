@@ -6,7 +6,8 @@ import numpy as np
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """MAE, RMSE, R2 and the residual standard deviation (ddof=1) of predictions."""
+    """MAE, RMSE, R2, the mean residual (prediction - label: a bias, which a centred interval
+    such as 1.96 x residual SD assumes away) and the residual standard deviation (ddof=1)."""
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
     if y_true.shape != y_pred.shape or y_true.size == 0:
@@ -17,6 +18,7 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "mae": float(np.mean(np.abs(residual))),
         "rmse": float(np.sqrt(np.mean(residual**2))),
         "r2": float(1.0 - np.sum(residual**2) / total) if total > 0 else float("nan"),
+        "mean_residual": float(np.mean(residual)),
         "residual_sd": float(np.std(residual, ddof=1)) if residual.size > 1 else float("nan"),
         "n": int(y_true.size),
     }

@@ -31,7 +31,8 @@ def target_line(target: str, metrics: Mapping) -> str:
     interval = metrics["interval_95"]
     return (
         f"- {target} ({architecture_text(metrics['architecture'])}): out-of-fold MAE {oof['mae']:.3f} {metrics['unit']}, R² {oof['r2']:.3f}, "
-        f"residual SD {oof['residual_sd']:.3f} (n = {oof['n']}); 95 % interval "
+        f"mean residual {oof['mean_residual']:+.3f}, residual SD {oof['residual_sd']:.3f} "
+        f"(n = {oof['n']}); 95 % interval "
         f"±{interval['conformal']['half_width']:.3f} (conformal, coverage "
         f"{interval['conformal']['coverage']:.3f}) / ±{interval['gaussian']['half_width']:.3f} "
         f"(1.96 σ, coverage {interval['gaussian']['coverage']:.3f})" + ensemble_text(metrics)
