@@ -1039,6 +1039,36 @@ def test_chunked_prediction_equals_one_chunk(model_dir, tmp_path):
     pd.testing.assert_frame_equal(read_parts(tmp_path / "c7"), read_parts(tmp_path / "c1"))
 
 
+def respelled(smiles: str) -> str:
+    """The same molecule written otherwise: rooted at its last atom, Kekulé form."""
+    mol = Chem.MolFromSmiles(smiles)
+    Chem.Kekulize(mol, clearAromaticFlags=True)
+    return Chem.MolToSmiles(mol, rootedAtAtom=mol.GetNumAtoms() - 1, kekuleSmiles=True)
+
+
+def test_a_molecule_listed_again_is_predicted_once_in_its_chunk(model_dir, tmp_path):
+    distinct = library(12, bad=False)
+    copies = [respelled(distinct[i]) for i in (2, 5, 7, 9)] + [distinct[2]]
+    assert all(copy not in distinct for copy in copies[:4])
+    listed = distinct + ["C1CC"] + copies  # 18 lines, 5 copies: 4 spelt otherwise
+    inputs = write_smiles(tmp_path / "in.smi", listed)
+    once = predict_smiles(distinct, model_dir).set_index("smiles")
+    prediction_columns = [column for column in once.columns if column.startswith("logp_")]
+    for chunk_size, repeated in ((50, 5), (9, 2)):  # chunks of 9: 2 copies share a chunk
+        out = tmp_path / f"c{chunk_size}"
+        counts = predict_smiles_file(inputs, {"logp": model_dir}, out, chunk_size=chunk_size,
+                                     progress=False)  # fmt: skip
+        assert (counts["molecules"], counts["failed"], counts["repeated"]) == (18, 1, repeated)
+        table = read_parts(out)
+        assert table["input_smiles"].tolist() == listed
+        predicted = table[table["error"] == ""]
+        expected = once.loc[predicted["smiles"], prediction_columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            predicted[prediction_columns].reset_index(drop=True), expected
+        )
+        assert predicted["smiles"].tolist() == once.index[[*range(12), 2, 5, 7, 9, 2]].tolist()
+
+
 def test_worker_processes_give_the_same_rows(model_dir, tmp_path):
     inputs = write_smiles(tmp_path / "in.smi", library(30))
     predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "p1", chunk_size=8,

@@ -237,14 +237,27 @@ class PreparedChunk:
     smiles: list[str]
     errors: list[str]
     extra: list[tuple[str, ...]]  # per row, the input table's other cells
-    parsed: np.ndarray  # bool, rows that parsed; fingerprints hold only these rows
+    # per row, its molecule's row in the features (-1 where it did not parse): the features
+    # hold each distinct molecule (canonical SMILES) of the chunk once
+    feature_row: np.ndarray
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
-    descriptors: np.ndarray | None = None  # float32 rows of parsed molecules, when asked for
-    graphs: list[graphs.MoleculeGraph] | None = None  # of parsed molecules, when asked for
+    descriptors: np.ndarray | None = None  # float32 rows of distinct molecules, when asked for
+    graphs: list[graphs.MoleculeGraph] | None = None  # of distinct molecules, when asked for
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def parsed(self) -> np.ndarray:
+        """Bool per row: it parsed."""
+        return self.feature_row >= 0
+
+    @property
+    def repeats(self) -> int:
+        """Parsed rows whose molecule an earlier row of the chunk lists."""
+        distinct = int(self.feature_row.max()) + 1 if len(self) else 0
+        return int(self.parsed.sum()) - distinct
 
 
 class LineBatch(NamedTuple):
@@ -272,13 +285,15 @@ def prepare_chunk(
     lines: LineBatch, needs: FeatureNeeds, options: StandardizeOptions
 ) -> PreparedChunk:
     """Standardize every SMILES (a rejection or a line's problem becomes the row's error) and
-    featurize the rest as ``needs`` says: fingerprints, RDKit descriptors, molecular graphs."""
+    featurize the rest as ``needs`` says: fingerprints, RDKit descriptors, molecular graphs; a
+    molecule that the chunk lists again (the same canonical SMILES) is featurized once."""
     numbers, ids, input_smiles, extra, problems = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in needs.specs]
     described, failures, molecule_graphs = [], Counter(), []
     canonical, errors = [], []
-    parsed = np.zeros(len(input_smiles), dtype=bool)
+    feature_row = np.full(len(input_smiles), -1, dtype=np.int64)
+    featurized: dict[str, int] = {}  # canonical SMILES -> its row in the features
     featurizing = 0.0
     started = clock()
     for row, (text, problem) in enumerate(zip(input_smiles, problems, strict=True)):
@@ -287,7 +302,10 @@ def prepare_chunk(
         errors.append(error)
         if error:
             continue
-        parsed[row] = True
+        if smiles in featurized:
+            feature_row[row] = featurized[smiles]
+            continue
+        feature_row[row] = featurized[smiles] = len(featurized)
         begun = clock()
         for builder in builders:
             builder.add(mol)
@@ -309,7 +327,7 @@ def prepare_chunk(
         smiles=canonical,
         errors=errors,
         extra=list(extra),
-        parsed=parsed,
+        feature_row=feature_row,
         fingerprints=fingerprints,
         descriptors=descriptor_rows(described) if needs.describe else None,
         graphs=molecule_graphs if needs.graphs else None,
@@ -735,9 +753,10 @@ def predicted_frame(
         described = chunk.descriptors if ensemble.descriptors else None
         features = chunk.graphs if ensemble.spec.learned else chunk.fingerprints[ensemble.spec]
         summary = ensemble.predict_features(features, described)
+        parsed = chunk.parsed
         for kind in PREDICTION_COLUMNS:
             column = np.full(len(chunk), np.nan)
-            column[chunk.parsed] = summary[kind]
+            column[parsed] = summary[kind][chunk.feature_row[parsed]]
             frame[f"{name}_{kind}"] = column
     for position, name in enumerate(extra_columns):
         frame[name] = pd.Series([row[position] for row in chunk.extra], dtype="str")
@@ -894,14 +913,17 @@ def predict_smiles_file(
     <T>_half_width, <T>_study`` per target, then a table's other columns as text (prefixed
     ``input_`` where an output or screening column has the name; recorded in the frame's
     ``attrs``, see ``tables.input_columns``); a molecule that cannot be standardized gets
-    its reason in ``error`` and NaN predictions. Parts of an earlier run are removed first.
+    its reason in ``error`` and NaN predictions. A molecule that a chunk lists again (the same
+    canonical SMILES) is featurized and predicted once; every row gets its prediction. Parts
+    of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
     Molecules are standardized with ``options``, by default ``prediction_options`` (with
     ``largest_fragment`` and ``neutralize``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
-    in that many worker processes. Returns counts, throughput and seconds per stage.
+    in that many worker processes. Returns counts (``repeated``: rows predicted once with an
+    earlier row of their chunk), throughput and seconds per stage.
     """
     started = time.perf_counter()
     smiles_path = Path(smiles_path)
@@ -929,22 +951,23 @@ def predict_smiles_file(
         timer.predict += writing - predicting
         timer.write += time.perf_counter() - writing
 
-    molecules = failed = parts = 0
+    molecules = failed = repeated = parts = 0
     total = molecule_count_bound(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path, columns), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
     stream = closing(prepared_chunks(chunks, needs, options, processes))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
     with bar, stream as stream, executor:
-        running: tuple | None = None  # (future, chunk size, failures)
+        running: tuple | None = None  # (future, chunk size, failures, repeats)
         while True:
             waited = time.perf_counter()
             chunk = next(stream, None)
             timer.wait += time.perf_counter() - waited
             if running is not None:  # at most one chunk predicting while the next is prepared
-                future, size, failures = running
+                future, size, failures, repeats = running
                 future.result()
                 molecules, failed = molecules + size, failed + failures
+                repeated += repeats
                 bar.update(size)
                 running = None
             if chunk is None:
@@ -953,7 +976,7 @@ def predict_smiles_file(
             timer.featurize += chunk.seconds["featurize"]
             part = out_dir / f"part-{parts:05d}.parquet"
             future = executor.submit(predict_and_write, chunk, part)
-            running = (future, len(chunk), int((~chunk.parsed).sum()))
+            running = (future, len(chunk), int((~chunk.parsed).sum()), chunk.repeats)
             parts += 1
         if parts == 0:  # an empty library still gets a (header-only) part to read
             write_table(empty_frame(ensembles, extra_columns), out_dir / "part-00000.parquet")
@@ -964,13 +987,15 @@ def predict_smiles_file(
         "molecules": molecules,
         "predicted": molecules - failed,
         "failed": failed,
+        "repeated": repeated,
         "parts": parts,
         "seconds": seconds,
         "molecules_per_second": molecules / seconds if seconds > 0 else float("nan"),
         **timer.as_dict(),
     }
-    log.info("predicted %d of %d molecules (%d failed) in %.1f s, %.0f mol/s", molecules - failed,
-             molecules, failed, seconds, counts["molecules_per_second"])  # fmt: skip
+    log.info("predicted %d of %d molecules (%d failed; %d listed again in their chunk, "
+             "predicted once) in %.1f s, %.0f mol/s", molecules - failed, molecules, failed,
+             repeated, seconds, counts["molecules_per_second"])  # fmt: skip
     return counts
 
 
