@@ -314,12 +314,16 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
 
 
 def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
-    inputs = write_smiles(tmp_path / "in.smi", library(13, bad=False))
+    smiles = library(11, bad=False)
+    listed = smiles + [respelled(smiles[10]), smiles[10]]  # the third part lists it thrice
+    inputs = write_smiles(tmp_path / "in.smi", listed)
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", inputs,
                      "--out", f"{tmp_path / 'parts'}/", "--chunk-size", 5)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path / "parts")) == [f"part-0000{i}.parquet" for i in range(3)]
     assert len(read_parts(tmp_path / "parts")) == 13
+    assert re.search(r"predicted 13 of 13 molecules \(0 failed; 2 listed again, predicted "
+                     r"once\) in ", result.stderr)  # fmt: skip
 
 
 @pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])

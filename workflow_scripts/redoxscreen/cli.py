@@ -209,9 +209,10 @@ def run_predict(args: argparse.Namespace) -> int:
     counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included
     rate = counts["molecules"] / seconds
+    repeated = f"; {counts['repeated']} listed again, predicted once" if counts["repeated"] else ""
     print(
         f"predicted {counts['predicted']} of {counts['molecules']} molecules "
-        f"({counts['failed']} failed) in {seconds:.1f} s, {rate:.0f} mol/s",
+        f"({counts['failed']} failed{repeated}) in {seconds:.1f} s, {rate:.0f} mol/s",
         file=sys.stderr,
     )
     return 0
