@@ -199,7 +199,13 @@ def final_model_outputs():
     return expand(
         "results/final/{target}/{name}",
         target=TARGETS,
-        name=["metrics.json", "oof_predictions.parquet", "parity.png", "learning_curves.png"],
+        name=[
+            "metrics.json",
+            "oof_predictions.parquet",
+            "training_molecules.parquet",
+            "parity.png",
+            "learning_curves.png",
+        ],
     )
 
 

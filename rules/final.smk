@@ -50,9 +50,13 @@ rule evaluate_final:
         metrics=final_fold_files("metrics.json"),
         histories=final_fold_files("history.parquet"),
         calibration=final_fold_files("calibration_predictions.parquet"),
-        code=package_files("final", "uncertainty", "metrics", "plots", "tables", "rulelog"),
+        molecules="results/data/molecules.parquet",
+        code=package_files(
+            "final", "uncertainty", "metrics", "plots", "similarity", "tables", "rulelog"
+        ),
     output:
         predictions="results/final/{target}/oof_predictions.parquet",
+        training_molecules="results/final/{target}/training_molecules.parquet",
         metrics="results/final/{target}/metrics.json",
         parity=report(
             "results/final/{target}/parity.png",

@@ -4,8 +4,12 @@ rule predict_library:
         smiles_parts=lambda wildcards: parquet_parts_of(library_smiles(wildcards)),
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         models=final_models(SCREEN_TARGETS),
+        training_molecules=expand(
+            "results/final/{target}/training_molecules.parquet", target=SCREEN_TARGETS
+        ),
         code=package_files(
             "predict",
+            "similarity",
             "features",
             "descriptors",
             "graphs",

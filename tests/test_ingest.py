@@ -628,7 +628,7 @@ def test_a_screened_targets_labels_in_another_unit_are_refused():
 
 def test_labels_whose_spread_is_no_energies_are_refused():
     """An electron affinity in Hartree has a median near 0 eV, which the median check cannot
-    tell from eV; its interquartile range (some 0.02 eV for 0.5 eV) tells."""
+    tell from eV; its interquartile range (0.018 for 0.5 eV) tells."""
     targets = {
         "IE": {"column": "ie", "unit": "eV", "conversion": "eV_absolute"},
         "EA": {"column": "ea", "unit": "eV", "conversion": "eV_absolute"},

@@ -21,6 +21,7 @@ from redoxscreen.message_passing import (
     train,
 )
 from redoxscreen.predict import Ensemble, features_needed, predict_smiles, predict_smiles_file
+from redoxscreen.similarity import TRAINING_MOLECULES, write_training_molecules
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import REPO
@@ -231,6 +232,10 @@ def graph_model_dir(tmp_path_factory):
         )
     metrics = {"unit": "logP", "study_choice": {"fold": 0}, "out_of_fold": {}}
     (target_dir / "metrics.json").write_text(json.dumps(metrics))
+    ids = molecules["id"].tolist()
+    write_training_molecules(
+        str(work / "molecules.parquet"), ids, str(target_dir / TRAINING_MOLECULES)
+    )
     return target_dir
 
 

@@ -13,7 +13,8 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from rdkit import Chem
+from rdkit import Chem, DataStructs
+from rdkit.Chem import AllChem
 
 from redoxscreen import console, descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
@@ -27,6 +28,7 @@ from redoxscreen.predict import (
     read_parts,
     sparse_fingerprints,
 )
+from redoxscreen.similarity import TRAINING_MOLECULES, write_training_molecules
 from redoxscreen.tables import (
     HIVE_NULL,
     SdScan,
@@ -89,7 +91,15 @@ def train_model_dir(work, settings):
         "fold_mae": {"0": 0.3, "1": 0.3},
     }
     (target_dir / "metrics.json").write_text(json.dumps(metrics))
+    record_training_molecules(work, target_dir)
     return target_dir
+
+
+def record_training_molecules(work, target_dir):
+    """Every molecule of ``work``'s molecules.parquet, as evaluate_final records them."""
+    molecules = str(work / "molecules.parquet")
+    ids = pd.read_parquet(molecules)["id"].tolist()
+    write_training_molecules(molecules, ids, str(target_dir / TRAINING_MOLECULES))
 
 
 @pytest.fixture(scope="module")
@@ -1071,6 +1081,41 @@ def test_a_molecule_listed_again_is_predicted_once_in_its_chunk(model_dir, tmp_p
             predicted[prediction_columns].reset_index(drop=True), expected
         )
         assert predicted["smiles"].tolist() == once.index[[*range(12), 2, 5, 7, 9, 2]].tolist()
+
+
+def test_each_prediction_names_its_nearest_training_molecule(model_dir, tmp_path):
+    """A training molecule is its own nearest (similarity 1); another molecule's nearest is the
+    training molecule of the highest ECFP4 Tanimoto similarity."""
+    trained = pd.read_parquet(model_dir / TRAINING_MOLECULES)
+    assert trained["id"].tolist() == labelled_molecules()["id"].tolist()
+    novel = ["CCCCCCCCCCCCCCCCCCCC(=O)O", "OCC1OC(O)C(O)C(O)C1O"]  # unlike the demo library
+    table = predict_smiles([trained["smiles"][5], *novel, "C1CC"], model_dir)
+    assert table["logp_similarity"][0] == 1.0
+    assert table["logp_nearest"][0] == trained["id"][5]
+    reference = [
+        AllChem.GetMorganFingerprintAsBitVect(Chem.MolFromSmiles(text), 2, nBits=2048)
+        for text in trained["smiles"]
+    ]
+    for row, text in enumerate(novel, start=1):
+        query = AllChem.GetMorganFingerprintAsBitVect(Chem.MolFromSmiles(text), 2, nBits=2048)
+        scores = np.array(DataStructs.BulkTanimotoSimilarity(query, reference))
+        assert table["logp_similarity"][row] == pytest.approx(scores.max())
+        assert scores.max() < 0.5
+        assert table["logp_nearest"][row] == trained["id"][int(scores.argmax())]
+    assert np.isnan(table["logp_similarity"][3]) and table["logp_nearest"][3] == ""
+    assert list(table.columns) == output_columns(["logp"])
+
+
+def test_models_without_training_molecules_predict_with_empty_neighbour_columns(
+    model_dir, tmp_path, caplog
+):
+    copied = shutil.copytree(model_dir, tmp_path / "logp")
+    (copied / TRAINING_MOLECULES).unlink()
+    with caplog.at_level(logging.WARNING, logger="redoxscreen.similarity"):
+        table = predict_smiles(["CCO", "c1ccccc1O"], copied)
+    assert f"no {TRAINING_MOLECULES} (made before training molecules were recorded)" in caplog.text
+    assert table["logp_similarity"].isna().all() and (table["logp_nearest"] == "").all()
+    assert table["logp_pred"].notna().all()
 
 
 def test_worker_processes_give_the_same_rows(model_dir, tmp_path):

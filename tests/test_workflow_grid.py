@@ -10,6 +10,7 @@ from rdkit import Chem
 
 from redoxscreen import descriptors
 from redoxscreen.chemistry import StandardizeOptions
+from redoxscreen.predict import read_parts
 
 from molecule_fixtures import labelled_molecules
 from workflow_runner import copy_workdir, planned_jobs, run_snakemake, with_override
@@ -310,6 +311,18 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
         repeats = repeated.groupby(["electrolyte", "role"]).size()
         distinct = counts["n_candidates"] - repeats.reindex(counts.index, fill_value=0)
         assert counts["n_distinct_candidates"].tolist() == distinct.tolist()
+    for target in ("IE", "EA"):  # each row's nearest training molecule, as predict gives it
+        trained = pd.read_parquet(workdir / f"results/final/{target}/training_molecules.parquet")
+        nearest = dict(zip(whole["id"], whole[f"{target}_nearest"], strict=True))
+        similarity = dict(zip(whole["id"], whole[f"{target}_similarity"], strict=True))
+        assert set(nearest.values()) <= set(trained["id"])
+        assert all(0 < value <= 1 for value in similarity.values())
+        smiles_of = dict(zip(trained["id"], trained["smiles"], strict=True))
+        known = whole[whole["smiles"].isin(set(trained["smiles"]))]
+        assert len(known) > 0 and (known[f"{target}_similarity"] == 1.0).all()
+        assert (known[f"{target}_nearest"].map(smiles_of) == known["smiles"]).all()
+        predicted = read_parts(workdir / "results/predict/whole").set_index("id")
+        assert predicted.loc[list(nearest), f"{target}_nearest"].tolist() == list(nearest.values())
     rejected = pd.read_csv(workdir / "results/screen/libraries/whole/rejected.tsv", sep="\t")
     assert rejected["id"].tolist() == ["broken", "shifted"]
     assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1

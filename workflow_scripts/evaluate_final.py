@@ -13,4 +13,5 @@ with rule_log(snakemake.log[0]):
         calibration_paths=snakemake.input.calibration,
         out=dict(snakemake.output.items()),
         ingest=snakemake.params.ingest,
+        molecules_path=snakemake.input.molecules,
     )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
+from redoxscreen.similarity import write_training_molecules
 from redoxscreen.tables import write_json, write_table
 from redoxscreen.uncertainty import ensemble_interval, global_intervals
 
@@ -69,10 +70,14 @@ def evaluate_final(
     calibration_paths: Sequence[str],
     out: dict[str, str],
     ingest: Mapping,
+    molecules_path: str,
 ) -> dict:
     """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
-    ``ingest`` (the config's section) is recorded: the molecules the models may predict."""
+    ``ingest`` (the config's section) is recorded: the molecules the models may predict; and
+    so are the molecules they trained on (``out["training_molecules"]``: every out-of-fold
+    one, read from ``molecules_path``), to which new molecules are compared."""
     oof = gather_out_of_fold(prediction_paths)
+    write_training_molecules(molecules_path, oof["id"].tolist(), out["training_molecules"])
     calibration, ensemble = calibration_ensemble(calibration_paths)
     residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
     overall = regression_metrics(oof["y_true"], oof["y_pred"])

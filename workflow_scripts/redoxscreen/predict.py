@@ -57,8 +57,10 @@ from redoxscreen.chemistry import (
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.screening import DUPLICATE_OF, SCREEN_COLUMNS
+from redoxscreen.similarity import TrainingNeighbours, similarity_fingerprint
 from redoxscreen.tables import (
     CARRIED,
+    NEIGHBOUR_COLUMNS,
     PART_NAME,
     SmilesColumns,
     SmilesLine,
@@ -225,11 +227,13 @@ class FeatureNeeds:
     specs: tuple[FingerprintSpec, ...] = ()
     describe: bool = False
     graphs: bool = False
+    similarity: bool = False  # ECFP4 bits, to find the nearest training molecule
 
 
 @dataclass
 class PreparedChunk:
-    """One chunk of input lines, standardized and fingerprinted (fingerprints of parsed rows)."""
+    """One chunk of input lines, standardized and featurized: the features hold each distinct
+    molecule that parsed once, in the order of its first row (``feature_row``)."""
 
     line: np.ndarray
     ids: list[str]
@@ -243,6 +247,7 @@ class PreparedChunk:
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
     descriptors: np.ndarray | None = None  # float32 rows of distinct molecules, when asked for
     graphs: list[graphs.MoleculeGraph] | None = None  # of distinct molecules, when asked for
+    similarity_fingerprints: list | None = None  # ECFP4 bits of distinct molecules, when asked
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -290,7 +295,7 @@ def prepare_chunk(
     numbers, ids, input_smiles, extra, problems = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in needs.specs]
-    described, failures, molecule_graphs = [], Counter(), []
+    described, failures, molecule_graphs, similarity_bits = [], Counter(), [], []
     canonical, errors = [], []
     feature_row = np.full(len(input_smiles), -1, dtype=np.int64)
     featurized: dict[str, int] = {}  # canonical SMILES -> its row in the features
@@ -313,6 +318,8 @@ def prepare_chunk(
             described.append(descriptors.descriptor_row(mol, failures))
         if needs.graphs:  # from the canonical SMILES, as training: chiral tags follow atom order
             molecule_graphs.append(graphs.molecule_graph(Chem.MolFromSmiles(smiles)))
+        if needs.similarity:
+            similarity_bits.append(similarity_fingerprint(mol))
         featurizing += clock() - begun
     if failures:
         descriptors.log_failures(failures, f"lines {numbers[0]}-{numbers[-1]}")
@@ -331,6 +338,7 @@ def prepare_chunk(
         fingerprints=fingerprints,
         descriptors=descriptor_rows(described) if needs.describe else None,
         graphs=molecule_graphs if needs.graphs else None,
+        similarity_fingerprints=similarity_bits if needs.similarity else None,
         seconds=seconds,
     )
 
@@ -408,6 +416,7 @@ class Ensemble:
                 model_dir,
                 self.study_fold,
             )
+        self.neighbours: TrainingNeighbours | None = None  # see ``load``
         self._function = None
         self._lock = threading.Lock()
 
@@ -423,6 +432,7 @@ class Ensemble:
             for fold in read_recipes(model_dir, metrics)  # checks the folds fit together first
         ]
         ensemble = cls(model_dir, members, metrics)
+        ensemble.neighbours = TrainingNeighbours.load(model_dir)
         log.info("%s: %d fold models of %s, %s, study fold %d", model_dir, len(members),
                  ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
         return ensemble
@@ -728,11 +738,13 @@ def features_needed(ensembles: Mapping[str, Ensemble]) -> FeatureNeeds:
         specs=tuple(dict.fromkeys(specs)),
         describe=any(ensemble.descriptors for ensemble in ensembles.values()),
         graphs=any(ensemble.spec.learned for ensemble in ensembles.values()),
+        similarity=any(ensemble.neighbours for ensemble in ensembles.values()),
     )
 
 
 def output_columns(targets: Iterable[str]) -> list[str]:
-    return ID_COLUMNS + [f"{target}_{kind}" for target in targets for kind in PREDICTION_COLUMNS]
+    kinds = (*PREDICTION_COLUMNS, *NEIGHBOUR_COLUMNS)
+    return ID_COLUMNS + [f"{target}_{kind}" for target in targets for kind in kinds]
 
 
 def predicted_frame(
@@ -749,19 +761,30 @@ def predicted_frame(
             "error": pd.Series(chunk.errors, dtype="str"),
         }
     )
+    parsed, rows = chunk.parsed, chunk.feature_row[chunk.parsed]
     for name, ensemble in ensembles.items():
-        described = chunk.descriptors if ensemble.descriptors else None
-        features = chunk.graphs if ensemble.spec.learned else chunk.fingerprints[ensemble.spec]
-        summary = ensemble.predict_features(features, described)
-        parsed = chunk.parsed
-        for kind in PREDICTION_COLUMNS:
-            column = np.full(len(chunk), np.nan)
-            column[parsed] = summary[kind][chunk.feature_row[parsed]]
-            frame[f"{name}_{kind}"] = column
+        for kind, values in distinct_molecule_values(chunk, ensemble).items():
+            text = values.dtype == object
+            column = np.full(len(chunk), "" if text else np.nan, dtype=values.dtype)
+            column[parsed] = values[rows]
+            frame[f"{name}_{kind}"] = pd.Series(column, dtype="str") if text else column
     for position, name in enumerate(extra_columns):
         frame[name] = pd.Series([row[position] for row in chunk.extra], dtype="str")
     frame.attrs[CARRIED] = list(extra_columns)
     return frame
+
+
+def distinct_molecule_values(chunk: PreparedChunk, ensemble: Ensemble) -> dict[str, np.ndarray]:
+    """Per distinct molecule of a chunk: an ensemble's ``PREDICTION_COLUMNS`` and its nearest
+    training molecule's ``NEIGHBOUR_COLUMNS`` (NaN and "" where the ensemble records none)."""
+    described = chunk.descriptors if ensemble.descriptors else None
+    features = chunk.graphs if ensemble.spec.learned else chunk.fingerprints[ensemble.spec]
+    values = ensemble.predict_features(features, described)
+    if ensemble.neighbours is None:
+        n = len(values["pred"])
+        return values | {"similarity": np.full(n, np.nan), "nearest": np.full(n, "", dtype=object)}
+    similarity, nearest = ensemble.neighbours.nearest(chunk.similarity_fingerprints)
+    return values | {"similarity": similarity, "nearest": nearest}
 
 
 def chunked_lines(lines: Iterable[SmilesLine], chunk_size: int) -> Iterator[LineBatch]:
@@ -1008,6 +1031,8 @@ def empty_frame(
     for name in ensembles:
         for kind in PREDICTION_COLUMNS:
             frame[f"{name}_{kind}"] = np.zeros(0)
+        frame[f"{name}_similarity"] = np.zeros(0)
+        frame[f"{name}_nearest"] = pd.Series([], dtype="str")
     for name in extra_columns:
         frame[name] = pd.Series([], dtype="str")
     frame.attrs[CARRIED] = list(extra_columns)

@@ -28,7 +28,12 @@ from redoxscreen.screening import (
     screen,
     with_repeats_marked,
 )
-from redoxscreen.tables import carried_column_names, input_columns, write_table
+from redoxscreen.tables import (
+    NEIGHBOUR_COLUMNS,
+    carried_column_names,
+    input_columns,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +254,8 @@ def screen_library(
     """Screen a predicted library part by part: every screened row in ``out_dir``'s parts, the
     rows that pass in ``candidates_path`` (CSV, with ``duplicate_of`` naming the first row of a
     molecule the library lists again); memory grows with the potentials and the passing rows.
-    Screened rows and rejected lines keep the library table's other columns (see
+    Screened rows keep each target's nearest training molecule (``<target>_similarity``,
+    ``<target>_nearest``); they and rejected lines keep the library table's other columns (see
     ``with_input_columns``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,7 +268,8 @@ def screen_library(
         rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error", *carried]])
         kept = part[~failed]
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
-        screened = with_input_columns(screened, kept[["id", *carried]])
+        neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
+        screened = with_input_columns(screened, kept[["id", *neighbours, *carried]])
         write_table(screened, out / f"part-{number:05d}.parquet")
         passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))

@@ -1288,6 +1288,8 @@ def byte_blocks(path: str | os.PathLike) -> Iterator[bytes]:
 
 PART_NAME = re.compile(r"^part-(\d+)\.parquet$")  # a library's predictions: one per chunk
 CARRIED = "carried_columns"  # a part's frame attribute (kept in Parquet): the input's columns
+# a prediction's nearest training molecule (see ``similarity``): <target>_similarity, _nearest
+NEIGHBOUR_COLUMNS = ("similarity", "nearest")
 
 
 def part_paths(out_dir: str | os.PathLike) -> list[Path]:
