@@ -340,11 +340,12 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
 def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, suffix, separator):
     smiles = library(6)
     rows = "".join(
-        separator.join([str(i), f'"{s}"', f"3.{i}", f"note {i}"]) + "\n"
+        separator.join([str(i), f'"{s}"', f"3.{i}", f"note {i}", "x"]) + "\n"
         for i, s in enumerate(smiles)
     )
-    header = separator.join(["Name", "SMILES", "score", "error"])  # 'error' is an output's name
-    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 3}\n")
+    # 'error' and 'logp_similarity' (in any case) are outputs' names
+    header = separator.join(["Name", "SMILES", "score", "error", "LogP_Similarity"])
+    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 4}\n")
     out = tmp_path / f"predictions{suffix}"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / f"in{suffix}",
                      "--out", out, "--no-progress")  # fmt: skip
@@ -352,7 +353,12 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
     assert out.read_text().startswith(separator.join(["line", "id", "input_smiles"]))  # unquoted
     table = pd.read_csv(out, sep=separator, dtype={"id": str}, keep_default_na=False,
                         na_values=[""])  # fmt: skip  # as the README says
-    assert list(table.columns) == [*output_columns(["logp"]), "score", "input_error"]
+    assert list(table.columns) == [
+        *output_columns(["logp"]),
+        "score",
+        "input_error",
+        "input_LogP_Similarity",
+    ]
     assert table["score"].tolist() == [3 + i / 10 for i in range(len(smiles))]  # carried over
     assert table["input_error"].tolist() == [f"note {i}" for i in range(len(smiles))]
     assert table["id"].tolist() == [str(i) for i in range(len(smiles))]
@@ -363,6 +369,9 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
     assert table.loc[rejected, "logp_pred"].isna().all()
     expected = predict_smiles(smiles, model_dir)
     np.testing.assert_allclose(table["logp_pred"], expected["logp_pred"], rtol=1e-5)
+    np.testing.assert_allclose(table["logp_similarity"], expected["logp_similarity"])
+    nearest = table["logp_nearest"].fillna("")  # the failed row's is empty
+    assert nearest.tolist() == expected["logp_nearest"].tolist()
 
 
 def test_a_parquet_library_is_read_in_batches_as_a_table(ensemble, tmp_path):
