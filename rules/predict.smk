@@ -38,10 +38,15 @@ rule predict_library:
         columns=library_csv_columns,
         largest_fragment=config["predict"]["largest_fragment"],
         neutralize=config["predict"]["neutralize"],
+        similarity=config["predict"]["similarity"],
     threads: config["predict"]["threads"]
     resources:
         mem_mb=4000,
-        runtime=lambda wildcards, input, attempt: library_runtime_minutes(input.smiles) * attempt,
+        runtime=lambda wildcards, input, attempt: attempt
+        * library_runtime_minutes(
+            input.smiles,
+            input.training_molecules if config["predict"]["similarity"] else [],
+        ),
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -328,10 +328,12 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
     listed = smiles + [respelled(smiles[10]), smiles[10]]  # the third part lists it thrice
     inputs = write_smiles(tmp_path / "in.smi", listed)
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", inputs,
-                     "--out", f"{tmp_path / 'parts'}/", "--chunk-size", 5)  # fmt: skip
+                     "--out", f"{tmp_path / 'parts'}/", "--chunk-size", 5,
+                     "--no-similarity")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path / "parts")) == [f"part-0000{i}.parquet" for i in range(3)]
-    assert len(read_parts(tmp_path / "parts")) == 13
+    table = read_parts(tmp_path / "parts")
+    assert len(table) == 13 and table["logp_similarity"].isna().all()  # not looked for
     assert re.search(r"predicted 13 of 13 molecules \(0 failed; 2 listed again, predicted "
                      r"once\) in ", result.stderr)  # fmt: skip
 
@@ -1125,6 +1127,9 @@ def test_models_without_training_molecules_predict_with_empty_neighbour_columns(
     assert f"no {TRAINING_MOLECULES} (made before training molecules were recorded)" in caplog.text
     assert table["logp_similarity"].isna().all() and (table["logp_nearest"] == "").all()
     assert table["logp_pred"].notna().all()
+    unsought = predict_smiles(["CCO", "c1ccccc1O"], model_dir, similarity=False)  # --no-similarity
+    assert unsought["logp_similarity"].isna().all() and (unsought["logp_nearest"] == "").all()
+    pd.testing.assert_frame_equal(unsought, table)
 
 
 def test_worker_processes_give_the_same_rows(model_dir, tmp_path):

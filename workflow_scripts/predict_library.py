@@ -19,6 +19,7 @@ def main(smk) -> None:
             columns=SmilesColumns(**smk.params.columns),
             largest_fragment=smk.params.largest_fragment,
             neutralize=smk.params.neutralize,
+            similarity=smk.params.similarity,
         )
         log.info("counts %s", counts)
 

@@ -24,8 +24,10 @@ Predict every molecule of a SMILES file with the fold models of one or more trai
 Each output row holds the input line number, id and SMILES, the canonical SMILES (empty when
 the molecule was rejected), the rejection reason in `error` (empty when fine), and per target
 T: T_pred (mean over the fold models), T_spread (their SD, ddof=1), T_half_width (the
-per-molecule 95 % half-width from the calibrated spread) and T_study (the fold model
-the study kept), then a table's other columns as text (cells stripped; an unnamed one
+per-molecule 95 % half-width from the calibrated spread), T_study (the fold model
+the study kept), T_similarity (the Tanimoto similarity on ECFP4 bits of the most similar
+molecule the models trained on; 1.0 for one of them) and T_nearest (that molecule's id),
+then a table's other columns as text (cells stripped; an unnamed one
 column<N>; prefixed input_ where an output or screening column has the name in any case).
 Rejected molecules get NaN predictions; they never stop the run; a table row with filled
 cells beyond its header is rejected as extra_cells. Molecules are checked as the models'
@@ -157,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         "where the models' training molecules were neutral; zwitterions are kept as written, "
         "and a charge that no proton removes is refused)",
     )
+    predict.add_argument(
+        "--no-similarity",
+        action="store_true",
+        help="do not look for each molecule's nearest training molecule (T_similarity and "
+        "T_nearest stay empty): the search's time grows with the training set",
+    )
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.add_argument("-v", "--verbose", action="store_true", help="log what is loaded")
     predict.set_defaults(run=run_predict)
@@ -205,6 +213,7 @@ def run_predict(args: argparse.Namespace) -> int:
         "columns": columns,
         "largest_fragment": True if args.largest_fragment else None,
         "neutralize": args.neutralize,
+        "similarity": not args.no_similarity,
     }
     counts = write_predictions(smiles, ensembles, args.out, settings)
     seconds = time.perf_counter() - started  # the whole command: loading models included

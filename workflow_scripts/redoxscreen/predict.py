@@ -227,7 +227,8 @@ class FeatureNeeds:
     specs: tuple[FingerprintSpec, ...] = ()
     describe: bool = False
     graphs: bool = False
-    similarity: bool = False  # ECFP4 bits, to find the nearest training molecule
+    # per column prefix, the training molecules to find each molecule's nearest among
+    neighbours: tuple[tuple[str, TrainingNeighbours], ...] = ()
 
 
 @dataclass
@@ -247,7 +248,8 @@ class PreparedChunk:
     fingerprints: dict[FingerprintSpec, SparseFingerprints]
     descriptors: np.ndarray | None = None  # float32 rows of distinct molecules, when asked for
     graphs: list[graphs.MoleculeGraph] | None = None  # of distinct molecules, when asked for
-    similarity_fingerprints: list | None = None  # ECFP4 bits of distinct molecules, when asked
+    # per column prefix: each distinct molecule's nearest training molecule (similarity, id)
+    neighbours: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -290,8 +292,9 @@ def prepare_chunk(
     lines: LineBatch, needs: FeatureNeeds, options: StandardizeOptions
 ) -> PreparedChunk:
     """Standardize every SMILES (a rejection or a line's problem becomes the row's error) and
-    featurize the rest as ``needs`` says: fingerprints, RDKit descriptors, molecular graphs; a
-    molecule that the chunk lists again (the same canonical SMILES) is featurized once."""
+    featurize the rest as ``needs`` says: fingerprints, RDKit descriptors, molecular graphs,
+    nearest training molecules; a molecule that the chunk lists again (the same canonical
+    SMILES) is featurized once."""
     numbers, ids, input_smiles, extra, problems = lines
     clock = time.perf_counter
     builders = [FingerprintBuilder(spec) for spec in needs.specs]
@@ -318,13 +321,16 @@ def prepare_chunk(
             described.append(descriptors.descriptor_row(mol, failures))
         if needs.graphs:  # from the canonical SMILES, as training: chiral tags follow atom order
             molecule_graphs.append(graphs.molecule_graph(Chem.MolFromSmiles(smiles)))
-        if needs.similarity:
+        if needs.neighbours:
             similarity_bits.append(similarity_fingerprint(mol))
         featurizing += clock() - begun
     if failures:
         descriptors.log_failures(failures, f"lines {numbers[0]}-{numbers[-1]}")
     begun = clock()
     fingerprints = {builder.spec: builder.finish() for builder in builders}
+    distinct = list(featurized)  # canonical SMILES, in the order of the features
+    neighbours = {name: training.nearest(similarity_bits, distinct)
+                  for name, training in needs.neighbours}  # fmt: skip
     featurizing += clock() - begun
     seconds = {"parse": clock() - started - featurizing, "featurize": featurizing}
     return PreparedChunk(
@@ -338,7 +344,7 @@ def prepare_chunk(
         fingerprints=fingerprints,
         descriptors=descriptor_rows(described) if needs.describe else None,
         graphs=molecule_graphs if needs.graphs else None,
-        similarity_fingerprints=similarity_bits if needs.similarity else None,
+        neighbours=neighbours,
         seconds=seconds,
     )
 
@@ -730,15 +736,20 @@ def chosen_options(
 # --- screening -----------------------------------------------------------------------------
 
 
-def features_needed(ensembles: Mapping[str, Ensemble]) -> FeatureNeeds:
-    """The fingerprints the ensembles read (each once), and whether any reads descriptors or
-    molecular graphs."""
+def features_needed(ensembles: Mapping[str, Ensemble], similarity: bool = True) -> FeatureNeeds:
+    """The fingerprints the ensembles read (each once), whether any reads descriptors or
+    molecular graphs, and, with ``similarity``, the training molecules of those that record
+    them."""
     specs = [ensemble.spec for ensemble in ensembles.values() if not ensemble.spec.learned]
     return FeatureNeeds(
         specs=tuple(dict.fromkeys(specs)),
         describe=any(ensemble.descriptors for ensemble in ensembles.values()),
         graphs=any(ensemble.spec.learned for ensemble in ensembles.values()),
-        similarity=any(ensemble.neighbours for ensemble in ensembles.values()),
+        neighbours=tuple(
+            (name, ensemble.neighbours)
+            for name, ensemble in ensembles.items()
+            if similarity and ensemble.neighbours is not None
+        ),
     )
 
 
@@ -763,7 +774,7 @@ def predicted_frame(
     )
     parsed, rows = chunk.parsed, chunk.feature_row[chunk.parsed]
     for name, ensemble in ensembles.items():
-        for kind, values in distinct_molecule_values(chunk, ensemble).items():
+        for kind, values in distinct_molecule_values(chunk, name, ensemble).items():
             text = values.dtype == object
             column = np.full(len(chunk), "" if text else np.nan, dtype=values.dtype)
             column[parsed] = values[rows]
@@ -774,16 +785,19 @@ def predicted_frame(
     return frame
 
 
-def distinct_molecule_values(chunk: PreparedChunk, ensemble: Ensemble) -> dict[str, np.ndarray]:
+def distinct_molecule_values(
+    chunk: PreparedChunk, name: str, ensemble: Ensemble
+) -> dict[str, np.ndarray]:
     """Per distinct molecule of a chunk: an ensemble's ``PREDICTION_COLUMNS`` and its nearest
-    training molecule's ``NEIGHBOUR_COLUMNS`` (NaN and "" where the ensemble records none)."""
+    training molecule's ``NEIGHBOUR_COLUMNS`` (NaN and "" where none was looked for: the
+    ensemble records no training molecules, or ``similarity`` was off)."""
     described = chunk.descriptors if ensemble.descriptors else None
     features = chunk.graphs if ensemble.spec.learned else chunk.fingerprints[ensemble.spec]
     values = ensemble.predict_features(features, described)
-    if ensemble.neighbours is None:
+    if name not in chunk.neighbours:
         n = len(values["pred"])
         return values | {"similarity": np.full(n, np.nan), "nearest": np.full(n, "", dtype=object)}
-    similarity, nearest = ensemble.neighbours.nearest(chunk.similarity_fingerprints)
+    similarity, nearest = chunk.neighbours[name]
     return values | {"similarity": similarity, "nearest": nearest}
 
 
@@ -927,13 +941,16 @@ def predict_smiles_file(
     columns: SmilesColumns | None = None,
     largest_fragment: bool | None = None,
     neutralize: bool = False,
+    similarity: bool = True,
 ) -> dict:
     """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
 
     ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
-    <T>_half_width, <T>_study`` per target, then a table's other columns as text (prefixed
+    <T>_half_width, <T>_study, <T>_similarity, <T>_nearest`` per target (the last two: the
+    nearest training molecule, looked for with ``similarity`` where the model directory
+    records its training molecules), then a table's other columns as text (prefixed
     ``input_`` where an output or screening column has the name; recorded in the frame's
     ``attrs``, see ``tables.input_columns``); a molecule that cannot be standardized gets
     its reason in ``error`` and NaN predictions. A molecule that a chunk lists again (the same
@@ -944,8 +961,8 @@ def predict_smiles_file(
     ``largest_fragment`` and ``neutralize``).
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
-    next one is standardized and fingerprinted, in this process or, with ``processes > 1``,
-    in that many worker processes. Returns counts (``repeated``: rows predicted once with an
+    next one is standardized, fingerprinted and compared with the training molecules, in this
+    process or, with ``processes > 1``, in that many worker processes. Returns counts (``repeated``: rows predicted once with an
     earlier row of their chunk), throughput and seconds per stage.
     """
     started = time.perf_counter()
@@ -955,7 +972,7 @@ def predict_smiles_file(
     check_output_outside_input(smiles_path, out_dir)
     ensembles = as_ensembles(dict(model_dirs))
     options = chosen_options(options, ensembles, largest_fragment, neutralize)
-    needs = features_needed(ensembles)
+    needs = features_needed(ensembles, similarity)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
         [*output_columns(ensembles), *SCREEN_COLUMNS, DUPLICATE_OF],
@@ -1046,6 +1063,7 @@ def predict_smiles(
     options: StandardizeOptions | None = None,
     largest_fragment: bool | None = None,
     neutralize: bool = False,
+    similarity: bool = True,
 ) -> pd.DataFrame:
     """Predict a list of SMILES in memory: the rows ``predict_smiles_file`` would write.
 
@@ -1063,5 +1081,5 @@ def predict_smiles(
     numbers = list(range(1, len(smiles) + 1))
     lines = LineBatch(numbers, ids, smiles, [()] * len(smiles), [""] * len(smiles))
     options = chosen_options(options, ensembles, largest_fragment, neutralize)
-    chunk = prepare_chunk(lines, features_needed(ensembles), options)
+    chunk = prepare_chunk(lines, features_needed(ensembles, similarity), options)
     return predicted_frame(chunk, ensembles)

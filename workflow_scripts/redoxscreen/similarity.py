@@ -38,23 +38,32 @@ class TrainingNeighbours:
     def __init__(self, ids: Sequence[str], smiles: Sequence[str]):
         self.ids = np.asarray(ids, dtype=str)
         self.fingerprints = []
+        self.by_smiles: dict[str, str] = {}  # canonical SMILES -> the first id that has it
         for molecule_id, text in zip(self.ids, smiles, strict=True):
             mol = Chem.MolFromSmiles(text)
             if mol is None:
                 raise ValueError(f"training molecule {molecule_id}: SMILES {text!r} does not parse")
             self.fingerprints.append(similarity_fingerprint(mol))
+            self.by_smiles.setdefault(text, str(molecule_id))
         if not self.fingerprints:
             raise ValueError("no training molecules to compare with")
 
     def __len__(self) -> int:
         return len(self.fingerprints)
 
-    def nearest(self, fingerprints: Sequence) -> tuple[np.ndarray, np.ndarray]:
-        """Per fingerprint, the Tanimoto similarity of the most similar training molecule
-        (1.0: the same bits) and that molecule's id (the first such, in the stored order)."""
+    def nearest(
+        self, fingerprints: Sequence, smiles: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per molecule (its ECFP4 ``fingerprints`` and canonical ``smiles``): the Tanimoto
+        similarity of the most similar training molecule and that molecule's id. A training
+        molecule is its own nearest (1.0), even where another one has the same bits (positional
+        isomers may); otherwise the first of the most similar, in the stored order."""
         similarity = np.empty(len(fingerprints))
         nearest = np.empty(len(fingerprints), dtype=object)
-        for row, fingerprint in enumerate(fingerprints):
+        for row, (fingerprint, text) in enumerate(zip(fingerprints, smiles, strict=True)):
+            if text in self.by_smiles:
+                similarity[row], nearest[row] = 1.0, self.by_smiles[text]
+                continue
             scores = DataStructs.BulkTanimotoSimilarity(fingerprint, self.fingerprints)
             best = int(np.argmax(scores))
             similarity[row], nearest[row] = scores[best], self.ids[best]
