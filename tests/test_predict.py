@@ -21,6 +21,7 @@ from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standard
 from redoxscreen.predict import (
     Ensemble,
     check_output_outside_input,
+    features_needed,
     output_columns,
     predict_smiles,
     predict_smiles_file,
@@ -1130,6 +1131,24 @@ def test_models_without_training_molecules_predict_with_empty_neighbour_columns(
     unsought = predict_smiles(["CCO", "c1ccccc1O"], model_dir, similarity=False)  # --no-similarity
     assert unsought["logp_similarity"].isna().all() and (unsought["logp_nearest"] == "").all()
     pd.testing.assert_frame_equal(unsought, table)
+
+
+def test_targets_trained_on_the_same_molecules_share_one_search(model_dir, tmp_path):
+    other = shutil.copytree(model_dir, tmp_path / "other")
+    trained = pd.read_parquet(other / TRAINING_MOLECULES)
+    trained.iloc[:100].to_parquet(
+        other / TRAINING_MOLECULES
+    )  # other molecules: a search of its own
+    ensembles = {name: Ensemble.load(model_dir) for name in ("a", "b")}
+    ensembles["c"] = Ensemble.load(other)
+    (a, first), (b, second), (c, third) = features_needed(ensembles).neighbours
+    assert (a, b, c) == ("a", "b", "c") and first is second and third is not first
+    assert features_needed(ensembles, similarity=False).neighbours == ()
+    table = predict_smiles(["CCO", "c1ccccc1O", trained["smiles"][150]], ensembles)
+    pd.testing.assert_series_equal(table["a_similarity"], table["b_similarity"], check_names=False)
+    assert table["c_similarity"][2] < 1.0 == table["a_similarity"][2]
+    alone = predict_smiles(["CCO", "c1ccccc1O", trained["smiles"][150]], other)
+    np.testing.assert_array_equal(table["c_similarity"], alone["logp_similarity"])
 
 
 def test_worker_processes_give_the_same_rows(model_dir, tmp_path):

@@ -329,8 +329,11 @@ def prepare_chunk(
     begun = clock()
     fingerprints = {builder.spec: builder.finish() for builder in builders}
     distinct = list(featurized)  # canonical SMILES, in the order of the features
-    neighbours = {name: training.nearest(similarity_bits, distinct)
-                  for name, training in needs.neighbours}  # fmt: skip
+    neighbours, searched = {}, {}  # searched: per training set (object), its result
+    for name, training in needs.neighbours:
+        if id(training) not in searched:
+            searched[id(training)] = training.nearest(similarity_bits, distinct)
+        neighbours[name] = searched[id(training)]
     featurizing += clock() - begun
     seconds = {"parse": clock() - started - featurizing, "featurize": featurizing}
     return PreparedChunk(
@@ -745,12 +748,23 @@ def features_needed(ensembles: Mapping[str, Ensemble], similarity: bool = True) 
         specs=tuple(dict.fromkeys(specs)),
         describe=any(ensemble.descriptors for ensemble in ensembles.values()),
         graphs=any(ensemble.spec.learned for ensemble in ensembles.values()),
-        neighbours=tuple(
-            (name, ensemble.neighbours)
-            for name, ensemble in ensembles.items()
-            if similarity and ensemble.neighbours is not None
-        ),
+        neighbours=shared_neighbours(ensembles) if similarity else (),
     )
+
+
+def shared_neighbours(
+    ensembles: Mapping[str, Ensemble],
+) -> tuple[tuple[str, TrainingNeighbours], ...]:
+    """Per column prefix, the training molecules its ensemble records; targets trained on the
+    same molecules share one object, so each chunk is searched once for them."""
+    shared: list[tuple[str, TrainingNeighbours]] = []
+    for name, ensemble in ensembles.items():
+        training = ensemble.neighbours
+        if training is None:
+            continue
+        alike = [known for _, known in shared if known.same_molecules(training)]
+        shared.append((name, alike[0] if alike else training))
+    return tuple(shared)
 
 
 def output_columns(targets: Iterable[str]) -> list[str]:
@@ -962,8 +976,9 @@ def predict_smiles_file(
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized, fingerprinted and compared with the training molecules, in this
-    process or, with ``processes > 1``, in that many worker processes. Returns counts (``repeated``: rows predicted once with an
-    earlier row of their chunk), throughput and seconds per stage.
+    process or, with ``processes > 1``, in that many worker processes. Returns counts
+    (``repeated``: rows predicted once with an earlier row of their chunk), throughput and
+    seconds per stage.
     """
     started = time.perf_counter()
     smiles_path = Path(smiles_path)

@@ -260,6 +260,7 @@ def screen_library(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
+    neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
     counts, potentials, rejected, passing = [], [], [], []
     for number, path in enumerate(part_paths):
         part = pd.read_parquet(path)
@@ -268,7 +269,6 @@ def screen_library(
         rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error", *carried]])
         kept = part[~failed]
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
-        neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
         screened = with_input_columns(screened, kept[["id", *neighbours, *carried]])
         write_table(screened, out / f"part-{number:05d}.parquet")
         passing.append(screened[screened["passes"]])

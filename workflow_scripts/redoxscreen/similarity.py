@@ -51,6 +51,10 @@ class TrainingNeighbours:
     def __len__(self) -> int:
         return len(self.fingerprints)
 
+    def same_molecules(self, other: TrainingNeighbours) -> bool:
+        """Both hold the same molecules in the same order (IE and EA labelled alike)."""
+        return np.array_equal(self.ids, other.ids) and self.by_smiles == other.by_smiles
+
     def nearest(
         self, fingerprints: Sequence, smiles: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray]:
