@@ -6,11 +6,14 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import AllChem
 
+from redoxscreen import similarity as similarity_module
 from redoxscreen.similarity import (
     TrainingNeighbours,
     similarity_fingerprint,
     write_training_molecules,
 )
+
+from molecule_fixtures import labelled_molecules
 
 # 2,6- and 2,7-dihydroxyanthraquinone: positional isomers with the same ECFP4 bits
 ISOMERS = ["O=C1c2ccc(O)cc2C(=O)c2cc(O)ccc21", "O=C1c2ccc(O)cc2C(=O)c2ccc(O)cc21"]
@@ -39,7 +42,7 @@ def test_a_training_molecule_is_its_own_nearest_even_beside_an_isomer_of_the_sam
     reference = [AllChem.GetMorganFingerprintAsBitVect(Chem.MolFromSmiles(text), 2, nBits=2048)
                  for text in [*canonical, "Oc1ccccc1"]]  # fmt: skip
     scores = DataStructs.BulkTanimotoSimilarity(query, reference)
-    assert nearest[3] == "aq26" and similarity[3] == pytest.approx(max(scores))
+    assert nearest[3] == "aq26" and similarity[3] == max(scores)
     assert max(scores) < 1.0
 
 
@@ -55,3 +58,24 @@ def test_training_molecules_are_recorded_in_the_given_order_and_must_exist(tmp_p
         TrainingNeighbours(["a", "b"], ["CCO", "C1CC"])
     similarity, nearest = nearest_of(TrainingNeighbours(["a"], ["CCO"]), [])
     assert len(similarity) == len(nearest) == 0 and similarity.dtype == np.float64
+
+
+def test_the_sparse_search_gives_rdkits_similarities_and_first_nearest_in_any_batches(
+    monkeypatch,
+):
+    smiles = labelled_molecules(every=3)["smiles"].tolist()
+    trained, new = smiles[::2], smiles[1::2]
+    training = TrainingNeighbours([f"t{i}" for i in range(len(trained))], trained)
+    reference = [similarity_fingerprint(Chem.MolFromSmiles(text)) for text in trained]
+    expected = []
+    for text in new:
+        scores = DataStructs.BulkTanimotoSimilarity(
+            similarity_fingerprint(Chem.MolFromSmiles(text)), reference
+        )
+        first = scores.index(max(scores))  # the first of the highest
+        expected.append((max(scores), f"t{first}"))
+    assert len({nearest for _, nearest in expected}) > 5 and min(expected)[0] < 0.5
+    for scores_per_batch in (1, 3 * len(trained) + 1, 10**9):  # one, three, all per batch
+        monkeypatch.setattr(similarity_module, "SCORES_PER_BATCH", scores_per_batch)
+        similarity, nearest = nearest_of(training, new)
+        assert list(zip(similarity.tolist(), nearest.tolist(), strict=True)) == expected

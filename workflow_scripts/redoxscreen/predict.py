@@ -57,7 +57,11 @@ from redoxscreen.chemistry import (
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.screening import DUPLICATE_OF, SCREEN_COLUMNS
-from redoxscreen.similarity import TrainingNeighbours, similarity_fingerprint
+from redoxscreen.similarity import (
+    TrainingNeighbours,
+    read_training_molecules,
+    similarity_fingerprint,
+)
 from redoxscreen.tables import (
     CARRIED,
     NEIGHBOUR_COLUMNS,
@@ -425,7 +429,8 @@ class Ensemble:
                 model_dir,
                 self.study_fold,
             )
-        self.neighbours: TrainingNeighbours | None = None  # see ``load``
+        # id and canonical SMILES of the molecules the models trained on (see ``load``)
+        self.training_molecules: pd.DataFrame | None = None
         self._function = None
         self._lock = threading.Lock()
 
@@ -441,7 +446,7 @@ class Ensemble:
             for fold in read_recipes(model_dir, metrics)  # checks the folds fit together first
         ]
         ensemble = cls(model_dir, members, metrics)
-        ensemble.neighbours = TrainingNeighbours.load(model_dir)
+        ensemble.training_molecules = read_training_molecules(model_dir)
         log.info("%s: %d fold models of %s, %s, study fold %d", model_dir, len(members),
                  ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
         return ensemble
@@ -755,16 +760,16 @@ def features_needed(ensembles: Mapping[str, Ensemble], similarity: bool = True) 
 def shared_neighbours(
     ensembles: Mapping[str, Ensemble],
 ) -> tuple[tuple[str, TrainingNeighbours], ...]:
-    """Per column prefix, the training molecules its ensemble records; targets trained on the
-    same molecules share one object, so each chunk is searched once for them."""
-    shared: list[tuple[str, TrainingNeighbours]] = []
+    """Per column prefix, the training molecules its ensemble records, ready to search; targets
+    trained on the same molecules share one object, so each chunk is searched once for them."""
+    shared: list[tuple[str, pd.DataFrame, TrainingNeighbours]] = []
     for name, ensemble in ensembles.items():
-        training = ensemble.neighbours
-        if training is None:
+        table = ensemble.training_molecules
+        if table is None:
             continue
-        alike = [known for _, known in shared if known.same_molecules(training)]
-        shared.append((name, alike[0] if alike else training))
-    return tuple(shared)
+        alike = [known for _, other, known in shared if other.equals(table)]
+        shared.append((name, table, alike[0] if alike else TrainingNeighbours.from_table(table)))
+    return tuple((name, training) for name, _, training in shared)
 
 
 def output_columns(targets: Iterable[str]) -> list[str]:

@@ -10,6 +10,8 @@ from textwrap import shorten
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from redoxscreen.tables import SdScan
 
 MATERIALS_PROJECT = "materials_project"
@@ -401,8 +403,8 @@ def check_libraries(
 
 LIBRARY_MINUTES_PER_MILLION = 120  # twice 2 CPU cores' hour with message-passing models
 # twice the seconds per (library molecule, training molecule) pair of the nearest-molecule
-# search, measured on a loaded core (68,000 training molecules: 51 mol/s)
-SIMILARITY_SECONDS_PER_PAIR = 6e-7
+# search, measured on one idle core (77,000 training molecules: 455 mol/s; bench/similarity.py)
+SIMILARITY_SECONDS_PER_PAIR = 6e-8
 
 
 def library_runtime_minutes(
@@ -411,17 +413,27 @@ def library_runtime_minutes(
     """Minutes to give a library's prediction job: ``least``, or more for a library of more
     than a million lines (measured: 274 molecules/s on 2 cores with the demo run's models),
     plus the search for each molecule's nearest among the ``training_molecules`` tables' rows
-    (one table per target)."""
-    import pyarrow.parquet as pq
-
+    (one table per target; targets trained on the same molecules share one search)."""
     from redoxscreen.tables import molecule_count_bound
 
     molecules = molecule_count_bound(path)
-    pairs = molecules * sum(pq.ParquetFile(table).metadata.num_rows for table in training_molecules)
+    pairs = molecules * sum(len(table) for table in distinct_tables(training_molecules))
     minutes = (
         molecules / 1e6 * LIBRARY_MINUTES_PER_MILLION + pairs * SIMILARITY_SECONDS_PER_PAIR / 60
     )
     return max(least, math.ceil(minutes))
+
+
+def distinct_tables(paths: Sequence[str | Path]) -> list[pd.DataFrame]:
+    """The Parquet tables at ``paths``, each content once."""
+    import pandas as pd
+
+    distinct: list[pd.DataFrame] = []
+    for path in paths:
+        table = pd.read_parquet(path)
+        if not any(table.equals(known) for known in distinct):
+            distinct.append(table)
+    return distinct
 
 
 def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:
