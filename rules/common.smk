@@ -219,6 +219,12 @@ def screening_figures():
     return [f"{kind}_{name}.png" for name in config["screening"]["electrolytes"] for kind in kinds]
 
 
+def dataset_screening_settings():
+    """`screening` without what judges libraries alone (min_similarity), so that changing it
+    reruns no data set screening."""
+    return {key: value for key, value in config["screening"].items() if key != "min_similarity"}
+
+
 def screening_outputs():
     """The data set's screening, where `screening` names a target (both null: none)."""
     if not SCREEN_TARGETS:

@@ -24,7 +24,7 @@ rule screen_dataset:
     log:
         "logs/screen_dataset/screen.log",
     params:
-        screening=config["screening"],
+        screening=dataset_screening_settings(),
         targets=SCREEN_TARGETS,
         dataset_targets=DATASET["targets"],
         references=config["potentials"],

@@ -406,6 +406,23 @@ def test_screening_settings_are_checked_before_any_job(config, edit, message):
         check_config(config, REPO)
 
 
+def test_a_similarity_threshold_needs_the_similarity_search(config):
+    config["screening"]["min_similarity"] = 0.5
+    validate(config, SCHEMA)
+    check_config(config, REPO)
+    config["predict"]["similarity"] = False
+    with pytest.raises(ConfigError) as refusal:
+        check_config(config, REPO)
+    assert str(refusal.value) == (
+        "screening.min_similarity: 0.5 judges library molecules by their nearest training "
+        "molecule, which predict.similarity: false does not look for; set predict.similarity: "
+        "true, or screening.min_similarity: null"
+    )
+    config["screening"]["min_similarity"] = 1.5  # a Tanimoto similarity is at most 1
+    with pytest.raises(WorkflowError, match="min_similarity"):
+        validate(config, SCHEMA)
+
+
 def test_a_smiles_file_source_needs_xtb_labels(config):
     config["datasets"]["demo"]["source"] = "resources/demo_library.smi"
     with pytest.raises(

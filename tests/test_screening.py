@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
-from redoxscreen.screen_stage import with_input_columns
+from redoxscreen.screen_stage import ScreeningPlan, with_input_columns
 from redoxscreen.screening import (
     Electrolyte,
     Role,
@@ -452,6 +452,48 @@ def test_screened_rows_keep_their_molecules_library_columns():
         with_input_columns(screened, inputs.iloc[::-1])
     empty = with_input_columns(screened.iloc[:0], inputs.iloc[:0])
     assert list(empty.columns) == list(carried.columns) and empty.empty
+
+
+def judged(min_similarity, ie_similarity, ea_similarity):
+    """Three molecules screened as cathode (at the oxidation potential, IE) and anode (at the
+    reduction potential, EA), every row inside its window and band, then judged by
+    similarity."""
+    table = potentials([3.1] * 3, [0.1] * 3, e_red=[2.0] * 3, e_red_half_width=[0.1] * 3)
+    screened = screen(table, [ACETONITRILE], [CATHODE, ANODE], 4.7)
+    similarities = {"IE_similarity": ie_similarity, "EA_similarity": ea_similarity}
+    screened = with_input_columns(screened, pd.DataFrame({"id": table["id"], **similarities}))
+    targets = {"oxidation": {"target": "IE"}, "reduction": {"target": "EA"}}
+    plan = ScreeningPlan(targets, {}, [CATHODE, ANODE], 4.7, min_similarity=min_similarity)
+    return plan.judge_similarity(screened)
+
+
+def test_a_library_molecule_unlike_the_training_molecules_does_not_pass():
+    rows = judged(0.4, ie_similarity=[0.9, 0.4, 0.2], ea_similarity=[0.3, 0.5, 1.0])
+    assert rows.columns.get_loc("familiar") == rows.columns.get_loc("passes") - 1
+    by_role = rows.set_index(["role", "id"])
+    # each role is judged at its own target's similarity; 0.4 itself is alike enough
+    assert by_role.loc["cathode", "familiar"].tolist() == [True, True, False]
+    assert by_role.loc["anode", "familiar"].tolist() == [False, True, True]
+    assert rows["in_window"].all() and rows["in_band"].all()
+    assert (rows["passes"] == rows["familiar"]).all()
+    counts = candidate_counts(rows).set_index("role")
+    assert counts[["n_candidates", "n_unfamiliar"]].to_dict("index") == {
+        "cathode": {"n_candidates": 2, "n_unfamiliar": 1},
+        "anode": {"n_candidates": 2, "n_unfamiliar": 1},
+    }
+    anyhow = judged(None, ie_similarity=[0.9, 0.4, 0.2], ea_similarity=[np.nan] * 3)
+    assert anyhow["familiar"].all() and anyhow["passes"].all()  # no threshold, no search needed
+    assert candidate_counts(anyhow)["n_unfamiliar"].tolist() == [0, 0]
+
+
+def test_a_similarity_threshold_without_similarities_is_refused():
+    with pytest.raises(ValueError) as error:
+        judged(0.4, ie_similarity=[0.9, 0.4, 0.2], ea_similarity=[0.5, np.nan, np.nan])
+    assert str(error.value) == (
+        "screening.min_similarity is 0.4, but 2 reduction rows have no EA_similarity (predicted "
+        "with predict.similarity: false, or by models without training_molecules.parquet); "
+        "predict the library with the search, or set screening.min_similarity: null"
+    )
 
 
 def test_the_run_summary_says_when_nothing_was_screened(tmp_path):

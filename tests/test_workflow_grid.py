@@ -328,3 +328,35 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     assert rejected["line"].tolist() == [42, 43]  # the CSV's header is line 1
     assert rejected["error"].str.split(":").str[0].tolist() == ["invalid_smiles", "extra_cells"]
     assert rejected["Row"].tolist() == [40, 41]  # the table's other columns come along
+
+
+def test_a_similarity_threshold_judges_library_molecules_and_reruns_their_screening_alone(
+    finished_grid, tmp_path
+):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "judged")
+    molecules = labelled_molecules(every=9)["smiles"].tolist()[:20]
+    unlike = ["CCCCCCCCCCCCCCCCCC(=O)O", "OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O"]
+    lines = [f"{smiles} lib{i}" for i, smiles in enumerate([*molecules, *unlike])]
+    (workdir / "library.smi").write_text("\n".join(lines) + "\n")
+    override = {"screen": {"judged": "library.smi"}, "screening": {"min_similarity": 0.6}}
+    configs = with_override(workdir, workdir / "judged.yaml", override)
+    run_snakemake(workdir, *configs, "--", "results/screen/libraries/judged/counts.tsv")
+    library = workdir / "results/screen/libraries/judged"
+    screened = pd.concat(
+        pd.read_parquet(path) for path in sorted(library.glob("screened/part-*.parquet"))
+    )
+    target = screened["potential"].map({"oxidation": "IE", "reduction": "EA"})
+    similarity = np.where(target == "IE", screened["IE_similarity"], screened["EA_similarity"])
+    assert (screened["familiar"] == (similarity >= 0.6)).all()
+    assert screened["familiar"].any() and not screened["familiar"].all()
+    assert (screened["passes"] == screened[["in_window", "in_band", "familiar"]].all(axis=1)).all()
+    counts = pd.read_csv(library / "counts.tsv", sep="\t").set_index(["electrolyte", "role"])
+    unfamiliar = screened[screened["in_window"] & screened["in_band"] & ~screened["familiar"]]
+    by_pair = unfamiliar.groupby(["electrolyte", "role"]).size()
+    assert counts["n_unfamiliar"].tolist() == by_pair.reindex(counts.index, fill_value=0).tolist()
+    # another threshold screens the library again, but predicts nothing and screens no data set
+    override["screening"]["min_similarity"] = 0.7
+    configs = with_override(workdir, workdir / "judged.yaml", override)
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["screen_library"] == 1
+    assert "predict_library" not in jobs and "screen_dataset" not in jobs

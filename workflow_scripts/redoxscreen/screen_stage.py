@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from redoxscreen.screening import (
+    COUNT_COLUMNS,
     SCREEN_COLUMNS,
     Role,
     candidate_counts,
@@ -124,6 +125,8 @@ class ScreeningPlan:
     electrolytes: dict
     roles: list
     collector_max_v: float | None
+    # a library molecule passes only with a nearest training molecule this alike (None: any)
+    min_similarity: float | None = None
 
     @classmethod
     def from_config(
@@ -160,12 +163,36 @@ class ScreeningPlan:
             electrolytes={name: available[name] for name in settings["electrolytes"]},
             roles=roles,
             collector_max_v=settings["collector_max_v"],
+            min_similarity=settings.get("min_similarity"),
         )
 
     def screen(self, predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(potentials, screened rows) of a predictions table."""
         potentials = potentials_table(predictions, self.targets)
         return potentials, screen(potentials, self.electrolytes, self.roles, self.collector_max_v)
+
+    def judge_similarity(self, screened: pd.DataFrame) -> pd.DataFrame:
+        """Library rows screened (with each target's ``<T>_similarity``) given ``familiar``:
+        the molecule's nearest training molecule, for the target of the row's potential, is at
+        least ``min_similarity`` alike (every row without a threshold). A row that is not
+        familiar does not pass. Raises where a similarity is missing (not searched)."""
+        familiar = np.ones(len(screened), dtype=bool)
+        for kind, spec in self.targets.items() if self.min_similarity is not None else ():
+            column = f"{spec['target']}_similarity"
+            rows = (screened["potential"] == kind).to_numpy()
+            similarity = screened.loc[rows, column].to_numpy(dtype=float)
+            if np.isnan(similarity).any():
+                raise ValueError(
+                    f"screening.min_similarity is {self.min_similarity}, but "
+                    f"{int(np.isnan(similarity).sum())} {kind} rows have no {column} (predicted "
+                    "with predict.similarity: false, or by models without "
+                    "training_molecules.parquet); predict the library with the search, or set "
+                    "screening.min_similarity: null"
+                )
+            familiar[rows] = similarity >= self.min_similarity
+        judged = screened.assign(passes=screened["passes"].to_numpy() & familiar)
+        judged.insert(judged.columns.get_loc("passes"), "familiar", familiar)
+        return judged
 
     def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
         # matplotlib only here: Snakemake builds a plan (ScreeningPlan.from_config) at start-up
@@ -270,6 +297,7 @@ def screen_library(
         kept = part[~failed]
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
         screened = with_input_columns(screened, kept[["id", *neighbours, *carried]])
+        screened = plan.judge_similarity(screened)
         write_table(screened, out / f"part-{number:05d}.parquet")
         passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))
@@ -280,7 +308,7 @@ def screen_library(
     total = distinct_candidate_counts(
         pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
         if counts
-        else pd.DataFrame(columns=["electrolyte", "role", "n_screened", "n_candidates"]),
+        else pd.DataFrame(columns=COUNT_COLUMNS + ["n_unfamiliar"]),
         candidates,
     )
     write_table(total, counts_path)

@@ -360,20 +360,34 @@ def missing_value_notes(kind: str, potential: np.ndarray, half_width: np.ndarray
     return notes
 
 
+COUNT_COLUMNS = ["electrolyte", "role", "n_screened", "n_candidates"]
+
+
 def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
     """Passing molecules per (electrolyte, role), zero counts included.
 
     Columns: ``electrolyte``, ``role``, ``n_screened`` (rows: a library listing a molecule
-    twice screens it twice, whatever its chunks), ``n_candidates`` (rows that pass), in the
-    order the pairs appear in ``screened``.
+    twice screens it twice, whatever its chunks), ``n_candidates`` (rows that pass), and where
+    rows were judged by similarity (``familiar``), ``n_unfamiliar``: rows inside the window and
+    band that did not pass for their nearest training molecule's similarity; in the order the
+    pairs appear in ``screened``.
     """
-    columns = ["electrolyte", "role", "n_screened", "n_candidates"]
+    judged = "familiar" in screened
+    columns = COUNT_COLUMNS + (["n_unfamiliar"] if judged else [])
     if screened.empty:
         return pd.DataFrame(columns=columns)
+    in_window_and_band = screened["in_window"].astype(bool) & screened["in_band"].astype(bool)
+    counted = screened.assign(
+        passing=screened["passes"].astype(bool),
+        unfamiliar=in_window_and_band & ~screened["familiar"].astype(bool) if judged else False,
+    )
     counts = (
-        screened.assign(passing=screened["passes"].astype(bool))
-        .groupby(["electrolyte", "role"], sort=False)
-        .agg(n_screened=("passing", "size"), n_candidates=("passing", "sum"))
+        counted.groupby(["electrolyte", "role"], sort=False)
+        .agg(
+            n_screened=("passing", "size"),
+            n_candidates=("passing", "sum"),
+            n_unfamiliar=("unfamiliar", "sum"),
+        )
         .reset_index()
     )
     return counts[columns]

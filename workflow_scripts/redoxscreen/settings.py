@@ -479,6 +479,15 @@ def check_screening(
             )
         return
     check_plausible_ranges(config["screening"])
+    if (
+        config["screening"].get("min_similarity") is not None
+        and not config["predict"]["similarity"]
+    ):
+        raise ConfigError(
+            f"screening.min_similarity: {config['screening']['min_similarity']} judges library "
+            "molecules by their nearest training molecule, which predict.similarity: false does "
+            "not look for; set predict.similarity: true, or screening.min_similarity: null"
+        )
     electrolytes = configured_file(config["screening"]["electrolytes_table"], workdir, workflow_dir)
     targets = selected_dataset(config)["targets"]
     try:
