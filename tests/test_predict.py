@@ -1143,6 +1143,10 @@ def test_targets_trained_on_the_same_molecules_share_one_search(model_dir, tmp_p
     ensembles["c"] = Ensemble.load(other)
     (a, first), (b, second), (c, third) = features_needed(ensembles).neighbours
     assert (a, b, c) == ("a", "b", "c") and first is second and third is not first
+    again = features_needed(ensembles).neighbours  # a later call (predict_smiles) reuses them
+    assert all(
+        later is earlier for (_, later), earlier in zip(again, [first, second, third], strict=True)
+    )
     assert features_needed(ensembles, similarity=False).neighbours == ()
     table = predict_smiles(["CCO", "c1ccccc1O", trained["smiles"][150]], ensembles)
     pd.testing.assert_series_equal(table["a_similarity"], table["b_similarity"], check_names=False)

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -451,6 +451,13 @@ class Ensemble:
                  ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
         return ensemble
 
+    @cached_property
+    def neighbours(self) -> TrainingNeighbours | None:
+        """The search for a new molecule's nearest training molecule: built on first use (a
+        prediction with the search), then kept for every later call."""
+        table = self.training_molecules
+        return None if table is None else TrainingNeighbours.from_table(table)
+
     @property
     def n_descriptors(self) -> int:
         """Descriptor columns after the fingerprint in the models' input."""
@@ -768,7 +775,7 @@ def shared_neighbours(
         if table is None:
             continue
         alike = [known for _, other, known in shared if other.equals(table)]
-        shared.append((name, table, alike[0] if alike else TrainingNeighbours.from_table(table)))
+        shared.append((name, table, alike[0] if alike else ensemble.neighbours))
     return tuple((name, training) for name, _, training in shared)
 
 

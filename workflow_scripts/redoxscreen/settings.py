@@ -403,8 +403,9 @@ def check_libraries(
 
 LIBRARY_MINUTES_PER_MILLION = 120  # twice 2 CPU cores' hour with message-passing models
 # twice the seconds per (library molecule, training molecule) pair of the nearest-molecule
-# search, measured on one idle core (77,000 training molecules: 455 mol/s; bench/similarity.py)
-SIMILARITY_SECONDS_PER_PAIR = 6e-8
+# search, measured on one core of two loaded ones (77,000 training molecules: 760 mol/s;
+# bench/similarity.py)
+SIMILARITY_SECONDS_PER_PAIR = 3.5e-8
 
 
 def library_runtime_minutes(
