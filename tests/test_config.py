@@ -411,6 +411,8 @@ def test_a_similarity_threshold_needs_the_similarity_search(config):
     validate(config, SCHEMA)
     check_config(config, REPO)
     config["predict"]["similarity"] = False
+    check_config(config, REPO)  # it judges libraries alone: none is listed
+    config["screen"] = {"demo": "resources/demo_library.smi"}
     with pytest.raises(ConfigError) as refusal:
         check_config(config, REPO)
     assert str(refusal.value) == (

@@ -343,12 +343,12 @@ def test_cli_directory_output_keeps_parts(model_dir, tmp_path):
 def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, suffix, separator):
     smiles = library(6)
     rows = "".join(
-        separator.join([str(i), f'"{s}"', f"3.{i}", f"note {i}", "x"]) + "\n"
+        separator.join([str(i), f'"{s}"', f"3.{i}", f"note {i}", "x", "y"]) + "\n"
         for i, s in enumerate(smiles)
     )
-    # 'error' and 'logp_similarity' (in any case) are outputs' names
-    header = separator.join(["Name", "SMILES", "score", "error", "LogP_Similarity"])
-    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 4}\n")
+    # 'error' and 'logp_similarity' (in any case) are outputs' names, 'familiar' screening's
+    header = separator.join(["Name", "SMILES", "score", "error", "LogP_Similarity", "Familiar"])
+    (tmp_path / f"in{suffix}").write_text(f"{header}\n{rows}{separator * 5}\n")
     out = tmp_path / f"predictions{suffix}"
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", tmp_path / f"in{suffix}",
                      "--out", out, "--no-progress")  # fmt: skip
@@ -361,6 +361,7 @@ def test_cli_reads_a_table_and_writes_one_of_the_same_kind(model_dir, tmp_path, 
         "score",
         "input_error",
         "input_LogP_Similarity",
+        "input_Familiar",
     ]
     assert table["score"].tolist() == [3 + i / 10 for i in range(len(smiles))]  # carried over
     assert table["input_error"].tolist() == [f"note {i}" for i in range(len(smiles))]

@@ -454,6 +454,18 @@ def test_screened_rows_keep_their_molecules_library_columns():
     assert list(empty.columns) == list(carried.columns) and empty.empty
 
 
+def test_a_library_column_named_like_a_column_that_screening_adds_is_carried_as_input_():
+    screened = screen(potentials([3.1], [0.1]), [ACETONITRILE], [CATHODE], 4.7)
+    inputs = pd.DataFrame(
+        {"id": ["m0"], "IE_similarity": [0.9], "Familiar": ["yes"], "duplicate_of": ["x"]}
+    )
+    carried = with_input_columns(screened, inputs)  # as a prediction made before 'familiar'
+    assert list(carried.columns)[-3:] == ["IE_similarity", "input_Familiar", "input_duplicate_of"]
+    plan = ScreeningPlan({"oxidation": {"target": "IE"}}, {}, [CATHODE], 4.7, min_similarity=0.5)
+    judged = plan.judge_similarity(carried)
+    assert judged["familiar"].tolist() == [True] and judged["input_Familiar"].tolist() == ["yes"]
+
+
 def judged(min_similarity, ie_similarity, ea_similarity):
     """Three molecules screened as cathode (at the oxidation potential, IE) and anode (at the
     reduction potential, EA), every row inside its window and band, then judged by

@@ -20,6 +20,8 @@ import pandas as pd
 
 from redoxscreen.screening import (
     COUNT_COLUMNS,
+    DUPLICATE_OF,
+    FAMILIAR,
     SCREEN_COLUMNS,
     Role,
     candidate_counts,
@@ -191,7 +193,7 @@ class ScreeningPlan:
                 )
             familiar[rows] = similarity >= self.min_similarity
         judged = screened.assign(passes=screened["passes"].to_numpy() & familiar)
-        judged.insert(judged.columns.get_loc("passes"), "familiar", familiar)
+        judged.insert(judged.columns.get_loc("passes"), FAMILIAR, familiar)
         return judged
 
     def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
@@ -249,7 +251,8 @@ def with_input_columns(screened: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataF
     ):
         raise ValueError("screened rows are not in the molecules' order: cannot add their columns")
     carried = inputs.iloc[rows, 1:].reset_index(drop=True)
-    carried.columns = carried_column_names(list(carried.columns), screened.columns)
+    taken = [*screened.columns, FAMILIAR, DUPLICATE_OF]  # and the columns screening adds
+    carried.columns = carried_column_names(list(carried.columns), taken)
     return pd.concat([screened.reset_index(drop=True), carried], axis=1)
 
 

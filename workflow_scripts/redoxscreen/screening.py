@@ -8,7 +8,8 @@ the positive current collector caps the upper limit further.
 
 A molecule passes for (electrolyte, role) when its whole 95 % interval lies inside the window
 and its potential lies in the role's band (the point estimate, or the whole interval when the
-role asks for the margin on the band too).
+role asks for the margin on the band too). A library molecule must also be ``familiar`` where
+``screening.min_similarity`` is set: its nearest training molecule at least that alike.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ROLE_KEYS = ("potential", "band_min_v", "band_max_v", "margin_on_band")
 
 # Of a library's candidates: the id of the first passing row of the same molecule, or "".
 DUPLICATE_OF = "duplicate_of"
+FAMILIAR = "familiar"  # a library row judged by screening.min_similarity
 SCREEN_COLUMNS = [
     "id",
     "smiles",
@@ -372,14 +374,14 @@ def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
     band that did not pass for their nearest training molecule's similarity; in the order the
     pairs appear in ``screened``.
     """
-    judged = "familiar" in screened
+    judged = FAMILIAR in screened
     columns = COUNT_COLUMNS + (["n_unfamiliar"] if judged else [])
     if screened.empty:
         return pd.DataFrame(columns=columns)
     in_window_and_band = screened["in_window"].astype(bool) & screened["in_band"].astype(bool)
     counted = screened.assign(
         passing=screened["passes"].astype(bool),
-        unfamiliar=in_window_and_band & ~screened["familiar"].astype(bool) if judged else False,
+        unfamiliar=in_window_and_band & ~screened[FAMILIAR].astype(bool) if judged else False,
     )
     counts = (
         counted.groupby(["electrolyte", "role"], sort=False)

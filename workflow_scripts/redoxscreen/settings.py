@@ -481,7 +481,8 @@ def check_screening(
         return
     check_plausible_ranges(config["screening"])
     if (
-        config["screening"].get("min_similarity") is not None
+        config["screen"]  # it judges libraries alone
+        and config["screening"].get("min_similarity") is not None
         and not config["predict"]["similarity"]
     ):
         raise ConfigError(
