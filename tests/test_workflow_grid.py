@@ -154,7 +154,8 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     library = summary.split("## Candidates in library `lib`\n\n")[1]
     assert library.splitlines()[0].split() == ["|", "electrolyte", "|", "role", "|",
                                                "n_screened", "|", "n_candidates", "|",
-                                               "n_distinct_candidates", "|"]  # fmt: skip
+                                               "n_unfamiliar", "|", "n_distinct_candidates",
+                                               "|"]  # fmt: skip
     assert recipe["training"] == {"descriptors": False, "label_scaling": "standard",
                                   "learning_rate": 1e-3, "deterministic": True, "graph_epochs": 3,
                                   "graph_batch_size": 16, "graph_weight_averaging": 0.25}  # fmt: skip
