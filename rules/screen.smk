@@ -57,6 +57,12 @@ rule screen_library:
             caption="report/screen_figure.rst",
             category="Screening",
         ),
+        similarity=report(
+            "results/screen/libraries/{library}/similarity.png",
+            caption="report/library_similarity.rst",
+            category="Screening",
+            labels={"library": "{library}", "figure": "similarity"},
+        ),
     log:
         "logs/screen_library/{library}.log",
     params:

@@ -18,7 +18,7 @@ from redoxscreen.screening import (
     screen,
     with_repeats_marked,
 )
-from redoxscreen.screening_plots import potential_histogram
+from redoxscreen.screening_plots import potential_histogram, similarity_histogram
 from redoxscreen.summary import architecture_text, run_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -437,6 +437,20 @@ def test_potential_histogram_of_reduction_potentials_with_missing_values(tmp_pat
     path = tmp_path / "reduction.png"
     potential_histogram(table, ACETONITRILE, {"anode": ANODE}, None, "reduction", path)
     assert path.stat().st_size > 10_000
+
+
+def test_similarity_histogram_writes_a_png_searched_or_not(tmp_path):
+    rng = np.random.default_rng(0)
+    similarities = {
+        "IE": rng.uniform(0.2, 1.0, 300),
+        "EA": np.append(rng.uniform(0, 1, 299), np.nan),
+    }
+    similarity_histogram(similarities, 0.4, tmp_path / "similarity.png")
+    assert (tmp_path / "similarity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "similarity.png").stat().st_size > 10_000
+    unsearched = {"IE": np.full(3, np.nan), "EA": np.zeros(0)}  # predict.similarity: false
+    similarity_histogram(unsearched, None, tmp_path / "unsearched.png")
+    assert (tmp_path / "unsearched.png").stat().st_size > 5_000
 
 
 def test_screened_rows_keep_their_molecules_library_columns():

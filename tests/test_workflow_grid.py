@@ -312,6 +312,7 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
         repeats = repeated.groupby(["electrolyte", "role"]).size()
         distinct = counts["n_candidates"] - repeats.reindex(counts.index, fill_value=0)
         assert counts["n_distinct_candidates"].tolist() == distinct.tolist()
+        assert (library / "similarity.png").stat().st_size > 10_000
     for target in ("IE", "EA"):  # each row's nearest training molecule, as predict gives it
         trained = pd.read_parquet(workdir / f"results/final/{target}/training_molecules.parquet")
         nearest = dict(zip(whole["id"], whole[f"{target}_nearest"], strict=True))

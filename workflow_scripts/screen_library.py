@@ -24,4 +24,5 @@ with rule_log(snakemake.log[0]):
         counts_path=snakemake.output.counts,
         rejected_path=snakemake.output.rejected,
         figure_paths=snakemake.output.figures,
+        similarity_figure=snakemake.output.similarity,
     )

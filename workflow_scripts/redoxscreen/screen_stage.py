@@ -196,6 +196,11 @@ class ScreeningPlan:
         judged.insert(judged.columns.get_loc("passes"), FAMILIAR, familiar)
         return judged
 
+    def draw_similarity(self, similarities: Mapping[str, np.ndarray], path: str) -> None:
+        from redoxscreen.screening_plots import similarity_histogram
+
+        similarity_histogram(similarities, self.min_similarity, path)
+
     def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
         # matplotlib only here: Snakemake builds a plan (ScreeningPlan.from_config) at start-up
         from redoxscreen.screening_plots import potential_histogram
@@ -280,6 +285,7 @@ def screen_library(
     counts_path: str,
     rejected_path: str,
     figure_paths: Sequence[str],
+    similarity_figure: str,
 ) -> pd.DataFrame:
     """Screen a predicted library part by part: every screened row in ``out_dir``'s parts, the
     rows that pass in ``candidates_path`` (CSV, with ``duplicate_of`` naming the first row of a
@@ -292,6 +298,7 @@ def screen_library(
     targets = [spec["target"] for spec in plan.targets.values()]
     neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
     counts, potentials, rejected, passing = [], [], [], []
+    similarities: dict[str, list[np.ndarray]] = {target: [] for target in targets}
     for number, path in enumerate(part_paths):
         part = pd.read_parquet(path)
         carried = input_columns(part)
@@ -305,6 +312,8 @@ def screen_library(
         passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))
+        for target, values in similarities.items():
+            values.append(kept[f"{target}_similarity"].to_numpy(dtype=float))
     candidates = with_repeats_marked(
         pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS)
     )
@@ -318,5 +327,12 @@ def screen_library(
     write_table(candidates, candidates_path)
     write_table(pd.concat(rejected, ignore_index=True), rejected_path)
     plan.draw(pd.concat(potentials, ignore_index=True), figure_paths)
+    plan.draw_similarity(
+        {
+            target: np.concatenate(values or [np.zeros(0)])
+            for target, values in similarities.items()
+        },
+        similarity_figure,
+    )
     log.info("library candidates:\n%s", total.to_string(index=False))
     return total

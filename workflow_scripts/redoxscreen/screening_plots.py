@@ -1,4 +1,5 @@
-"""Figures of the screening: where the predicted potentials fall against the windows.
+"""Figures of the screening: where the predicted potentials fall against the windows, and how
+like the training molecules a library's molecules are.
 
 Drawn on matplotlib's Agg canvas directly (no pyplot, no global backend state) and written as
 PNG atomically.
@@ -110,3 +111,34 @@ def band_text(role: Role) -> str:
     if role.band_min_v is not None:
         return f">= {role.band_min_v:.2f} V"
     return f"<= {role.band_max_v:.2f} V"
+
+
+def similarity_histogram(
+    similarities: Mapping[str, np.ndarray], min_similarity: float | None, path: str | os.PathLike
+) -> None:
+    """Histogram, per target, of each library row's nearest training molecule's similarity
+    (``<target>_similarity``), with ``screening.min_similarity`` drawn where it is set."""
+    figure = Figure(figsize=(7.5, 4.5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    bins = np.linspace(0.0, 1.0, 51)
+    searched = 0
+    for target, values in similarities.items():
+        values = values[np.isfinite(values)]
+        if values.size:
+            searched = max(searched, values.size)
+            axes.hist(values, bins=bins, histtype="step", linewidth=1.5,
+                      label=f"{target} (median {np.median(values):.2f})")  # fmt: skip
+    if not searched:
+        axes.text(0.5, 0.5, "no similarity searched (predict.similarity: false)",
+                  transform=axes.transAxes, ha="center")  # fmt: skip
+    if min_similarity is not None:
+        axes.axvline(min_similarity, color="tab:red", linewidth=1.5,
+                     label=f"screening.min_similarity {min_similarity:g}")  # fmt: skip
+    axes.set_xlim(0.0, 1.0)
+    axes.set_xlabel("Tanimoto similarity (ECFP4) of the nearest training molecule")
+    axes.set_ylabel("library rows")
+    axes.set_title(f"How like the training molecules the library is (n = {searched})")
+    if searched or min_similarity is not None:
+        axes.legend(fontsize=7, loc="upper left")
+    save_figure(figure, path)
