@@ -18,7 +18,11 @@ from redoxscreen.screening import (
     screen,
     with_repeats_marked,
 )
-from redoxscreen.screening_plots import potential_histogram, similarity_histogram
+from redoxscreen.screening_plots import (
+    alike_targets,
+    potential_histogram,
+    similarity_histogram,
+)
 from redoxscreen.summary import architecture_text, run_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -448,6 +452,8 @@ def test_similarity_histogram_writes_a_png_searched_or_not(tmp_path):
     similarity_histogram(similarities, 0.4, tmp_path / "similarity.png")
     assert (tmp_path / "similarity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "similarity.png").stat().st_size > 10_000
+    shared = {"IE": similarities["IE"], "EA": similarities["IE"].copy()}  # drawn once
+    assert alike_targets(shared)[0][0] == ["IE", "EA"] and len(alike_targets(similarities)) == 2
     unsearched = {"IE": np.full(3, np.nan), "EA": np.zeros(0)}  # predict.similarity: false
     similarity_histogram(unsearched, None, tmp_path / "unsearched.png")
     assert (tmp_path / "unsearched.png").stat().st_size > 5_000

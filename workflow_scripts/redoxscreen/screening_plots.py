@@ -117,19 +117,22 @@ def similarity_histogram(
     similarities: Mapping[str, np.ndarray], min_similarity: float | None, path: str | os.PathLike
 ) -> None:
     """Histogram, per target, of each library row's nearest training molecule's similarity
-    (``<target>_similarity``), with ``screening.min_similarity`` drawn where it is set."""
+    (``<target>_similarity``; targets trained on the same molecules drawn once), on a log scale
+    so that a few unfamiliar rows show beside many familiar ones, with
+    ``screening.min_similarity`` drawn where it is set."""
     figure = Figure(figsize=(7.5, 4.5))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    bins = np.linspace(0.0, 1.0, 51)
     searched = 0
-    for target, values in similarities.items():
+    for targets, values in alike_targets(similarities):
         values = values[np.isfinite(values)]
         if values.size:
             searched = max(searched, values.size)
-            axes.hist(values, bins=bins, histtype="step", linewidth=1.5,
-                      label=f"{target} (median {np.median(values):.2f})")  # fmt: skip
-    if not searched:
+            axes.hist(values, bins=np.linspace(0.0, 1.0, 51), histtype="step", linewidth=1.5,
+                      label=f"{' and '.join(targets)} (median {np.median(values):.2f})")  # fmt: skip
+    if searched:
+        axes.set_yscale("log")
+    else:
         axes.text(0.5, 0.5, "no similarity searched (predict.similarity: false)",
                   transform=axes.transAxes, ha="center")  # fmt: skip
     if min_similarity is not None:
@@ -142,3 +145,15 @@ def similarity_histogram(
     if searched or min_similarity is not None:
         axes.legend(fontsize=7, loc="upper left")
     save_figure(figure, path)
+
+
+def alike_targets(similarities: Mapping[str, np.ndarray]) -> list[tuple[list[str], np.ndarray]]:
+    """The targets grouped by equal similarities (IE and EA trained on the same molecules)."""
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for target, values in similarities.items():
+        same = [names for names, known in groups if np.array_equal(known, values, equal_nan=True)]
+        if same:
+            same[0].append(target)
+        else:
+            groups.append(([target], values))
+    return groups
