@@ -61,7 +61,6 @@ rule screen_library:
             "results/screen/libraries/{library}/similarity.png",
             caption="report/library_similarity.rst",
             category="Screening",
-            labels={"library": "{library}", "figure": "similarity"},
         ),
     log:
         "logs/screen_library/{library}.log",

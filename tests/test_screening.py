@@ -19,7 +19,7 @@ from redoxscreen.screening import (
     with_repeats_marked,
 )
 from redoxscreen.screening_plots import (
-    alike_targets,
+    NOT_SEARCHED,
     potential_histogram,
     similarity_histogram,
 )
@@ -443,20 +443,38 @@ def test_potential_histogram_of_reduction_potentials_with_missing_values(tmp_pat
     assert path.stat().st_size > 10_000
 
 
+def figure_texts(figure) -> tuple[list[str], list[str]]:
+    """The legend's entries and the other texts on a figure's axes."""
+    axes = figure.axes[0]
+    legend = axes.get_legend()
+    entries = [text.get_text() for text in legend.get_texts()] if legend else []
+    return entries, [text.get_text() for text in axes.texts]
+
+
 def test_similarity_histogram_writes_a_png_searched_or_not(tmp_path):
     rng = np.random.default_rng(0)
-    similarities = {
-        "IE": rng.uniform(0.2, 1.0, 300),
-        "EA": np.append(rng.uniform(0, 1, 299), np.nan),
-    }
-    similarity_histogram(similarities, 0.4, tmp_path / "similarity.png")
+    ie = rng.uniform(0.2, 1.0, 300)
+    similarities = {"IE": ie, "EA": np.append(rng.uniform(0, 1, 299), np.nan)}
+    figure = similarity_histogram(similarities, 0.4, tmp_path / "similarity.png")
     assert (tmp_path / "similarity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "similarity.png").stat().st_size > 10_000
-    shared = {"IE": similarities["IE"], "EA": similarities["IE"].copy()}  # drawn once
-    assert alike_targets(shared)[0][0] == ["IE", "EA"] and len(alike_targets(similarities)) == 2
-    unsearched = {"IE": np.full(3, np.nan), "EA": np.zeros(0)}  # predict.similarity: false
-    similarity_histogram(unsearched, None, tmp_path / "unsearched.png")
-    assert (tmp_path / "unsearched.png").stat().st_size > 5_000
+    entries, notes = figure_texts(figure)
+    assert entries[0].startswith("IE (median") and entries[1].startswith("EA (median")
+    assert entries[2] == "screening.min_similarity 0.4" and notes == []
+    # IE and EA trained on the same molecules: drawn once
+    figure = similarity_histogram({"IE": ie, "EA": ie.copy()}, None, tmp_path / "shared.png")
+    assert figure_texts(figure)[0] == [f"IE and EA (median {np.median(ie):.2f})"]
+    # EA's models recorded no training molecules: named, not left out
+    figure = similarity_histogram(
+        {"IE": ie, "EA": np.full(300, np.nan)}, None, tmp_path / "one.png"
+    )
+    assert figure_texts(figure)[0][1] == f"EA: {NOT_SEARCHED}"
+    figure = similarity_histogram({"IE": np.full(3, np.nan)}, None, tmp_path / "unsearched.png")
+    assert figure_texts(figure)[1] == [NOT_SEARCHED]  # predict.similarity: false
+    figure = similarity_histogram({"IE": np.zeros(0)}, 0.4, tmp_path / "no_rows.png")
+    entries, notes = figure_texts(figure)  # every line failed
+    assert notes == ["no library rows screened"] and entries == ["screening.min_similarity 0.4"]
+    assert (tmp_path / "no_rows.png").stat().st_size > 5_000
 
 
 def test_screened_rows_keep_their_molecules_library_columns():

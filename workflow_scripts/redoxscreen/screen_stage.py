@@ -289,7 +289,8 @@ def screen_library(
 ) -> pd.DataFrame:
     """Screen a predicted library part by part: every screened row in ``out_dir``'s parts, the
     rows that pass in ``candidates_path`` (CSV, with ``duplicate_of`` naming the first row of a
-    molecule the library lists again); memory grows with the potentials and the passing rows.
+    molecule the library lists again); memory grows with the potentials, the passing rows and
+    the similarities (drawn in ``similarity_figure``).
     Screened rows keep each target's nearest training molecule (``<target>_similarity``,
     ``<target>_nearest``); they and rejected lines keep the library table's other columns (see
     ``with_input_columns``)."""
@@ -313,7 +314,7 @@ def screen_library(
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))
         for target, values in similarities.items():
-            values.append(kept[f"{target}_similarity"].to_numpy(dtype=float))
+            values.append(kept[f"{target}_similarity"].to_numpy(dtype=np.float32))  # a copy
     candidates = with_repeats_marked(
         pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS)
     )

@@ -28,6 +28,9 @@ from redoxscreen.screening import (
 )
 
 BAND_COLOURS = ["tab:green", "tab:purple", "tab:orange", "tab:cyan", "tab:olive"]
+NOT_SEARCHED = (
+    "no similarity (predict.similarity: false, or models without training_molecules.parquet)"
+)
 
 
 def potential_histogram(
@@ -115,26 +118,29 @@ def band_text(role: Role) -> str:
 
 def similarity_histogram(
     similarities: Mapping[str, np.ndarray], min_similarity: float | None, path: str | os.PathLike
-) -> None:
+) -> Figure:
     """Histogram, per target, of each library row's nearest training molecule's similarity
     (``<target>_similarity``; targets trained on the same molecules drawn once), on a log scale
     so that a few unfamiliar rows show beside many familiar ones, with
-    ``screening.min_similarity`` drawn where it is set."""
+    ``screening.min_similarity`` drawn where it is set. Returns the figure."""
     figure = Figure(figsize=(7.5, 4.5))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     searched = 0
     for targets, values in alike_targets(similarities):
-        values = values[np.isfinite(values)]
-        if values.size:
-            searched = max(searched, values.size)
-            axes.hist(values, bins=np.linspace(0.0, 1.0, 51), histtype="step", linewidth=1.5,
-                      label=f"{' and '.join(targets)} (median {np.median(values):.2f})")  # fmt: skip
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            searched = max(searched, finite.size)
+            axes.hist(finite, bins=np.linspace(0.0, 1.0, 51), histtype="step", linewidth=1.5,
+                      label=f"{' and '.join(targets)} (median {np.median(finite):.2f})")  # fmt: skip
+        elif values.size:  # rows without a similarity: named in the legend, not left out
+            axes.plot([], [], " ", label=f"{' and '.join(targets)}: {NOT_SEARCHED}")
+    rows = max((len(values) for values in similarities.values()), default=0)
     if searched:
         axes.set_yscale("log")
     else:
-        axes.text(0.5, 0.5, "no similarity searched (predict.similarity: false)",
-                  transform=axes.transAxes, ha="center")  # fmt: skip
+        note = NOT_SEARCHED if rows else "no library rows screened"
+        axes.text(0.5, 0.5, note, transform=axes.transAxes, ha="center", fontsize=8)
     if min_similarity is not None:
         axes.axvline(min_similarity, color="tab:red", linewidth=1.5,
                      label=f"screening.min_similarity {min_similarity:g}")  # fmt: skip
@@ -142,9 +148,10 @@ def similarity_histogram(
     axes.set_xlabel("Tanimoto similarity (ECFP4) of the nearest training molecule")
     axes.set_ylabel("library rows")
     axes.set_title(f"How like the training molecules the library is (n = {searched})")
-    if searched or min_similarity is not None:
+    if rows or min_similarity is not None:
         axes.legend(fontsize=7, loc="upper left")
     save_figure(figure, path)
+    return figure
 
 
 def alike_targets(similarities: Mapping[str, np.ndarray]) -> list[tuple[list[str], np.ndarray]]:
