@@ -149,7 +149,7 @@ def similarity_histogram(
     axes.set_ylabel("library rows")
     axes.set_title(f"How like the training molecules the library is (n = {searched})")
     if rows or min_similarity is not None:
-        axes.legend(fontsize=7, loc="upper left")
+        axes.legend(fontsize=7, loc="best")  # the peak may lie at either end
     save_figure(figure, path)
     return figure
 
