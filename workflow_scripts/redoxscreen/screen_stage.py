@@ -314,7 +314,7 @@ def screen_library(
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))
         for target, values in similarities.items():
-            values.append(kept[f"{target}_similarity"].to_numpy(dtype=np.float32))  # a copy
+            values.append(kept[f"{target}_similarity"].to_numpy(dtype=float, copy=True))
     candidates = with_repeats_marked(
         pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS)
     )
