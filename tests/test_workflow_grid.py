@@ -342,7 +342,11 @@ def test_a_similarity_threshold_judges_library_molecules_and_reruns_their_screen
     (workdir / "library.smi").write_text("\n".join(lines) + "\n")
     override = {"screen": {"judged": "library.smi"}, "screening": {"min_similarity": 0.6}}
     configs = with_override(workdir, workdir / "judged.yaml", override)
-    run_snakemake(workdir, *configs, "--", "results/screen/libraries/judged/counts.tsv")
+    run_snakemake(workdir, *configs)  # the whole run, the library's screening and summary too
+    run_snakemake(workdir, *configs, "--report", "results/report.html")
+    html = (workdir / "results/report.html").read_text(errors="ignore")
+    assert "libraries/judged/similarity.png" in html  # with its caption:
+    assert "How like the training molecules a library is" in html
     library = workdir / "results/screen/libraries/judged"
     screened = pd.concat(
         pd.read_parquet(path) for path in sorted(library.glob("screened/part-*.parquet"))
