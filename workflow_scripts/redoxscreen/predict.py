@@ -56,7 +56,7 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
-from redoxscreen.screening import DUPLICATE_OF, FAMILIAR, SCREEN_COLUMNS
+from redoxscreen.screening import LIBRARY_ADDED_COLUMNS, SCREEN_COLUMNS
 from redoxscreen.similarity import (
     TrainingNeighbours,
     read_training_molecules,
@@ -1002,7 +1002,7 @@ def predict_smiles_file(
     needs = features_needed(ensembles, similarity)
     extra_columns = carried_column_names(  # the same names in the screening candidates
         smiles_file_extra_columns(smiles_path, columns),
-        [*output_columns(ensembles), *SCREEN_COLUMNS, FAMILIAR, DUPLICATE_OF],
+        [*output_columns(ensembles), *SCREEN_COLUMNS, *LIBRARY_ADDED_COLUMNS],
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

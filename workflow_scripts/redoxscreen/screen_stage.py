@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from redoxscreen.screening import (
-    COUNT_COLUMNS,
-    DUPLICATE_OF,
     FAMILIAR,
+    LIBRARY_ADDED_COLUMNS,
+    LIBRARY_COUNT_COLUMNS,
     SCREEN_COLUMNS,
     Role,
     candidate_counts,
@@ -179,22 +179,27 @@ class ScreeningPlan:
         least ``min_similarity`` alike (every row without a threshold). A row that is not
         familiar does not pass. Raises where a similarity is missing (not searched)."""
         familiar = np.ones(len(screened), dtype=bool)
-        for kind, spec in self.targets.items() if self.min_similarity is not None else ():
-            column = f"{spec['target']}_similarity"
-            rows = (screened["potential"] == kind).to_numpy()
-            similarity = screened.loc[rows, column].to_numpy(dtype=float)
-            if np.isnan(similarity).any():
-                raise ValueError(
-                    f"screening.min_similarity is {self.min_similarity}, but "
-                    f"{int(np.isnan(similarity).sum())} {kind} rows have no {column} (predicted "
-                    "with predict.similarity: false, or by models without "
-                    "training_molecules.parquet); predict the library with the search, or set "
-                    "screening.min_similarity: null"
-                )
-            familiar[rows] = similarity >= self.min_similarity
+        if self.min_similarity is not None:
+            for kind, spec in self.targets.items():
+                rows = (screened["potential"] == kind).to_numpy()
+                familiar[rows] = self.alike_enough(screened.loc[rows], spec["target"], kind)
         judged = screened.assign(passes=screened["passes"].to_numpy() & familiar)
         judged.insert(judged.columns.get_loc("passes"), FAMILIAR, familiar)
         return judged
+
+    def alike_enough(self, rows: pd.DataFrame, target: str, kind: str) -> np.ndarray:
+        """Per row: its ``<target>_similarity`` is at least ``min_similarity``."""
+        column = f"{target}_similarity"
+        similarity = rows[column].to_numpy(dtype=float)
+        if np.isnan(similarity).any():
+            raise ValueError(
+                f"screening.min_similarity is {self.min_similarity}, but "
+                f"{int(np.isnan(similarity).sum())} {kind} rows have no {column} (predicted "
+                "with predict.similarity: false, or by models without "
+                "training_molecules.parquet); predict the library with the search, or set "
+                "screening.min_similarity: null"
+            )
+        return similarity >= self.min_similarity
 
     def draw_similarity(self, similarities: Mapping[str, np.ndarray], path: str) -> None:
         from redoxscreen.screening_plots import similarity_histogram
@@ -256,7 +261,7 @@ def with_input_columns(screened: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataF
     ):
         raise ValueError("screened rows are not in the molecules' order: cannot add their columns")
     carried = inputs.iloc[rows, 1:].reset_index(drop=True)
-    taken = [*screened.columns, FAMILIAR, DUPLICATE_OF]  # and the columns screening adds
+    taken = [*screened.columns, *LIBRARY_ADDED_COLUMNS]
     carried.columns = carried_column_names(list(carried.columns), taken)
     return pd.concat([screened.reset_index(drop=True), carried], axis=1)
 
@@ -321,7 +326,7 @@ def screen_library(
     total = distinct_candidate_counts(
         pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
         if counts
-        else pd.DataFrame(columns=COUNT_COLUMNS + ["n_unfamiliar"]),
+        else pd.DataFrame(columns=LIBRARY_COUNT_COLUMNS),
         candidates,
     )
     write_table(total, counts_path)

@@ -39,6 +39,8 @@ ROLE_KEYS = ("potential", "band_min_v", "band_max_v", "margin_on_band")
 # Of a library's candidates: the id of the first passing row of the same molecule, or "".
 DUPLICATE_OF = "duplicate_of"
 FAMILIAR = "familiar"  # a library row judged by screening.min_similarity
+# the columns a library's screening adds to SCREEN_COLUMNS: no carried column takes their names
+LIBRARY_ADDED_COLUMNS = (FAMILIAR, DUPLICATE_OF)
 SCREEN_COLUMNS = [
     "id",
     "smiles",
@@ -363,6 +365,7 @@ def missing_value_notes(kind: str, potential: np.ndarray, half_width: np.ndarray
 
 
 COUNT_COLUMNS = ["electrolyte", "role", "n_screened", "n_candidates"]
+LIBRARY_COUNT_COLUMNS = [*COUNT_COLUMNS, "n_unfamiliar"]  # rows judged by similarity
 
 
 def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
@@ -375,7 +378,7 @@ def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
     pairs appear in ``screened``.
     """
     judged = FAMILIAR in screened
-    columns = COUNT_COLUMNS + (["n_unfamiliar"] if judged else [])
+    columns = LIBRARY_COUNT_COLUMNS if judged else COUNT_COLUMNS
     if screened.empty:
         return pd.DataFrame(columns=columns)
     in_window_and_band = screened["in_window"].astype(bool) & screened["in_band"].astype(bool)
