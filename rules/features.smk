@@ -71,7 +71,7 @@ rule make_folds:
         seed=config["seed"],
         split=config["grid"]["split"],
         k=lambda wildcards: config[wildcards.stage]["k"],
-        calibration_fraction=lambda wildcards: config[wildcards.stage].get("calibration_fraction", 0.0),
+        calibration_fraction=config["final"]["calibration_fraction"],  # held out of both stages
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -83,3 +83,20 @@ def test_calibration_set_is_held_out_of_every_fold(smiles, split):
 def test_no_calibration_fraction_gives_the_plain_folds(smiles):
     plain = assign_folds(smiles, k=3, seed=9)
     assert np.array_equal(folds_with_calibration(smiles, 3, 9, "random", 0.0), plain)
+
+
+@pytest.mark.parametrize("split", ["random", "scaffold"])
+def test_the_same_molecules_in_another_row_order_get_the_same_folds(smiles, split, tmp_path):
+    molecules = pd.DataFrame({"id": [f"m{i}" for i in range(len(smiles))], "smiles": smiles})
+    molecules["IE"] = 1.0
+    shuffled = molecules.sample(frac=1, random_state=3)
+    folds = {}
+    for name, table in (("given", molecules), ("shuffled", shuffled)):
+        table.to_parquet(tmp_path / f"{name}.parquet")
+        out = tmp_path / f"{name}_folds.parquet"
+        write_target_folds(str(tmp_path / f"{name}.parquet"), "IE", 4, 5, split, str(out), 0.1)
+        written = pd.read_parquet(out)
+        assert written["id"].tolist() == table["id"].tolist()  # in the data set's order
+        folds[name] = written.set_index("id")["fold"]
+    assert folds["given"].equals(folds["shuffled"].loc[folds["given"].index])
+    assert set(folds["given"]) == {CALIBRATION_FOLD, 0, 1, 2, 3}

@@ -46,14 +46,18 @@ def test_selection_and_fold_outputs(finished_grid):
     assert selected["model"] == int(table.loc[table["val_mae_mean"].idxmin(), "model"])
     metrics = json.loads((workdir / "results/grid/IE/m24/fold1/metrics.json").read_text())
     assert metrics["hidden_layers"] == "512-256"
-    assert metrics["n_val"] + metrics["n_train"] + metrics["n_early_stopping"] == len(
-        pd.read_parquet(workdir / "results/folds/IE/grid.parquet")
-    )
+    folds = pd.read_parquet(workdir / "results/folds/IE/grid.parquet")
+    final_folds = pd.read_parquet(workdir / "results/folds/IE/final.parquet")
+    calibration = set(final_folds.loc[final_folds["fold"] == -1, "id"])
+    assert len(calibration) > 0  # the grid holds out the final stage's calibration set
+    assert set(folds.loc[folds["fold"] == -1, "id"]) == calibration
+    searched = folds[folds["fold"] != -1]
+    assert set(searched["fold"]) == {0, 1}
+    assert metrics["n_val"] + metrics["n_train"] + metrics["n_early_stopping"] == len(searched)
     history = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/history.parquet")
     assert {"epoch", "loss", "mae", "val_loss", "val_mae"} <= set(history.columns)
     assert len(history) == metrics["epochs"]
     predictions = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/predictions.parquet")
-    folds = pd.read_parquet(workdir / "results/folds/IE/grid.parquet")
     assert set(predictions["id"]) == set(folds.loc[folds["fold"] == 1, "id"])
     assert (workdir / "results/grid/IE/mae_heatmap.png").stat().st_size > 10_000
 

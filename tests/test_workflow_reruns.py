@@ -79,8 +79,10 @@ def bumped_mtime(path: Path):
     [
         ({"screening": {"collector_max_v": 4.5}}, "screen_dataset", SCREENING_ONWARDS),
         ({"grid": {"split": "scaffold"}}, "make_folds", FOLDS_ONWARDS),  # grid and final folds
+        # the calibration set is held out of the grid's folds too
+        ({"final": {"calibration_fraction": 0.2}}, "make_folds", FOLDS_ONWARDS),
     ],
-    ids=["screening.collector_max_v", "grid.split"],
+    ids=["screening.collector_max_v", "grid.split", "final.calibration_fraction"],
 )
 def test_a_setting_change_reruns_its_rule_and_what_follows(
     finished_grid, tmp_path, override, triggered, expected

@@ -5,6 +5,10 @@ never validated on a scaffold it trained on.
 
 The final stage can also hold out a calibration set (fold ``CALIBRATION_FOLD``): molecules that
 no fold model trains on, so the ensemble of fold models meets them as it meets new molecules.
+The grid's folds hold out the same set, so that no choice is made with its molecules.
+
+A target's folds depend on its molecules (canonical SMILES and id), the seed and the split, not
+on the order of the data set's rows.
 """
 
 from __future__ import annotations
@@ -115,8 +119,10 @@ def write_target_folds(
     calibration_fraction: float = 0.0,
     k_key: str = "k",
 ) -> None:
-    """Folds over the molecules labelled for ``target``: columns id, fold. ``k_key`` names
-    the setting that gave ``k`` in errors."""
+    """Folds over the molecules labelled for ``target``: columns id, fold, in the data set's
+    order; the folds are made in the order of canonical SMILES (then id), so the same molecules
+    get the same folds however the rows are sorted. ``k_key`` names the setting that gave ``k``
+    in errors."""
     import pandas as pd
 
     from redoxscreen.tables import write_table
@@ -125,9 +131,11 @@ def write_target_folds(
     if target not in molecules:
         raise KeyError(f"target {target!r} is not a column of {molecules_path}")
     labelled = molecules[molecules[target].notna()].reset_index(drop=True)
+    order = labelled.sort_values(["smiles", "id"], kind="stable").index.to_numpy()
+    folds = np.empty(len(labelled), dtype=np.int64)
     try:
-        folds = folds_with_calibration(
-            labelled["smiles"].tolist(), k, seed, split, calibration_fraction
+        folds[order] = folds_with_calibration(
+            labelled["smiles"].to_numpy()[order].tolist(), k, seed, split, calibration_fraction
         )
     except ValueError as error:
         raise ValueError(f"{k_key} = {k} for {target}: {error}") from error
