@@ -15,11 +15,13 @@ rule screen_dataset:
             "results/screen/dataset/counts.tsv",
             caption="report/screen_counts.rst",
             category="Screening",
+            subcategory="data set",
         ),
         figures=report(
             expand("results/screen/dataset/{figure}", figure=screening_figures()),
             caption="report/screen_figure.rst",
             category="Screening",
+            subcategory="data set",
         ),
     log:
         "logs/screen_dataset/screen.log",
@@ -49,18 +51,20 @@ rule screen_library:
             "results/screen/libraries/{library}/counts.tsv",
             caption="report/screen_counts.rst",
             category="Screening",
-            labels={"library": "{library}", "table": "counts"},
+            subcategory="library {library}",
         ),
         rejected="results/screen/libraries/{library}/rejected.tsv",
         figures=report(
             expand("results/screen/libraries/{{library}}/{figure}", figure=screening_figures()),
             caption="report/screen_figure.rst",
             category="Screening",
+            subcategory="library {library}",
         ),
         similarity=report(
             "results/screen/libraries/{library}/similarity.png",
             caption="report/library_similarity.rst",
             category="Screening",
+            subcategory="library {library}",
         ),
     log:
         "logs/screen_library/{library}.log",

@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
-from redoxscreen.screen_stage import ScreeningPlan, with_input_columns
+from redoxscreen.screen_stage import (
+    ScreeningPlan,
+    library_parts,
+    screen_library,
+    with_input_columns,
+)
 from redoxscreen.screening import (
     Electrolyte,
     Role,
@@ -543,6 +548,32 @@ def test_a_similarity_threshold_without_similarities_is_refused():
         "screening.min_similarity is 0.4, but 2 reduction rows have no EA_similarity (predicted "
         "with predict.similarity: false, or by models without training_molecules.parquet); "
         "predict the library with the search, or set screening.min_similarity: null"
+    )
+
+
+def test_a_library_without_parts_or_predicted_without_the_search_is_refused(tmp_path):
+    predicted = tmp_path / "predict"
+    predicted.mkdir()
+    with pytest.raises(ValueError) as error:
+        library_parts(str(predicted))
+    assert str(error.value) == (
+        f"{predicted} holds no prediction part (part-<N>.parquet): "
+        "delete the folder and predict the library again"
+    )
+    part = pd.DataFrame({"line": [1], "id": ["m0"], "input_smiles": ["CCO"], "smiles": ["CCO"],
+                         "error": [""], "IE_pred": [4.6], "IE_spread": [0.01],
+                         "IE_half_width": [0.05], "IE_study": [4.6]})  # fmt: skip
+    part.to_parquet(predicted / "part-00000.parquet")  # as predicted before the search
+    paths = library_parts(str(predicted))
+    assert paths == [str(predicted / "part-00000.parquet")]
+    plan = ScreeningPlan({"oxidation": {"target": "IE"}}, {}, [CATHODE], 4.7)
+    out = {name: str(tmp_path / name) for name in ("candidates.csv", "counts.tsv", "rejected.tsv")}
+    with pytest.raises(ValueError) as error:
+        screen_library(paths, plan, {"IE": 0.1}, str(tmp_path / "screened"), out["candidates.csv"],
+                       out["counts.tsv"], out["rejected.tsv"], [], str(tmp_path / "s.png"))  # fmt: skip
+    assert str(error.value) == (
+        f"{paths[0]} has no column IE_similarity, IE_nearest: it was predicted by an earlier "
+        "redoxscreen or for other targets; delete its folder and predict the library again"
     )
 
 

@@ -1,8 +1,12 @@
 """Rule screen_library: a predicted library screened against the electrolyte windows."""
 
 from redoxscreen.rulelog import rule_log
-from redoxscreen.screen_stage import ScreeningPlan, library_half_widths, screen_library
-from redoxscreen.tables import part_paths
+from redoxscreen.screen_stage import (
+    ScreeningPlan,
+    library_half_widths,
+    library_parts,
+    screen_library,
+)
 
 with rule_log(snakemake.log[0]):
     plan = ScreeningPlan.from_config(
@@ -16,7 +20,7 @@ with rule_log(snakemake.log[0]):
         snakemake.params.screening["interval"],
     )
     screen_library(
-        [str(path) for path in part_paths(snakemake.input.parts)],
+        library_parts(snakemake.input.parts),
         plan,
         half_widths,
         out_dir=snakemake.output.screened,

@@ -35,6 +35,7 @@ from redoxscreen.tables import (
     NEIGHBOUR_COLUMNS,
     carried_column_names,
     input_columns,
+    part_paths,
     write_table,
 )
 
@@ -266,6 +267,27 @@ def with_input_columns(screened: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataF
     return pd.concat([screened.reset_index(drop=True), carried], axis=1)
 
 
+def library_parts(parts_dir: str) -> list[str]:
+    """The ``part-<N>.parquet`` files of a predicted library, refused where there are none."""
+    paths = part_paths(parts_dir)
+    if not paths:
+        raise ValueError(
+            f"{parts_dir} holds no prediction part (part-<N>.parquet): "
+            "delete the folder and predict the library again"
+        )
+    return [str(path) for path in paths]
+
+
+def check_prediction_part(part: pd.DataFrame, path: str, needed: Sequence[str]) -> None:
+    """A part predicted by an earlier redoxscreen lacks columns that screening reads."""
+    missing = [column for column in needed if column not in part.columns]
+    if missing:
+        raise ValueError(
+            f"{path} has no column {', '.join(missing)}: it was predicted by an earlier "
+            "redoxscreen or for other targets; delete its folder and predict the library again"
+        )
+
+
 def library_predictions(
     part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
 ) -> pd.DataFrame:
@@ -303,10 +325,12 @@ def screen_library(
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
     neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
+    predicted = [f"{target}_{kind}" for target in targets for kind in ("pred", "half_width")]
     counts, potentials, rejected, passing = [], [], [], []
     similarities: dict[str, list[np.ndarray]] = {target: [] for target in targets}
     for number, path in enumerate(part_paths):
         part = pd.read_parquet(path)
+        check_prediction_part(part, path, [*predicted, *neighbours])
         carried = input_columns(part)
         failed = part["error"] != ""
         rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error", *carried]])
