@@ -351,6 +351,9 @@ def test_a_similarity_threshold_judges_library_molecules_and_reruns_their_screen
     html = (workdir / "results/report.html").read_text(errors="ignore")
     assert "libraries/judged/similarity.png" in html  # with its caption:
     assert "How like the training molecules a library is" in html
+    # Screening: one subcategory for the data set and one per library, each with its counts
+    assert '"data set": ["results/screen/dataset/counts.tsv"' in html
+    assert '"library judged": ["results/screen/libraries/judged/counts.tsv"' in html
     library = workdir / "results/screen/libraries/judged"
     screened = pd.concat(
         pd.read_parquet(path) for path in sorted(library.glob("screened/part-*.parquet"))
