@@ -18,6 +18,11 @@ def test_conformal_half_width_is_the_finite_sample_quantile():
     assert conformal_half_width(residuals) == 19.0
     assert conformal_half_width(-residuals) == 19.0
     assert conformal_half_width(np.arange(1, 101, dtype=float)) == 96.0  # ceil(101 * .95) = 96
+    with pytest.raises(ValueError) as error:  # ceil(19 * .95) = 19th of 18: unbounded
+        conformal_half_width(np.arange(1, 19, dtype=float))
+    assert str(error.value) == (
+        "a 95% conformal interval needs at least 19 residuals, not 18: label more molecules"
+    )
 
 
 def test_gaussian_half_width_is_1_96_sd():

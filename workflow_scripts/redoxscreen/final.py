@@ -1,9 +1,10 @@
 """Final models: k-fold CV of the selected architecture, judged on out-of-fold predictions only.
 
 Each molecule's out-of-fold prediction comes from the one fold model that never saw it, so the
-reported R2, MAE and residual SD are honest estimates for new molecules of the same kind.
-Molecules of the calibration set were seen by no fold model: the ensemble predicts them, and
-they calibrate the per-molecule interval from the ensemble spread.
+reported R2, MAE and residual SD are honest estimates for new molecules of the same kind (up to
+the small bias of the grid having chosen the architecture on the same molecules). Molecules of
+the calibration set were seen by no fold model and by no grid job: the ensemble predicts them,
+and they calibrate the per-molecule interval from the ensemble spread.
 """
 
 from __future__ import annotations

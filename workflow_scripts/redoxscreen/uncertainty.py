@@ -32,10 +32,19 @@ def gaussian_half_width(residuals: np.ndarray, level: float = 0.95) -> float:
 
 
 def conformal_quantile(scores: np.ndarray, level: float = 0.95) -> float:
-    """The finite-sample conformal quantile: the ceil((n + 1) level)-th smallest score."""
+    """The finite-sample conformal quantile: the ceil((n + 1) level)-th smallest score.
+
+    Below ``level / (1 - level)`` scores (19 at 95 %) that rank is beyond the largest score:
+    the interval is unbounded, and it is refused rather than narrowed to the largest score."""
     ordered = np.sort(scores)
     rank = int(np.ceil((len(ordered) + 1) * level)) - 1
-    return float(ordered[min(rank, len(ordered) - 1)])
+    if rank >= len(ordered):
+        needed = next(n for n in range(1, 10**6) if np.ceil((n + 1) * level) <= n)
+        raise ValueError(
+            f"a {level:.0%} conformal interval needs at least {needed} residuals, not "
+            f"{len(ordered)}: label more molecules"
+        )
+    return float(ordered[rank])
 
 
 def conformal_half_width(residuals: np.ndarray, level: float = 0.95) -> float:
