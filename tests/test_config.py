@@ -263,6 +263,8 @@ def test_a_large_library_gets_more_time_on_a_cluster(tmp_path: Path):
     assert library_runtime_minutes(large, [*trained, shared]) == math.ceil(180 + 60.375)
     assert library_runtime_minutes(large, [trained[1], shared]) == math.ceil(180 + 59.5)
     assert library_runtime_minutes(small, trained) == 120
+    # a dry run before the final models are trained: their tables are not made yet
+    assert library_runtime_minutes(large, [tmp_path / "IE" / "training_molecules.parquet"]) == 180
 
 
 @pytest.mark.parametrize(

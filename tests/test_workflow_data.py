@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from molecule_fixtures import labelled_sd_file
-from workflow_runner import run_snakemake, with_override, write_config
+from workflow_runner import planned_jobs, run_snakemake, with_override, write_config
 
 TARGETS = {
     "IE": {"column": "ie_ev", "unit": "eV", "conversion": "eV_absolute", "valid_range": [3, 15]},
@@ -171,6 +171,16 @@ def test_a_layered_file_removes_a_role_with_null(table_workdir):
     # with config.yaml's cathode and anode kept, their reduction potential (target null now)
     # would stop Snakemake before planning
     assert "screen_dataset" in run_snakemake(table_workdir, "-n", *configs).stdout
+
+
+def test_a_dry_run_plans_a_library_before_any_model_is_trained(table_workdir):
+    """Its prediction job's cluster runtime counts training molecules that do not exist yet."""
+    (table_workdir / "mine.smi").write_text("CCO\n")
+    override = {"screen": {"mine": "mine.smi"}}
+    configs = with_override(table_workdir, table_workdir / "libraries.yaml", override)
+    plan = run_snakemake(table_workdir, "-n", *configs).stdout
+    assert planned_jobs(plan)["predict_library"] == 1
+    assert planned_jobs(plan)["screen_library"] == 1
 
 
 def test_both_screening_targets_null_plans_no_screening(table_workdir):

@@ -414,11 +414,14 @@ def library_runtime_minutes(
     """Minutes to give a library's prediction job: ``least``, or more for a library of more
     than a million lines (measured: 274 molecules/s on 2 cores with the demo run's models),
     plus the search for each molecule's nearest among the ``training_molecules`` tables' rows
-    (one table per target; targets trained on the same molecules share one search)."""
+    (one table per target; targets trained on the same molecules share one search).
+    Snakemake asks when the job is about to run, once the tables exist; a dry run asks before
+    the final models are trained, and then gets the minutes without the search."""
     from redoxscreen.tables import molecule_count_bound
 
     molecules = molecule_count_bound(path)
-    pairs = molecules * sum(len(table) for table in distinct_tables(training_molecules))
+    made = [table for table in training_molecules if Path(table).exists()]
+    pairs = molecules * sum(len(table) for table in distinct_tables(made))
     minutes = (
         molecules / 1e6 * LIBRARY_MINUTES_PER_MILLION + pairs * SIMILARITY_SECONDS_PER_PAIR / 60
     )
