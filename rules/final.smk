@@ -52,7 +52,7 @@ rule evaluate_final:
         calibration=final_fold_files("calibration_predictions.parquet"),
         molecules="results/data/molecules.parquet",
         code=package_files(
-            "final", "uncertainty", "metrics", "plots", "similarity", "tables", "rulelog"
+            "final", "uncertainty", "folds", "metrics", "plots", "similarity", "tables", "rulelog"
         ),
     output:
         predictions="results/final/{target}/oof_predictions.parquet",

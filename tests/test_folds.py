@@ -100,3 +100,22 @@ def test_the_same_molecules_in_another_row_order_get_the_same_folds(smiles, spli
         folds[name] = written.set_index("id")["fold"]
     assert folds["given"].equals(folds["shuffled"].loc[folds["given"].index])
     assert set(folds["given"]) == {CALIBRATION_FOLD, 0, 1, 2, 3}
+
+
+def test_a_calibration_set_too_small_to_calibrate_is_refused_before_any_training(tmp_path):
+    molecules = labelled_molecules(every=25).head(60).rename(columns={"logp": "IE"})
+    molecules.to_parquet(tmp_path / "m.parquet")
+    out = str(tmp_path / "f.parquet")
+    with pytest.raises(ValueError) as error:
+        write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.1)
+    assert str(error.value) == (
+        "IE: final.calibration_fraction holds out 6 of its 60 labelled molecules for "
+        "calibration, and the ensemble's interval needs at least 20: raise "
+        "final.calibration_fraction to 0.34 or more, or set it to 0 (no calibration set; then "
+        "screening.interval: conformal or gaussian)"
+    )
+    write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.34)
+    assert (pd.read_parquet(out)["fold"] == CALIBRATION_FOLD).sum() == 20
+    molecules.head(30).to_parquet(tmp_path / "m.parquet")  # 0.67 would be beyond the schema
+    with pytest.raises(ValueError, match=r"needs at least 20: set it to 0 \(no calibration"):
+        write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.1)

@@ -13,6 +13,7 @@ on the order of the data set's rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 
 SPLITS = ("random", "scaffold")
 CALIBRATION_FOLD = -1
+MIN_CALIBRATION_MOLECULES = 20  # the least that calibrates the ensemble's 95 % interval
 
 
 def scaffold_of(smiles: str) -> str:
@@ -73,6 +75,24 @@ def scaffold_groups(smiles: Sequence[str]) -> list[list[int]]:
     return list(groups.values())
 
 
+class CalibrationSetTooSmall(ValueError):
+    """``final.calibration_fraction`` holds out fewer than MIN_CALIBRATION_MOLECULES."""
+
+
+def too_small_calibration_set(n_molecules: int, n_held: int) -> str:
+    """What to do where ``final.calibration_fraction`` holds out too few molecules."""
+    fraction = math.ceil(100 * MIN_CALIBRATION_MOLECULES / n_molecules) / 100
+    raise_it = (
+        f"raise final.calibration_fraction to {fraction} or more, or " if fraction < 0.5 else ""
+    )
+    return (
+        f"final.calibration_fraction holds out {n_held} of its {n_molecules} labelled molecules "
+        f"for calibration, and the ensemble's interval needs at least "
+        f"{MIN_CALIBRATION_MOLECULES}: {raise_it}set it to 0 (no calibration set; then "
+        "screening.interval: conformal or gaussian)"
+    )
+
+
 def calibration_mask(
     smiles: Sequence[str], fraction: float, seed: int, split: str = "random"
 ) -> np.ndarray:
@@ -103,6 +123,8 @@ def folds_with_calibration(
 ) -> np.ndarray:
     """Folds 0..k-1, and CALIBRATION_FOLD for the molecules held out of every fold model."""
     held = calibration_mask(smiles, calibration_fraction, seed, split)
+    if calibration_fraction > 0 and held.sum() < MIN_CALIBRATION_MOLECULES:
+        raise CalibrationSetTooSmall(too_small_calibration_set(len(smiles), int(held.sum())))
     folds = np.full(len(smiles), CALIBRATION_FOLD, dtype=np.int64)
     rest = np.flatnonzero(~held)
     folds[rest] = assign_folds([smiles[i] for i in rest], k, seed, split)
@@ -137,6 +159,8 @@ def write_target_folds(
         folds[order] = folds_with_calibration(
             labelled["smiles"].to_numpy()[order].tolist(), k, seed, split, calibration_fraction
         )
+    except CalibrationSetTooSmall as error:
+        raise ValueError(f"{target}: {error}") from error
     except ValueError as error:
         raise ValueError(f"{k_key} = {k} for {target}: {error}") from error
     write_table(pd.DataFrame({"id": labelled["id"], "fold": folds}), out_path)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm, spearmanr
 
+from redoxscreen.folds import MIN_CALIBRATION_MOLECULES
 from redoxscreen.metrics import regression_metrics
 
 Z_95 = 1.959964
@@ -115,9 +116,10 @@ def ensemble_interval(
     ``spread_floor`` that ``ensemble_half_widths`` needs, the leave-one-out coverage, and the
     ensemble's own accuracy on the calibration molecules.
     """
-    if member_predictions.shape[0] < 2 or len(y_true) < 20:
+    if member_predictions.shape[0] < 2 or len(y_true) < MIN_CALIBRATION_MOLECULES:
         raise ValueError(
-            f"the ensemble interval needs at least 2 fold models and 20 calibration molecules, "
+            f"the ensemble interval needs at least 2 fold models and {MIN_CALIBRATION_MOLECULES} "
+            "calibration molecules, "
             f"not {member_predictions.shape[0]} and {len(y_true)}; raise final.calibration_fraction"
         )
     mean = member_predictions.mean(axis=0)
