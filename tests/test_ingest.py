@@ -123,6 +123,10 @@ def test_per_target_counts(result):
         "label_not_numeric": 1,
         "label_out_of_range": 1,
     }
+    # kept rows whose cell is empty or says missing: phenol's EA ("NaN"); not ethanol's two
+    # (that row is rejected as no_label)
+    assert ie["labels_missing"] == 0
+    assert result.summary["targets"]["EA"]["labels_missing"] == 1
 
 
 def test_conflict_on_every_target_drops_the_whole_group():
@@ -167,9 +171,13 @@ def test_missing_column_is_named():
 
 
 def test_repeated_ids_for_different_molecules_are_an_error():
-    rows = [("x", "CCO", "9", "1"), ("x", "CCN", "9", "1")]
-    with pytest.raises(IngestConfigError, match="same id"):
+    rows = [("x", "CCO", "9", "1"), ("y", "CCC", "9", "1"), ("x", "CCN", "9", "1")]
+    with pytest.raises(IngestConfigError) as error:
         ingest(raw_table(rows), DATASET)
+    assert str(error.value) == (
+        "id_column holds the same id for different molecules: x (rows 1, 3); "
+        "give each molecule its own id"
+    )
 
 
 @pytest.mark.parametrize(
@@ -415,7 +423,7 @@ def test_a_target_that_keeps_no_label_stops_ingestion(tmp_path):
                "largest_fragment": False}  # fmt: skip
     outputs = [str(tmp_path / name) for name in ("m.parquet", "r.tsv", "s.json")]
     with pytest.raises(IngestConfigError, match=r"targets\.EA: no molecule kept a label .*'ea'.*"
-                       r"label_out_of_range.*valid_range"):  # fmt: skip
+                       r"label_out_of_range.*labels missing: 1\); .*valid_range"):  # fmt: skip
         run_ingestion(str(table), dataset, options, *outputs)
 
 
@@ -639,7 +647,7 @@ def test_labels_whose_spread_is_no_energies_are_refused():
     refusal = plausibility_refusal(ie, ea_hartree, targets)
     assert refusal == (
         "screening.reduction_target EA: the interquartile range of its 5 labels, 0.033 eV "
-        "(eV_absolute), is 0.033 eV, outside the 0.1 to 5 eV of "
+        "(eV_absolute), lies outside the 0.1 to 5 eV of "
         "screening.plausible_spread_ev.reduction for electron affinity labels: is column 'ea' "
         "in another unit (1 Hartree = 27.211 eV; 1 eV = 23.06 kcal/mol = 96.49 kJ/mol)? To use "
         "these labels, set "
@@ -648,7 +656,7 @@ def test_labels_whose_spread_is_no_energies_are_refused():
     kcal = [value * 23.06 for value in [0.2, 1.1, 2.3, -0.4, 0.9]]  # median 20.8 eV
     median_unchecked = with_ranges(median={"reduction": None})
     refusal = plausibility_refusal(ie, kcal, targets, median_unchecked)
-    assert "is 20.8 eV, outside the 0.1 to 5 eV" in refusal
+    assert "its 5 labels, 20.8 eV (eV_absolute), lies outside the 0.1 to 5 eV" in refusal
     assert (
         plausibility_refusal(ie, ea_hartree, targets, with_ranges(spread={"reduction": None}))
         is None
@@ -656,6 +664,8 @@ def test_labels_whose_spread_is_no_energies_are_refused():
     # the spread is read in eV: HOMO energies in Hartree span 0.015 Hartree = 0.41 eV
     homo = {**targets, "IE": {"column": "homo", "unit": "Hartree", "conversion": "hartree_orbital"}}
     assert plausibility_refusal([-0.26, -0.29, -0.28], [0.2, 1.1, 2.3], homo) is None
+    refusal = plausibility_refusal([-0.2600, -0.2602, -0.2604], [0.2, 1.1, 2.3], homo)
+    assert "its 3 labels, 0.0002 Hartree (hartree_orbital), is 0.00544 eV, lies outside" in refusal
     # a row without a label is no label; fewer than three labels are not checked
     refusal = plausibility_refusal([7.0, float("nan"), 7.01, 7.02], [0.2, 1.1, 2.3, 3.0], targets)
     assert "interquartile range of its 3 labels, 0.01 eV" in refusal

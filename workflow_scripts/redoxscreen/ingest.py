@@ -254,6 +254,7 @@ class Ingestion:
         self.rejected: list[dict] = []
         self.row_fate: Counter = Counter()
         self.target_counts = {t.name: Counter() for t in dataset.targets}
+        self.missing_labels: Counter = Counter()  # kept rows whose cell is empty or says missing
 
     def reject(self, row: dict, reason: str, detail: str, target: str = "") -> None:
         self.rejected.append(
@@ -287,18 +288,21 @@ class Ingestion:
             return CHARGED_BY_COLUMN, f"{column}={as_text(cell)} (neutral_only)"
         return None
 
-    def read_labels(self, row: dict, record: Mapping) -> tuple[dict[str, float], int]:
-        """The row's labels (NaN where missing or rejected) and how many were rejected."""
-        labels, rejected = {}, 0
+    def read_labels(self, row: dict, record: Mapping) -> tuple[dict[str, float], list[str]]:
+        """The row's labels (NaN where missing or rejected) and the targets whose cell is empty
+        or says missing (``MISSING_TEXT``)."""
+        labels, missing = {}, []
         for target in self.dataset.targets:
             try:
                 labels[target.name] = parse_label(record[target.column], target, self.decimal_comma)
             except LabelRejected as rejection:
                 labels[target.name] = math.nan
-                rejected += 1
                 self.target_counts[target.name][rejection.reason] += 1
                 self.reject(row, rejection.reason, rejection.detail, target=target.name)
-        return labels, rejected
+            else:
+                if math.isnan(labels[target.name]):
+                    missing.append(target.name)
+        return labels, missing
 
     def process_row(self, number: int, line: int | None, record: Mapping) -> dict | None:
         """Standardize one row (the ``number``-th record, on ``line`` of its file where that is
@@ -321,13 +325,14 @@ class Ingestion:
         if rejection := self.charge_rejection(record):
             self.reject_row(row, *rejection)
             return None
-        labels, rejected_labels = self.read_labels(row, record)
+        labels, missing = self.read_labels(row, record)
         if all(math.isnan(value) for value in labels.values()):
-            if rejected_labels:
+            if len(missing) < len(labels):
                 self.reject_row(row, NO_VALID_LABEL, "every label of this row was rejected")
             else:
                 self.reject_row(row, NO_LABEL, "the row has no label for any target")
             return None
+        self.missing_labels.update(missing)
         return row | {
             "smiles": molecule.smiles,
             "inchikey": molecule.inchikey,
@@ -395,10 +400,14 @@ def assign_ids(molecules: pd.DataFrame) -> pd.Series:
     """Input ids where unique; otherwise a clear error naming the repeated ids."""
     repeated = molecules["input_id"][molecules["input_id"].duplicated()].unique()
     if len(repeated):
-        shown = ", ".join(map(str, repeated[:10]))
+        rows = molecules.groupby("input_id")["input_row"].apply(sorted)
+        shown = "; ".join(
+            f"{name} (rows {', '.join(map(str, rows[name]))})" for name in repeated[:10]
+        )
         raise IngestConfigError(
             f"id_column holds the same id for different molecules: {shown}"
             + (" ..." if len(repeated) > 10 else "")
+            + "; give each molecule its own id"
         )
     return molecules["input_id"]
 
@@ -463,6 +472,7 @@ def summarize(
             "conversion": target.conversion,
             "labelled_molecules": labelled,
             "labels_rejected": dict(sorted(run.target_counts[target.name].items())),
+            "labels_missing": run.missing_labels[target.name],
         }
     return {"input_rows": input_rows, "rows": rows, "targets": targets}
 
@@ -502,6 +512,7 @@ def check_every_target_labelled(summary: Mapping) -> None:
         if counts["labelled_molecules"] == 0:
             raise IngestConfigError(
                 f"targets.{target}: no molecule kept a label (column {counts['column']!r}; "
-                f"rows: {summary['rows']}; labels rejected: {counts['labels_rejected']}); "
+                f"rows: {summary['rows']}; labels rejected: {counts['labels_rejected']}; "
+                f"labels missing: {counts['labels_missing']}); "
                 "check the target's column, unit and valid_range"
             )

@@ -114,11 +114,12 @@ def check_spread(kind: str, labels, screening: Mapping, target: Mapping) -> None
     low, high = bounds
     spread = float(labels.quantile(0.75) - labels.quantile(0.25))
     spread_ev = spread * volts_per_unit(target["conversion"])
+    in_ev = "" if volts_per_unit(target["conversion"]) == 1 else f" is {spread_ev:.3g} eV,"
     if not low <= spread_ev <= high:
         raise ImplausibleLabels(
             f"screening.{kind}_target {screening[f'{kind}_target']}: the interquartile range "
             f"of its {len(labels)} labels, {spread:.3g} {target['unit']} "
-            f"({target['conversion']}), is {spread_ev:.3g} eV, outside the {low:g} to "
+            f"({target['conversion']}),{in_ev} lies outside the {low:g} to "
             f"{high:g} eV of screening.plausible_spread_ev.{kind} for {ENERGY_NAMES[kind]} "
             f"labels: {unit_question(target)}? "
             f"To use these labels, set screening.plausible_spread_ev.{kind}: null"
