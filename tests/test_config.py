@@ -544,7 +544,7 @@ def test_an_sd_file_to_label_with_xtb_names_the_labels_smiles_column(config, tmp
     check_config(config, tmp_path, workflow_dir=REPO)  # its smiles_column: the xTB labels'
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", "_parts", ".xlsx"])
 def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suffix):
     table = pd.DataFrame({"SMILES": ["CCO"], "ie_ev": ["10.5"], "ea_ev": ["-1"], "name": ["e"]})
     path = tmp_path / f"labels{suffix}"
@@ -554,6 +554,8 @@ def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suf
     elif suffix == "_parts":  # a directory of Parquet parts
         path.mkdir()
         table.to_parquet(path / "part-0.parquet", index=False)
+    elif suffix == ".xlsx":
+        table.to_excel(path, index=False)
     else:
         table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
     dataset = config["datasets"]["demo"]
@@ -562,7 +564,8 @@ def test_a_data_sets_columns_are_read_before_any_job(config, tmp_path: Path, suf
     check_config(config, tmp_path, workflow_dir=REPO)
     dataset.update(smiles_column="smiles", charge_column="charge")
     message = rf"datasets\.demo\.smiles_column: 'smiles' is not a column of labels\{suffix} "
-    with pytest.raises(ConfigError, match=message + r"\(columns: SMILES, .*did you mean 'SMILES'"):
+    sheet = "first sheet, whose header is its first row that is not empty; " * (suffix == ".xlsx")
+    with pytest.raises(ConfigError, match=message + rf"\({sheet}columns: SMILES, .*did you mean"):
         check_config(config, tmp_path, workflow_dir=REPO)
     dataset["smiles_column"] = "SMILES"
     with pytest.raises(ConfigError, match=r"datasets\.demo\.charge_column: 'charge' is not a"):

@@ -259,7 +259,12 @@ def check_xtb_source(name: str, dataset: Mapping, path: Path) -> None:
 def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) -> None:
     """Raise ``ConfigError`` for a labelled table whose header lacks a named column or names
     one twice."""
-    from redoxscreen.tables import TableFormatError, distinct_column_names, repeated_names
+    from redoxscreen.tables import (
+        TableFormatError,
+        distinct_column_names,
+        repeated_names,
+        table_kind,
+    )
 
     try:
         header = table_header(path)
@@ -269,16 +274,27 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
         raise ConfigError(f"datasets.{name}.source: {source}: {error}") from error
     if header is not None:
         columns = distinct_column_names(header)
-        table = f"{source} (columns: {', '.join(columns)})"
+        sheet = "first sheet, whose header is its first row that is not empty; " * (
+            table_kind(path) == ".xlsx"
+        )
+        table = f"{source} ({sheet}columns: {', '.join(columns)})"
         check_dataset_columns(name, dataset, columns, table, path)
         check_columns_named_once(name, dataset, repeated_names(header), source)
 
 
 def table_header(path: Path) -> list[str] | None:
-    """A data-set table's header as written, without reading its rows; None for the formats
-    that are read whole (.xlsx, .json: their columns are checked then). A format that no
-    reader reads is refused (``tables.table_reader``)."""
-    from redoxscreen.tables import parquet_columns, table_kind, table_reader, text_table_header
+    """A data-set table's header as written, without reading its rows (an XLSX sheet is read
+    whole, once per process); None for JSON, whose records are read whole when ingested (its
+    columns are checked then). A format that no reader reads is refused
+    (``tables.table_reader``)."""
+    from redoxscreen.tables import (
+        SHEET_HEADER,
+        parquet_columns,
+        read_excel_sheet,
+        table_kind,
+        table_reader,
+        text_table_header,
+    )
 
     table_reader(path)
     suffix = table_kind(path)
@@ -286,6 +302,8 @@ def table_header(path: Path) -> list[str] | None:
         return text_table_header(path, ".csv" if suffix == ".csv" else ".tsv")
     if suffix == ".parquet":
         return parquet_columns(path)
+    if suffix == ".xlsx":
+        return read_excel_sheet(path).attrs[SHEET_HEADER]
     return None
 
 
