@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,6 +7,7 @@ import pytest
 from redoxscreen.folds import (
     CALIBRATION_FOLD,
     assign_folds,
+    calibration_mask,
     folds_with_calibration,
     scaffold_of,
     write_target_folds,
@@ -102,7 +105,7 @@ def test_the_same_molecules_in_another_row_order_get_the_same_folds(smiles, spli
     assert set(folds["given"]) == {CALIBRATION_FOLD, 0, 1, 2, 3}
 
 
-def test_a_calibration_set_too_small_to_calibrate_is_refused_before_any_training(tmp_path):
+def test_a_calibration_set_too_small_to_calibrate_is_refused_before_any_training(tmp_path, caplog):
     molecules = labelled_molecules(every=25).head(60).rename(columns={"logp": "IE"})
     molecules.to_parquet(tmp_path / "m.parquet")
     out = str(tmp_path / "f.parquet")
@@ -111,11 +114,29 @@ def test_a_calibration_set_too_small_to_calibrate_is_refused_before_any_training
     assert str(error.value) == (
         "IE: final.calibration_fraction holds out 6 of its 60 labelled molecules for "
         "calibration, and the ensemble's interval needs at least 20: raise "
-        "final.calibration_fraction to 0.34 or more, or set it to 0 (no calibration set; then "
+        "final.calibration_fraction to 0.33, or set it to 0 (no calibration set; then "
         "screening.interval: conformal or gaussian)"
     )
-    write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.34)
+    write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.33)
     assert (pd.read_parquet(out)["fold"] == CALIBRATION_FOLD).sum() == 20
-    molecules.head(30).to_parquet(tmp_path / "m.parquet")  # 0.67 would be beyond the schema
+    molecules.head(30).to_parquet(
+        tmp_path / "m.parquet"
+    )  # 20 would need more than the schema's 0.5
     with pytest.raises(ValueError, match=r"needs at least 20: set it to 0 \(no calibration"):
         write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.1)
+    # a share that rounds to no molecule leaves this target without a calibration set, as before
+    molecules.head(24).to_parquet(tmp_path / "m.parquet")
+    write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.02)
+    assert (pd.read_parquet(out)["fold"] != CALIBRATION_FOLD).all()
+    assert "holds out none: no calibration set" in caplog.text
+
+
+def test_the_fraction_a_refusal_offers_holds_out_enough_in_a_scaffold_split(smiles):
+    subset = smiles[:100]
+    with pytest.raises(ValueError) as error:
+        folds_with_calibration(subset, k=4, seed=42, split="scaffold", calibration_fraction=0.1)
+    offered = float(
+        re.search(r"raise final.calibration_fraction to ([0-9.]+)", str(error.value))[1]
+    )
+    assert calibration_mask(subset, offered, 42, "scaffold").sum() >= 20
+    assert calibration_mask(subset, offered - 0.01, 42, "scaffold").sum() < 20  # the least

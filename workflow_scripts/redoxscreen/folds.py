@@ -13,7 +13,7 @@ on the order of the data set's rows.
 
 from __future__ import annotations
 
-import math
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +23,8 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 SPLITS = ("random", "scaffold")
 CALIBRATION_FOLD = -1
 MIN_CALIBRATION_MOLECULES = 20  # the least that calibrates the ensemble's 95 % interval
+
+log = logging.getLogger(__name__)
 
 
 def scaffold_of(smiles: str) -> str:
@@ -79,14 +81,19 @@ class CalibrationSetTooSmall(ValueError):
     """``final.calibration_fraction`` holds out fewer than MIN_CALIBRATION_MOLECULES."""
 
 
-def too_small_calibration_set(n_molecules: int, n_held: int) -> str:
-    """What to do where ``final.calibration_fraction`` holds out too few molecules."""
-    fraction = math.ceil(100 * MIN_CALIBRATION_MOLECULES / n_molecules) / 100
-    raise_it = (
-        f"raise final.calibration_fraction to {fraction} or more, or " if fraction < 0.5 else ""
+def too_small_calibration_set(smiles: Sequence[str], n_held: int, seed: int, split: str) -> str:
+    """What to do where ``final.calibration_fraction`` holds out too few molecules: the least
+    fraction (in hundredths, below the schema's 0.5) whose hold-out is large enough, or 0."""
+    enough = (
+        hundredths / 100
+        for hundredths in range(1, 50)
+        if calibration_mask(smiles, hundredths / 100, seed, split).sum()
+        >= MIN_CALIBRATION_MOLECULES
     )
+    fraction = next(enough, None)
+    raise_it = f"raise final.calibration_fraction to {fraction}, or " if fraction else ""
     return (
-        f"final.calibration_fraction holds out {n_held} of its {n_molecules} labelled molecules "
+        f"final.calibration_fraction holds out {n_held} of its {len(smiles)} labelled molecules "
         f"for calibration, and the ensemble's interval needs at least "
         f"{MIN_CALIBRATION_MOLECULES}: {raise_it}set it to 0 (no calibration set; then "
         "screening.interval: conformal or gaussian)"
@@ -123,8 +130,14 @@ def folds_with_calibration(
 ) -> np.ndarray:
     """Folds 0..k-1, and CALIBRATION_FOLD for the molecules held out of every fold model."""
     held = calibration_mask(smiles, calibration_fraction, seed, split)
-    if calibration_fraction > 0 and held.sum() < MIN_CALIBRATION_MOLECULES:
-        raise CalibrationSetTooSmall(too_small_calibration_set(len(smiles), int(held.sum())))
+    if 0 < held.sum() < MIN_CALIBRATION_MOLECULES:
+        raise CalibrationSetTooSmall(
+            too_small_calibration_set(smiles, int(held.sum()), seed, split)
+        )
+    if calibration_fraction > 0 and not held.any():
+        log.warning("final.calibration_fraction %g of %d labelled molecules holds out none: no "
+                    "calibration set, and no per-molecule interval", calibration_fraction,
+                    len(smiles))  # fmt: skip
     folds = np.full(len(smiles), CALIBRATION_FOLD, dtype=np.int64)
     rest = np.flatnonzero(~held)
     folds[rest] = assign_folds([smiles[i] for i in rest], k, seed, split)
