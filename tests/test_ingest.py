@@ -123,10 +123,12 @@ def test_per_target_counts(result):
         "label_not_numeric": 1,
         "label_out_of_range": 1,
     }
-    # kept rows whose cell is empty or says missing: phenol's EA ("NaN"); not ethanol's two
-    # (that row is rejected as no_label)
-    assert ie["labels_missing"] == 0
-    assert result.summary["targets"]["EA"]["labels_missing"] == 1
+    # molecules kept for their other target: naphthalene ("abc") and toluene (conflict) for IE;
+    # phenol ("NaN") for EA; the two toluene rows are one molecule, labelled for EA
+    assert ie["unlabelled_molecules"] == 2
+    ea = result.summary["targets"]["EA"]
+    assert (ea["labelled_molecules"], ea["unlabelled_molecules"]) == (4, 1)
+    assert result.summary["rows"]["kept"] == 5  # labelled + unlabelled, per target
 
 
 def test_conflict_on_every_target_drops_the_whole_group():
@@ -173,11 +175,18 @@ def test_missing_column_is_named():
 def test_repeated_ids_for_different_molecules_are_an_error():
     rows = [("x", "CCO", "9", "1"), ("y", "CCC", "9", "1"), ("x", "CCN", "9", "1")]
     with pytest.raises(IngestConfigError) as error:
-        ingest(raw_table(rows), DATASET)
+        ingest(raw_table(rows), DATASET)  # made in code: its rows are counted
     assert str(error.value) == (
         "id_column holds the same id for different molecules: x (rows 1, 3); "
         "give each molecule its own id"
     )
+
+
+def test_repeated_ids_in_a_file_name_their_lines(tmp_path):
+    rows = [("x", "CCO", "9", "1"), ("y", "CCC", "9", "1"), ("x", "CCN", "9", "1")]
+    (tmp_path / "t.csv").write_text("# measured 2026\n" + raw_table(rows).to_csv(index=False))
+    with pytest.raises(IngestConfigError, match=r"molecules: x \(lines 3, 5\); give each"):
+        ingest(read_table(tmp_path / "t.csv"), DATASET)
 
 
 @pytest.mark.parametrize(
@@ -423,7 +432,8 @@ def test_a_target_that_keeps_no_label_stops_ingestion(tmp_path):
                "largest_fragment": False}  # fmt: skip
     outputs = [str(tmp_path / name) for name in ("m.parquet", "r.tsv", "s.json")]
     with pytest.raises(IngestConfigError, match=r"targets\.EA: no molecule kept a label .*'ea'.*"
-                       r"label_out_of_range.*labels missing: 1\); .*valid_range"):  # fmt: skip
+                       r"label_out_of_range.*molecules kept for other targets: 4\); "
+                       r".*valid_range"):  # fmt: skip
         run_ingestion(str(table), dataset, options, *outputs)
 
 

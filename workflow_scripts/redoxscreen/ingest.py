@@ -254,7 +254,6 @@ class Ingestion:
         self.rejected: list[dict] = []
         self.row_fate: Counter = Counter()
         self.target_counts = {t.name: Counter() for t in dataset.targets}
-        self.missing_labels: Counter = Counter()  # kept rows whose cell is empty or says missing
 
     def reject(self, row: dict, reason: str, detail: str, target: str = "") -> None:
         self.rejected.append(
@@ -288,21 +287,18 @@ class Ingestion:
             return CHARGED_BY_COLUMN, f"{column}={as_text(cell)} (neutral_only)"
         return None
 
-    def read_labels(self, row: dict, record: Mapping) -> tuple[dict[str, float], list[str]]:
-        """The row's labels (NaN where missing or rejected) and the targets whose cell is empty
-        or says missing (``MISSING_TEXT``)."""
-        labels, missing = {}, []
+    def read_labels(self, row: dict, record: Mapping) -> tuple[dict[str, float], int]:
+        """The row's labels (NaN where missing or rejected) and how many were rejected."""
+        labels, rejected = {}, 0
         for target in self.dataset.targets:
             try:
                 labels[target.name] = parse_label(record[target.column], target, self.decimal_comma)
             except LabelRejected as rejection:
                 labels[target.name] = math.nan
+                rejected += 1
                 self.target_counts[target.name][rejection.reason] += 1
                 self.reject(row, rejection.reason, rejection.detail, target=target.name)
-            else:
-                if math.isnan(labels[target.name]):
-                    missing.append(target.name)
-        return labels, missing
+        return labels, rejected
 
     def process_row(self, number: int, line: int | None, record: Mapping) -> dict | None:
         """Standardize one row (the ``number``-th record, on ``line`` of its file where that is
@@ -325,14 +321,13 @@ class Ingestion:
         if rejection := self.charge_rejection(record):
             self.reject_row(row, *rejection)
             return None
-        labels, missing = self.read_labels(row, record)
+        labels, rejected_labels = self.read_labels(row, record)
         if all(math.isnan(value) for value in labels.values()):
-            if len(missing) < len(labels):
+            if rejected_labels:
                 self.reject_row(row, NO_VALID_LABEL, "every label of this row was rejected")
             else:
                 self.reject_row(row, NO_LABEL, "the row has no label for any target")
             return None
-        self.missing_labels.update(missing)
         return row | {
             "smiles": molecule.smiles,
             "inchikey": molecule.inchikey,
@@ -400,9 +395,11 @@ def assign_ids(molecules: pd.DataFrame) -> pd.Series:
     """Input ids where unique; otherwise a clear error naming the repeated ids."""
     repeated = molecules["input_id"][molecules["input_id"].duplicated()].unique()
     if len(repeated):
-        rows = molecules.groupby("input_id")["input_row"].apply(sorted)
+        where = "input_line" if molecules["input_line"].notna().all() else "input_row"
+        places = molecules.groupby("input_id")[where].apply(lambda found: sorted(map(int, found)))
+        noun = "lines" if where == "input_line" else "rows"
         shown = "; ".join(
-            f"{name} (rows {', '.join(map(str, rows[name]))})" for name in repeated[:10]
+            f"{name} ({noun} {', '.join(map(str, places[name]))})" for name in repeated[:10]
         )
         raise IngestConfigError(
             f"id_column holds the same id for different molecules: {shown}"
@@ -434,7 +431,7 @@ def ingest(
     kept = run.merge_duplicates(candidates)
     target_names = [t.name for t in dataset.targets]
     columns = ["id", "input_smiles", "smiles", "inchikey", "heavy_atoms", "n_merged", *target_names]
-    molecules = pd.DataFrame(kept, columns=[*columns[1:], "input_id", "input_row"])
+    molecules = pd.DataFrame(kept, columns=[*columns[1:], "input_id", "input_row", "input_line"])
     molecules["id"] = assign_ids(molecules) if len(molecules) else pd.Series(dtype=str)
     molecules = molecules.sort_values("input_row")[columns].reset_index(drop=True)
     molecules = molecules.astype({name: "float64" for name in target_names})
@@ -471,8 +468,8 @@ def summarize(
             "unit": target.unit,
             "conversion": target.conversion,
             "labelled_molecules": labelled,
+            "unlabelled_molecules": len(molecules) - labelled,
             "labels_rejected": dict(sorted(run.target_counts[target.name].items())),
-            "labels_missing": run.missing_labels[target.name],
         }
     return {"input_rows": input_rows, "rows": rows, "targets": targets}
 
@@ -513,6 +510,6 @@ def check_every_target_labelled(summary: Mapping) -> None:
             raise IngestConfigError(
                 f"targets.{target}: no molecule kept a label (column {counts['column']!r}; "
                 f"rows: {summary['rows']}; labels rejected: {counts['labels_rejected']}; "
-                f"labels missing: {counts['labels_missing']}); "
+                f"molecules kept for other targets: {counts['unlabelled_molecules']}); "
                 "check the target's column, unit and valid_range"
             )
