@@ -395,9 +395,9 @@ def assign_ids(molecules: pd.DataFrame) -> pd.Series:
     """Input ids where unique; otherwise a clear error naming the repeated ids."""
     repeated = molecules["input_id"][molecules["input_id"].duplicated()].unique()
     if len(repeated):
-        where = "input_line" if molecules["input_line"].notna().all() else "input_row"
+        lines_known = molecules["input_line"].notna().all()  # not in Parquet, JSON, frames
+        where, noun = ("input_line", "lines") if lines_known else ("input_row", "rows")
         places = molecules.groupby("input_id")[where].apply(lambda found: sorted(map(int, found)))
-        noun = "lines" if where == "input_line" else "rows"
         shown = "; ".join(
             f"{name} ({noun} {', '.join(map(str, places[name]))})" for name in repeated[:10]
         )

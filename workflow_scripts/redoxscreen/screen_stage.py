@@ -304,7 +304,7 @@ def library_predictions(
 
 
 def screen_library(
-    part_paths: Sequence[str],
+    parts: Sequence[str],
     plan: ScreeningPlan,
     half_widths: Mapping[str, float],
     out_dir: str,
@@ -328,7 +328,7 @@ def screen_library(
     predicted = [f"{target}_{kind}" for target in targets for kind in ("pred", "half_width")]
     counts, potentials, rejected, passing = [], [], [], []
     similarities: dict[str, list[np.ndarray]] = {target: [] for target in targets}
-    for number, path in enumerate(part_paths):
+    for number, path in enumerate(parts):
         part = pd.read_parquet(path)
         check_prediction_part(part, path, [*predicted, *neighbours])
         carried = input_columns(part)
