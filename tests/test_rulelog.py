@@ -2,6 +2,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from redoxscreen.rulelog import kept_on_failure
+
 from workflow_runner import REPO
 
 SCRIPT = """
@@ -87,3 +91,19 @@ def test_the_command_line_drops_tensorflows_start_notes_and_keeps_the_rest():
     assert finished.stderr.splitlines() == [
         "before", "E0000 a real error from C++", "from python", "after"
     ]  # fmt: skip
+
+
+def test_a_failed_body_keeps_the_reports_it_wrote_beside_the_log(tmp_path: Path):
+    """Snakemake deletes a failed job's outputs; the reports written before the failure are
+    copied into the log folder, and a later run deletes those copies before it starts."""
+    results, logs = tmp_path / "results", tmp_path / "logs"
+    results.mkdir(), logs.mkdir()
+    report, never_written = results / "rejected.tsv", results / "summary.json"
+    paths = [str(report), str(never_written)]
+    with pytest.raises(ValueError, match="no label"), kept_on_failure(paths, str(logs)):
+        report.write_text("input_id\treason\nbroken\tinvalid_smiles\n")
+        raise ValueError("no label")
+    assert (logs / "rejected.tsv").read_text() == report.read_text()
+    assert not (logs / "summary.json").exists()
+    with kept_on_failure(paths, str(logs)):
+        assert not (logs / "rejected.tsv").exists()

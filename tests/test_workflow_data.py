@@ -77,6 +77,10 @@ def test_labels_in_hartree_declared_as_ev_stop_ingestion(table_workdir):
     assert ("screening.oxidation_target IE: its median label 0.298 eV (eV_absolute) is an "
             "ionization energy of 0.298 eV") in result.stderr  # fmt: skip
     assert not (table_workdir / "results/data/molecules.parquet").exists()
+    kept = table_workdir / "logs/ingest"  # the reports of a refused ingestion, for reading
+    assert pd.read_csv(kept / "rejected.tsv", sep="\t")["input_id"].tolist() == ["broken"]
+    assert json.loads((kept / "summary.json").read_text())["rows"]["kept"] == 3
+    assert "kept for reading" in (kept / "ingest.log").read_text()
     override["screening"] = {"plausible_median_ev": {"oxidation": None}}
     configs = with_override(table_workdir, table_workdir / "hartree.yaml", override)
     result = run_snakemake(table_workdir, *configs, "--", *DATA_OUTPUTS, check=False)
@@ -86,6 +90,7 @@ def test_labels_in_hartree_declared_as_ev_stop_ingestion(table_workdir):
     override["screening"]["plausible_spread_ev"] = {"oxidation": None}
     configs = with_override(table_workdir, table_workdir / "hartree.yaml", override)
     run_snakemake(table_workdir, *configs, "--", *DATA_OUTPUTS)  # the user's choice
+    assert sorted(path.name for path in kept.iterdir()) == ["ingest.log"]  # no stale copies
 
 
 def test_an_sd_data_set_runs_through_ingest(tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 
@@ -39,6 +41,31 @@ def rule_log(path: str, name: str = "redoxscreen") -> Iterator[logging.Logger]:
             for handler in handlers:  # the console handler's stream closes with the body
                 logging.root.removeHandler(handler)
                 handler.close()
+
+
+@contextmanager
+def kept_on_failure(paths: Sequence[str], directory: str) -> Iterator[None]:
+    """When the body raises, copy those of ``paths`` that exist into ``directory`` and log
+    where: Snakemake deletes a failed job's outputs but keeps its log folder, so a report the
+    job wrote before it failed (ingestion's rejected rows and counts) stays readable. Copies
+    left by an earlier failure are deleted first, so the folder never holds a stale one."""
+    copies = [Path(directory) / Path(path).name for path in paths]
+    for copy in copies:
+        copy.unlink(missing_ok=True)
+    try:
+        yield
+    except Exception:
+        kept = [
+            shutil.copyfile(path, copy)
+            for path, copy in zip(paths, copies, strict=True)
+            if os.path.exists(path)
+        ]
+        if kept:
+            logging.getLogger("redoxscreen").error(
+                "kept for reading, as Snakemake deletes a failed job's outputs: %s",
+                ", ".join(str(path) for path in kept),
+            )
+        raise
 
 
 @contextmanager
