@@ -16,7 +16,13 @@ from redoxscreen.ingest import (
     run_ingestion,
 )
 from redoxscreen.potentials import ImplausibleLabels, check_plausible_labels
-from redoxscreen.tables import TableFormatError, read_table, write_table
+from redoxscreen.tables import (
+    SHEET_HEADER,
+    TableFormatError,
+    read_table,
+    sheet_header,
+    write_table,
+)
 
 from molecule_fixtures import labelled_sd_file, write_zip, zip_parts
 
@@ -575,6 +581,29 @@ def test_an_xlsx_header_is_named_as_a_text_tables_is(tmp_path):
     table = read_table(path)
     assert table.columns.tolist() == ["name", "smiles", "ie", "ea", "column5"]
     assert ingest(table, DATASET).molecules["IE"].tolist() == [9.1]
+
+
+def test_an_xlsx_header_is_read_alone_as_the_whole_sheet_reads_it(tmp_path):
+    """Snakemake's start-up check reads the first sheet's header row without its rows: the
+    same names, stripped, from the first row that is not empty, without the empty names that
+    pad it to a wider row below."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    rows = [[], [" "], ["name", " smiles ", None, "ie"], ["ethanol", "CCO", "", 9.1, "x"]]
+    for row in rows:
+        sheet.append(row)
+    workbook.create_sheet("notes").append(["not read"])
+    workbook.save(tmp_path / "labels.xlsx")
+    header = read_table(tmp_path / "labels.xlsx").attrs[SHEET_HEADER]
+    assert header == ["name", "smiles", "", "ie", ""]
+    assert sheet_header(tmp_path / "labels.xlsx") == ["name", "smiles", "", "ie"]
+    pd.DataFrame().to_excel(tmp_path / "empty.xlsx")
+    assert sheet_header(tmp_path / "empty.xlsx") == []
+    (tmp_path / "renamed.xlsx").write_text("id,smiles\n")
+    with pytest.raises(TableFormatError, match="not an XLSX workbook that can be read"):
+        sheet_header(tmp_path / "renamed.xlsx")
 
 
 PLAUSIBLE = {"oxidation": [3.0, 20.0], "reduction": [-10.0, 10.0]}

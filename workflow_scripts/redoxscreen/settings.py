@@ -283,14 +283,12 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
 
 
 def table_header(path: Path) -> list[str] | None:
-    """A data-set table's header as written, without reading its rows (an XLSX sheet is read
-    whole, once per process); None for JSON, whose records are read whole when ingested (its
-    columns are checked then). A format that no reader reads is refused
-    (``tables.table_reader``)."""
+    """A data-set table's header as written, without reading its rows; None for JSON, whose
+    records are read whole when ingested (its columns are checked then). A format that no
+    reader reads is refused (``tables.table_reader``)."""
     from redoxscreen.tables import (
-        SHEET_HEADER,
         parquet_columns,
-        read_excel_sheet,
+        sheet_header,
         table_kind,
         table_reader,
         text_table_header,
@@ -303,7 +301,7 @@ def table_header(path: Path) -> list[str] | None:
     if suffix == ".parquet":
         return parquet_columns(path)
     if suffix == ".xlsx":
-        return read_excel_sheet(path).attrs[SHEET_HEADER]
+        return sheet_header(path)
     return None
 
 

@@ -148,17 +148,40 @@ UNREADABLE_WORKBOOK = (zipfile.BadZipFile, OSError, ValueError, KeyError, Import
 def first_sheet_rows(path: str) -> tuple[list[int], list[list[str]]]:
     """The rows of a workbook's first sheet that are not empty, with their numbers in the sheet
     (``sheet_rows``); the other sheets are named in a warning."""
+    with first_sheet(path, warn_of_others=True) as sheet:
+        return sheet_rows(sheet)
+
+
+def sheet_header(path: str | os.PathLike) -> list[str]:
+    """The header of a workbook's first sheet, its first row that is not empty, stripped, as
+    ``read_excel_sheet`` gives it in ``attrs[SHEET_HEADER]`` but without reading the rows below
+    it (a quick check of a data set's columns), and up to its last cell with a value, where
+    ``read_excel_sheet`` pads it with empty names to the sheet's widest row."""
+    with first_sheet(str(path), warn_of_others=False) as sheet:
+        sheet.reset_dimensions()
+        for cells in sheet.rows:
+            texts = [cell_text(cell).strip() for cell in cells[: written_width(cells)]]
+            if any(texts):
+                return texts
+    return []
+
+
+@contextmanager
+def first_sheet(path: str, warn_of_others: bool) -> Iterator:
+    """A workbook's first sheet, opened read-only for the body (its other sheets named in a
+    warning where ``warn_of_others``); a file that openpyxl cannot read as a workbook, there or
+    in the body, raises ``TableFormatError``."""
     with open(path, "rb") as file:  # a read-only workbook reads it until it is closed
         try:
             from openpyxl import load_workbook  # imported where a workbook is read, as pandas
 
             workbook = load_workbook(file, read_only=True, data_only=True, keep_links=False)
             first, *others = workbook.worksheets
-            if others:
+            if others and warn_of_others:
                 names = ", ".join(repr(sheet.title) for sheet in others)
                 log.warning("%s: its first sheet %r is read; its other sheets %s are not",
                             path, first.title, names)  # fmt: skip
-            return sheet_rows(first)
+            yield first
         except UNREADABLE_WORKBOOK as error:
             raise TableFormatError(
                 f"{path}: not an XLSX workbook that can be read ({error}); is it "
