@@ -129,6 +129,24 @@ def test_a_calibration_set_too_small_to_calibrate_is_refused_before_any_training
     write_target_folds(str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.02)
     assert (pd.read_parquet(out)["fold"] != CALIBRATION_FOLD).all()
     assert "holds out none: no calibration set" in caplog.text
+    # unless the per-molecule interval, which screening would refuse after training, needs one
+    with pytest.raises(ValueError) as error:
+        write_target_folds(
+            str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.02, needs_calibration=True
+        )
+    assert str(error.value) == (
+        "IE: final.calibration_fraction 0.02 holds out none of its 24 labelled molecules, and "
+        "screening.interval 'ensemble' needs a calibration set of at least 20: set "
+        "screening.interval: conformal or gaussian"
+    )
+    molecules.to_parquet(tmp_path / "m.parquet")  # where 20 are within reach, it says how
+    with pytest.raises(
+        ValueError,
+        match=r"none of its 60 .*raise final.calibration_fraction to 0.33, or set screening.interval",
+    ):
+        write_target_folds(
+            str(tmp_path / "m.parquet"), "IE", 8, 0, "random", out, 0.005, needs_calibration=True
+        )
 
 
 def test_the_fraction_a_refusal_offers_holds_out_enough_in_a_scaffold_split(smiles):

@@ -8,6 +8,7 @@ import pytest
 from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
 from redoxscreen.screen_stage import (
     ScreeningPlan,
+    check_per_molecule_interval,
     library_parts,
     screen_library,
     with_input_columns,
@@ -629,3 +630,16 @@ def test_the_selected_fingerprint_network_in_words(fingerprint, descriptors, exp
     architecture = {"model": 2, "radius": 1, "n_bits": 1024, "hidden_layers": "1024-512",
                     "fingerprint": fingerprint, "descriptors": descriptors}  # fmt: skip
     assert architecture_text(architecture) == expected
+
+
+def test_the_per_molecule_interval_without_a_calibration_set_says_what_to_change():
+    metrics = {"interval_95": {"conformal": {"half_width": 0.12}, "ensemble": None}}
+    check_per_molecule_interval(metrics, "conformal", "IE")
+    with pytest.raises(ValueError) as error:
+        check_per_molecule_interval(metrics, "ensemble", "IE")
+    assert str(error.value) == (
+        "screening.interval is 'ensemble' but the IE final models have no calibrated ensemble "
+        "interval: final.calibration_fraction held out none of its molecules when they were "
+        "trained; set screening.interval: conformal or gaussian, or raise "
+        "final.calibration_fraction (which trains the models again)"
+    )

@@ -3,6 +3,10 @@
 from redoxscreen.folds import write_target_folds
 from redoxscreen.rulelog import rule_log
 
+# read from the config, not a param: changing the interval changes no fold (screening, which
+# it reruns, refuses the per-molecule interval where a target has no calibration set)
+needs_calibration = snakemake.config["screening"]["interval"] == "ensemble"
+
 with rule_log(snakemake.log[0]):
     write_target_folds(
         molecules_path=snakemake.input.molecules,
@@ -13,4 +17,5 @@ with rule_log(snakemake.log[0]):
         out_path=snakemake.output.folds,
         calibration_fraction=snakemake.params.calibration_fraction,
         k_key=f"{snakemake.wildcards.stage}.k",
+        needs_calibration=needs_calibration,
     )

@@ -82,22 +82,53 @@ class CalibrationSetTooSmall(ValueError):
 
 
 def too_small_calibration_set(smiles: Sequence[str], n_held: int, seed: int, split: str) -> str:
-    """What to do where ``final.calibration_fraction`` holds out too few molecules: the least
-    fraction (in hundredths, below the schema's 0.5) whose hold-out is large enough, or 0."""
+    """What to do where ``final.calibration_fraction`` holds out too few molecules."""
+    return calibration_advice(
+        smiles,
+        seed,
+        split,
+        problem=f"final.calibration_fraction holds out {n_held} of its {len(smiles)} labelled "
+        f"molecules for calibration, and the ensemble's interval needs at least "
+        f"{MIN_CALIBRATION_MOLECULES}",
+        otherwise="set it to 0 (no calibration set; then screening.interval: conformal or "
+        "gaussian)",
+    )
+
+
+def no_calibration_set(smiles: Sequence[str], fraction: float, seed: int, split: str) -> str:
+    """What to do where ``final.calibration_fraction`` holds out no molecule of a target and
+    the per-molecule interval (``screening.interval: ensemble``) needs a calibration set."""
+    return calibration_advice(
+        smiles,
+        seed,
+        split,
+        problem=f"final.calibration_fraction {fraction:g} holds out none of its {len(smiles)} "
+        f"labelled molecules, and screening.interval 'ensemble' needs a calibration set of at "
+        f"least {MIN_CALIBRATION_MOLECULES}",
+        otherwise="set screening.interval: conformal or gaussian",
+    )
+
+
+def calibration_advice(
+    smiles: Sequence[str], seed: int, split: str, problem: str, otherwise: str
+) -> str:
+    """``problem``, then the least fraction that holds out enough molecules
+    (``least_calibration_fraction``) where one does, or ``otherwise``."""
+    least = least_calibration_fraction(smiles, seed, split)
+    raise_it = f"raise final.calibration_fraction to {least}, or " if least else ""
+    return f"{problem}: {raise_it}{otherwise}"
+
+
+def least_calibration_fraction(smiles: Sequence[str], seed: int, split: str) -> float | None:
+    """The least fraction, in hundredths below the schema's 0.5, whose hold-out (tried with
+    ``calibration_mask``) holds MIN_CALIBRATION_MOLECULES or more; None where none does."""
     enough = (
         hundredths / 100
         for hundredths in range(1, 50)
         if calibration_mask(smiles, hundredths / 100, seed, split).sum()
         >= MIN_CALIBRATION_MOLECULES
     )
-    fraction = next(enough, None)
-    raise_it = f"raise final.calibration_fraction to {fraction}, or " if fraction else ""
-    return (
-        f"final.calibration_fraction holds out {n_held} of its {len(smiles)} labelled molecules "
-        f"for calibration, and the ensemble's interval needs at least "
-        f"{MIN_CALIBRATION_MOLECULES}: {raise_it}set it to 0 (no calibration set; then "
-        "screening.interval: conformal or gaussian)"
-    )
+    return next(enough, None)
 
 
 def calibration_mask(
@@ -126,14 +157,23 @@ def calibration_mask(
 
 
 def folds_with_calibration(
-    smiles: Sequence[str], k: int, seed: int, split: str, calibration_fraction: float
+    smiles: Sequence[str],
+    k: int,
+    seed: int,
+    split: str,
+    calibration_fraction: float,
+    needs_calibration: bool = False,
 ) -> np.ndarray:
-    """Folds 0..k-1, and CALIBRATION_FOLD for the molecules held out of every fold model."""
+    """Folds 0..k-1, and CALIBRATION_FOLD for the molecules held out of every fold model.
+    A share of the molecules that rounds to none leaves no calibration set (a warning), unless
+    ``needs_calibration`` (the per-molecule interval is configured), which refuses it."""
     held = calibration_mask(smiles, calibration_fraction, seed, split)
     if 0 < held.sum() < MIN_CALIBRATION_MOLECULES:
         raise CalibrationSetTooSmall(
             too_small_calibration_set(smiles, int(held.sum()), seed, split)
         )
+    if calibration_fraction > 0 and not held.any() and needs_calibration:
+        raise CalibrationSetTooSmall(no_calibration_set(smiles, calibration_fraction, seed, split))
     if calibration_fraction > 0 and not held.any():
         log.warning("final.calibration_fraction %g of %d labelled molecules holds out none: no "
                     "calibration set, and no per-molecule interval", calibration_fraction,
@@ -153,11 +193,12 @@ def write_target_folds(
     out_path: str,
     calibration_fraction: float = 0.0,
     k_key: str = "k",
+    needs_calibration: bool = False,
 ) -> None:
     """Folds over the molecules labelled for ``target``: columns id, fold, in the data set's
     order; the folds are made in the order of canonical SMILES (then id), so the same molecules
     get the same folds however the rows are sorted. ``k_key`` names the setting that gave ``k``
-    in errors."""
+    in errors; ``needs_calibration`` as in ``folds_with_calibration``."""
     import pandas as pd
 
     from redoxscreen.tables import write_table
@@ -170,7 +211,12 @@ def write_target_folds(
     folds = np.empty(len(labelled), dtype=np.int64)
     try:
         folds[order] = folds_with_calibration(
-            labelled["smiles"].to_numpy()[order].tolist(), k, seed, split, calibration_fraction
+            labelled["smiles"].to_numpy()[order].tolist(),
+            k,
+            seed,
+            split,
+            calibration_fraction,
+            needs_calibration,
         )
     except CalibrationSetTooSmall as error:
         raise ValueError(f"{target}: {error}") from error

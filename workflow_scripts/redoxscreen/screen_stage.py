@@ -85,10 +85,15 @@ def global_half_width(metrics: Mapping, interval: str) -> float:
 
 
 def check_per_molecule_interval(metrics: Mapping, interval: str, target: str) -> None:
+    """Refuse the per-molecule interval for final models trained without a calibration set
+    (``final.calibration_fraction`` 0, or a share that held out none of the target's molecules
+    under another ``screening.interval``)."""
     if interval == PER_MOLECULE and not metrics["interval_95"].get(PER_MOLECULE):
         raise ValueError(
             f"screening.interval is 'ensemble' but the {target} final models have no calibrated "
-            "ensemble interval (final.calibration_fraction was 0); rerun the final stage"
+            "ensemble interval: final.calibration_fraction held out none of its molecules when "
+            "they were trained; set screening.interval: conformal or gaussian, or raise "
+            "final.calibration_fraction (which trains the models again)"
         )
 
 
