@@ -14,6 +14,7 @@ from redoxscreen.settings import (  # noqa: E402
     MATERIALS_PROJECT,
     ConfigError,
     check_config,
+    check_repeated_keys,
     configured_file,
     library_columns,
     library_path,
@@ -23,6 +24,7 @@ from redoxscreen.settings import (  # noqa: E402
 )
 
 SCHEMA = f"{workflow.basedir}/config/schema.yaml"
+check_repeated_keys(workflow.configfiles)  # which Snakemake merged, keeping a key's last value
 try:
     validate(config, schema=SCHEMA)
 except WorkflowError as refusal:  # its message prints the whole schema: name the keys instead
@@ -33,6 +35,8 @@ except ConfigError as refusal:  # the message names the key: no traceback throug
     raise ConfigError(str(refusal)) from None
 DATASET = selected_dataset(config)
 TARGETS = list(DATASET["targets"])
+# what ingestion reads of the data set: its description, for people, reruns nothing
+INGESTED_DATASET = {key: value for key, value in DATASET.items() if key != "description"}
 
 
 def workflow_file(path):

@@ -57,7 +57,7 @@ rule ingest:
     benchmark:
         "benchmarks/ingest/ingest.tsv"
     params:
-        dataset=DATASET,
+        dataset=INGESTED_DATASET,
         ingest=config["ingest"],
     resources:
         mem_mb=4000,

@@ -1,6 +1,7 @@
 import copy
 import gzip
 import math
+import re
 import shutil
 from functools import reduce
 from pathlib import Path
@@ -16,6 +17,7 @@ from redoxscreen.screen_stage import ScreeningPlan, screening_is_on
 from redoxscreen.settings import (
     ConfigError,
     check_config,
+    check_repeated_keys,
     configured_file,
     library_runtime_minutes,
     schema_report,
@@ -108,6 +110,22 @@ def test_defaults_are_filled_in(config):
             lambda c: c["grid"].update(models=["24"]),
             "grid.models",
             "`--config` reads a nested value as text",
+        ),
+        (  # YAML 1.1 reads an exponent without a decimal point as text
+            lambda c: c["training"].update(learning_rate="1e-3"),
+            "training.learning_rate",
+            "'1e-3' is not of type 'number'; YAML reads 1e-3 as text: write 1.0e-3",
+        ),
+        (
+            lambda c: c["grid"].update(models=[2, 2, 25]),
+            "grid.models",
+            "[2, 2, 25] has non-unique elements",
+        ),
+        (  # a screening setting under screen: that no library entry could be
+            lambda c: c["screen"].update(collector_max_v=4.5),
+            "screen.collector_max_v",
+            "`screen:` names libraries to screen ({name: SMILES file}); did you mean "
+            "screening.collector_max_v?",
         ),
         (
             lambda c: c["screening"].update(collector_max_v=-4.7),
@@ -633,3 +651,26 @@ def test_with_nothing_screened_no_calibration_set_is_needed(config):
     config["screening"]["roles"] = {"anode": {"potential": "reduction", "band_min_v": 1.8}}
     with pytest.raises(ConfigError, match=r"screening\.interval: 'ensemble' needs a calibration"):
         check_config(config, REPO)
+
+
+def test_a_key_set_twice_in_a_config_file_is_refused_naming_its_lines(tmp_path: Path):
+    """YAML keeps a repeated key's last value without a word."""
+    files = {
+        "top.yaml": "training:\n  dropout: 0.2\nseed: 3\ntraining:\n  l2: 0.1\n",
+        "nested.yaml": "training:\n  dropout: 0.2\n  l2: 0.1\n  dropout: 0.3\n",
+        "listed.yaml": "grid:\n  models: [{a: 1, a: 2}]\n",
+        "settings.json": '{"seed": 1, "final": {"k": 3, "k": 4}}',
+        "fine.yaml": "training: {dropout: 0.2}\nscreening: {dropout: 0.2}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    said = {
+        "top.yaml": "training is set twice (lines 1 and 4)",
+        "nested.yaml": "training.dropout is set twice (lines 2 and 4)",
+        "listed.yaml": "grid.models[0].a is set twice (lines 2 and 2)",
+        "settings.json": "final.k is set twice (lines 1 and 1)",
+    }
+    for name, message in said.items():
+        with pytest.raises(ConfigError, match=re.escape(f"{name}: {message}, and only the last")):
+            check_repeated_keys([tmp_path / "fine.yaml", tmp_path / name])
+    check_repeated_keys([tmp_path / "fine.yaml", REPO / "config/config.yaml"])

@@ -14,6 +14,7 @@ from redoxscreen.training import (
     fit_network,
     learning_rate_callbacks,
     set_threads,
+    training_read_by,
 )
 
 
@@ -91,3 +92,14 @@ def test_threads_asked_for_after_tensorflow_started_are_a_warning_not_an_error(c
     assert tf.config.threading.get_intra_op_parallelism_threads() == running
     said = configure_tensorflow(running + 3, TrainingSettings(mixed_precision=False))
     assert said == f"CPU ({running} threads), float32"  # the threads it runs on, not those asked
+
+
+def test_a_job_reads_the_decay_keys_only_under_the_decaying_schedule():
+    training = dataclasses.asdict(TrainingSettings())
+    assert training["lr_schedule"] == "constant"
+    read = training_read_by(training, learned=False)
+    assert "l2" in read and "decay_rate" not in read and "decay_start_epoch" not in read
+    decaying = training | {"lr_schedule": "exponential_decay"}
+    read = training_read_by(decaying, learned=False)
+    assert read["decay_rate"] == 0.995 and read["decay_start_epoch"] == 500
+    assert "decay_rate" not in training_read_by(decaying, learned=True)  # message passing

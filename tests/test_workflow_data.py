@@ -151,6 +151,13 @@ def test_a_mistyped_key_stops_snakemake_with_a_short_message(table_workdir):
     assert result.returncode != 0
     assert "screning: unknown key; did you mean 'screening'?" in output
     assert len(output.splitlines()) < 20  # not Snakemake's dump of the whole schema
+    repeated = table_workdir / "repeated.yaml"  # YAML would keep the last training: alone
+    repeated.write_text("training:\n  dropout: 0.2\nseed: 3\ntraining:\n  l2: 0.1\n")
+    result = run_snakemake(table_workdir, "-n", "--configfile", "config.yaml", repeated.name,
+                           check=False)  # fmt: skip
+    assert result.returncode != 0
+    assert ("repeated.yaml: training is set twice (lines 1 and 4), and only the last would "
+            "count: set it once") in result.stdout + result.stderr  # fmt: skip
 
 
 def test_a_library_without_its_column_stops_snakemake_without_a_traceback(table_workdir):

@@ -96,12 +96,19 @@ def test_a_setting_change_reruns_its_rule_and_what_follows(
 
 
 def test_a_training_key_that_the_networks_ignore_reruns_nothing(finished_grid, tmp_path):
-    """The run's networks are fingerprint networks: the message-passing keys, and the prediction
-    chunk size, change none of its results; a fingerprint network's key reruns both stages."""
+    """The run's networks are fingerprint networks: the message-passing keys, the decay keys of
+    a schedule it does not use, the prediction chunk size and the data set's description
+    change none of its results; a fingerprint network's key reruns both stages."""
     workdir, _ = finished_grid
     ignored = {
-        "training": {"graph_epochs": 7, "graph_batch_size": 4, "graph_weight_averaging": 0.5},
+        "training": {
+            "graph_epochs": 7,
+            "graph_batch_size": 4,
+            "graph_weight_averaging": 0.5,
+            "decay_rate": 0.9,  # read under lr_schedule exponential_decay alone
+        },
         "predict": {"chunk_size": 999},
+        "datasets": {"tiny": {"description": "a note for people"}},
     }
     plan = output_of(
         run_snakemake(workdir, "-n", *with_override(workdir, tmp_path / "ignored.yaml", ignored))
@@ -117,7 +124,7 @@ def test_a_training_key_that_the_networks_ignore_reruns_nothing(finished_grid, t
     recipe = json.loads((workdir / "results/final/IE/fold0/recipe.json").read_text())
     assert set(recipe["training"]) == {"descriptors", "label_scaling", "learning_rate",
         "deterministic", "l2", "dropout", "batch_size", "max_epochs", "patience", "lr_schedule",
-        "decay_start_epoch", "decay_rate", "validation_fraction", "mixed_precision"}  # fmt: skip
+        "validation_fraction", "mixed_precision"}  # fmt: skip
 
 
 def test_screening_checks_the_labels_again_with_its_own_settings(finished_grid, tmp_path):

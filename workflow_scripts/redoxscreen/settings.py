@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from textwrap import shorten
@@ -31,6 +32,46 @@ def selected_dataset(config: Mapping) -> dict:
     return datasets[name]
 
 
+def check_repeated_keys(paths: Sequence[str | Path]) -> None:
+    """Raise ``ConfigError`` naming the file, the key and its lines where a config file (YAML,
+    or JSON, which YAML reads) sets one key twice in a mapping: YAML keeps the last without a
+    word, so ``training: {dropout: 0.2}`` above ``training: {l2: 0.1}`` would lose the
+    dropout."""
+    import yaml
+
+    for path in paths:
+        with open(path, encoding="utf-8") as file:
+            root = yaml.compose(file)
+        if repeated := repeated_key(root):
+            key, lines = repeated
+            raise ConfigError(
+                f"{path}: {key} is set twice (lines {lines[0]} and {lines[1]}), and only the "
+                "last would count: set it once"
+            )
+
+
+def repeated_key(node, path: str = "") -> tuple[str, tuple[int, int]] | None:
+    """The first key that a YAML node's mappings hold twice, as a dotted path, and the lines
+    of its two entries; None where none repeats."""
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        children = [(f"{path}[{index}]", child) for index, child in enumerate(node.value)]
+    elif isinstance(node, yaml.MappingNode):
+        first_line = {}
+        for key_node, _ in node.value:
+            key, line = f"{path}.{key_node.value}".lstrip("."), key_node.start_mark.line + 1
+            if key in first_line:
+                return key, (first_line[key], line)
+            first_line[key] = line
+        children = [
+            (f"{path}.{key_node.value}".lstrip("."), value) for key_node, value in node.value
+        ]
+    else:
+        return None
+    return next(filter(None, (repeated_key(child, where) for where, child in children)), None)
+
+
 def schema_report(config: Mapping, schema_path: str | Path, refusal: Exception) -> str:
     """What Snakemake's validation against the JSON schema refused (``refusal``), one line per
     mistake ("key.path: what is wrong"), instead of its dump of the whole schema."""
@@ -42,7 +83,12 @@ def schema_report(config: Mapping, schema_path: str | Path, refusal: Exception) 
         errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
     except Exception:  # an unreadable or broken schema: Snakemake's message says so
         return str(refusal)
-    lines = sorted(line for error in errors for line in describe_schema_error(error))
+    screening_keys = schema.get("properties", {}).get("screening", {}).get("properties", {})
+    lines = sorted(
+        line + misplaced_screening_hint(error.absolute_path, screening_keys)
+        for error in errors
+        for line in describe_schema_error(error)
+    )
     if not lines:  # not a mistake in the config's values: keep Snakemake's own message
         return str(refusal)
     return f"the configuration does not match {Path(schema_path).name}:\n  " + "\n  ".join(lines)
@@ -71,8 +117,35 @@ def describe_schema_error(error) -> list[str]:
         message += f" ({'; '.join(wanted)})"
     message = shorten(message, 300, placeholder=" ...")
     if is_text_for_a_value(error):
-        message += "; `--config` reads a nested value as text: set nested keys in a --configfile"
+        message += text_value_hint(error.instance)
     return [f"{where or '(top level)'}: {message}"]
+
+
+# YAML 1.1, which PyYAML and Snakemake read, takes a number without its decimal point for text
+EXPONENT_WITHOUT_POINT = re.compile(r"^([+-]?\d+)([eE][+-]?\d+)$")
+
+
+def text_value_hint(value: object) -> str:
+    """Why a nested number reached the schema as text, and how to write it: 1e-3 in a YAML
+    file, or any nested value given on the command line with ``--config``."""
+    if isinstance(value, str) and (match := EXPONENT_WITHOUT_POINT.match(value)):
+        return f"; YAML reads {value} as text: write {match[1]}.0{match[2]}"
+    return "; `--config` reads a nested value as text: set nested keys in a --configfile"
+
+
+def misplaced_screening_hint(path: Sequence, screening_keys: Mapping) -> str:
+    """A hint for a ``screen:`` entry named like a ``screening:`` key, as in
+    ``screen: {collector_max_v: 4.5}``; empty otherwise."""
+    if len(path) == 2 and path[0] == "screen" and path[1] in screening_keys:
+        return "; " + screening_key_hint(path[1])
+    return ""
+
+
+def screening_key_hint(name: str) -> str:
+    return (
+        f"`screen:` names libraries to screen ({{name: SMILES file}}); did you mean "
+        f"screening.{name}?"
+    )
 
 
 def is_text_for_a_value(error) -> bool:
@@ -379,10 +452,7 @@ def check_config_files(
         and (not isinstance(entry, str) or configured_file(entry, workdir, workflow_dir) is None)
     ]
     if misplaced:  # `screen:` lists libraries; `screening:` says how to screen
-        raise ConfigError(
-            f"screen.{misplaced[0]}: `screen:` names libraries to screen ({{name: SMILES "
-            f"file}}); did you mean screening.{misplaced[0]}?"
-        )
+        raise ConfigError(f"screen.{misplaced[0]}: {screening_key_hint(misplaced[0])}")
     files = {
         "grid.architectures": config["grid"]["architectures"],
         "screening.electrolytes_table": config["screening"]["electrolytes_table"],

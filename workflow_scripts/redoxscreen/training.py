@@ -311,10 +311,16 @@ def keys_read_by(learned: bool) -> tuple[str, ...]:
     return SHARED_KEYS + (GRAPH_NETWORK_KEYS if learned else FINGERPRINT_NETWORK_KEYS)
 
 
+DECAY_KEYS = ("decay_start_epoch", "decay_rate")  # read by lr_schedule exponential_decay alone
+
+
 def training_read_by(training: dict, learned: bool) -> dict:
-    """The config's ``training`` entries that a network of this kind reads: a training job's
-    params, so that changing a key its network ignores reruns no job."""
+    """The config's ``training`` entries that a network of this kind reads (the decay keys only
+    under an ``exponential_decay`` schedule): a training job's params, so that changing a key
+    its network ignores reruns no job."""
     keys = keys_read_by(learned)
+    if training.get("lr_schedule") != "exponential_decay":
+        keys = tuple(key for key in keys if key not in DECAY_KEYS)
     return {key: value for key, value in training.items() if key in keys}
 
 
