@@ -65,6 +65,12 @@ if config["training"]["descriptors"] and _message_passing_models:
     )
 
 
+def per_attempt(limit):
+    """A job's time or memory limit, times its attempt: a job resubmitted after it hit the
+    limit (SLURM's TIMEOUT or OUT_OF_MEMORY; profiles/slurm retries twice) gets more."""
+    return lambda wildcards, attempt: limit * attempt
+
+
 def package_files(*modules):
     """The package modules that a job runs, as inputs, so that editing one reruns its jobs."""
     package = Path(workflow.basedir) / "workflow_scripts" / "redoxscreen"

@@ -35,8 +35,8 @@ rule train_final_fold:
     threads: config["final"]["resources"]["threads"]
     resources:
         gpu=config["final"]["resources"]["gpu"],
-        mem_mb=config["final"]["resources"]["mem_mb"],
-        runtime=config["final"]["resources"]["runtime"],
+        mem_mb=per_attempt(config["final"]["resources"]["mem_mb"]),
+        runtime=per_attempt(config["final"]["resources"]["runtime"]),
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -32,8 +32,8 @@ rule train_grid_fold:
     threads: config["grid"]["resources"]["threads"]
     resources:
         gpu=config["grid"]["resources"]["gpu"],
-        mem_mb=config["grid"]["resources"]["mem_mb"],
-        runtime=config["grid"]["resources"]["runtime"],
+        mem_mb=per_attempt(config["grid"]["resources"]["mem_mb"]),
+        runtime=per_attempt(config["grid"]["resources"]["runtime"]),
     conda:
         "../envs/redoxscreen.yaml"
     script:

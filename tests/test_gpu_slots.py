@@ -1,13 +1,15 @@
 """Each concurrent GPU job gets its own device: slots claimed by file locks across processes."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from redoxscreen.gpu_slots import assign_gpu
+from redoxscreen.gpu_slots import LOCK_DIR, assign_gpu
 
 from workflow_runner import REPO
 
@@ -85,3 +87,16 @@ def test_a_scheduler_choice_or_a_single_gpu_is_left_alone(tmp_path, monkeypatch)
 @pytest.fixture(autouse=True)
 def _restore_cuda_visible_devices(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+
+def test_a_job_that_asks_for_no_gpu_sees_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")  # where a scheduler set one all the same
+    said = assign_gpu(devices=4, lock_dir=tmp_path, asked=0)
+    assert said == "the job asks for no GPU (resources gpu 0): CUDA_VISIBLE_DEVICES is empty"
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
+    assert not list(tmp_path.iterdir())  # no slot claimed
+
+
+def test_the_slot_locks_are_per_host():
+    """`.snakemake` may lie on a file system that the cluster's nodes share."""
+    assert Path(".snakemake") / "gpu_slots" / socket.gethostname() == LOCK_DIR

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from redoxscreen.training import CPU_TRAINING_ON_GPU_JOBS
+
 from molecule_fixtures import labelled_molecules, tiny_dataset_config
 from slurm_cluster import SlurmCluster, missing_binaries
 from workflow_runner import REPO, snakemake_command, write_config
@@ -41,7 +43,6 @@ SITE = [
     "--slurm-status-command", "squeue",
     "--slurm-init-seconds-before-status-checks", "1",
     "--seconds-between-status-checks", "2",
-    "--slurm-keep-successful-logs",
     "--default-resources", *(f"{key}={value}" for key, value in DEFAULT_RESOURCES.items()),
     "--set-resources", "train_grid_fold:slurm_partition=debug",
     "train_final_fold:slurm_partition=debug",
@@ -75,11 +76,18 @@ def cluster(tmp_path_factory):
         yield running
 
 
-def start_workflow(workdir: Path, *args: str) -> subprocess.Popen:
+def start_workflow(workdir: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     """Start the Snakefile in ``workdir``; its output goes to ``workdir/snakemake.out``."""
     with open(workdir / "snakemake.out", "w") as output:
         return subprocess.Popen(snakemake_command(workdir, *args), stdout=output,
-                                stderr=subprocess.STDOUT, text=True, cwd=workdir)  # fmt: skip
+                                stderr=subprocess.STDOUT, text=True, cwd=workdir,
+                                env=env)  # fmt: skip
+
+
+# The test cluster's GPUs are declared, not real, and TensorFlow here is its CPU build: a job
+# given one would be refused; this lets it train on its CPUs, with a warning (sbatch passes the
+# submitting environment on to the job).
+CPU_TRAINING = os.environ | {CPU_TRAINING_ON_GPU_JOBS: "1"}
 
 
 def finished_output(workdir: Path, process: subprocess.Popen, deadline: float) -> str:
@@ -119,7 +127,7 @@ def runs(cluster, tmp_path_factory):
     started = time.monotonic()
     deadline = started + RUN_TIMEOUT_S
     # The local run computes while the SLURM run mostly waits between its status checks.
-    through_slurm = start_workflow(on_slurm, "--profile", str(PROFILE), *SITE)
+    through_slurm = start_workflow(on_slurm, "--profile", str(PROFILE), *SITE, env=CPU_TRAINING)
     run_here = start_workflow(local)
     try:
         output = finished_output(on_slurm, through_slurm, deadline)
@@ -153,7 +161,11 @@ def test_training_jobs_asked_slurm_for_a_gpu(runs):
     logs = list((on_slurm / "logs").glob("train_*_fold/**/*.log"))
     assert len(logs) == 2 * 2 * 2  # (grid, final) x targets x folds
     for log in logs:
-        assert re.search(r"CUDA_VISIBLE_DEVICES=[01] \(set before the job\)", log.read_text()), log
+        said = log.read_text()
+        assert re.search(r"CUDA_VISIBLE_DEVICES=[01] \(set before the job\)", said), log
+        assert re.search(r"was given GPU [01] \(CUDA_VISIBLE_DEVICES\), but TensorFlow sees "
+                         r"none: it is built for CPUs only", said), log  # fmt: skip
+        assert f"{CPU_TRAINING_ON_GPU_JOBS}=1: training on its CPUs" in said, log
 
 
 def test_a_job_asks_slurm_for_its_threads_and_the_librarys_runtime(runs):

@@ -3,6 +3,7 @@ LabelScaler: the labels' scaling, refused when there is nothing finite to scale.
 
 import dataclasses
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from redoxscreen.training import (
     LabelScaler,
     TrainingSettings,
+    check_gpus_seen,
     configure_tensorflow,
     fit_network,
     learning_rate_callbacks,
@@ -103,3 +105,33 @@ def test_a_job_reads_the_decay_keys_only_under_the_decaying_schedule():
     read = training_read_by(decaying, learned=False)
     assert read["decay_rate"] == 0.995 and read["decay_start_epoch"] == 500
     assert "decay_rate" not in training_read_by(decaying, learned=True)  # message passing
+
+
+def test_a_job_given_a_gpu_that_tensorflow_cannot_see_is_refused(monkeypatch, tmp_path, caplog):
+    """A GPU held unused while the job trains on its CPUs (TensorFlow's CPU build on a GPU
+    node) is refused, unless allowed; a machine's GPUs that no one gave the job are warned of."""
+    monkeypatch.delenv("REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS", raising=False)
+    with pytest.raises(RuntimeError) as refusal:
+        check_gpus_seen("1", built_with_cuda=False)
+    assert str(refusal.value) == (
+        "this job was given GPU 1 (CUDA_VISIBLE_DEVICES), but TensorFlow sees none: it is built "
+        "for CPUs only (tensorflow-cpu, which `make venv` installs); run `make gpu` "
+        "(TensorFlow's CUDA build) where the jobs run, or set grid.resources.gpu and "
+        "final.resources.gpu to 0 to train on CPUs (or REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS=1 "
+        "to train on its CPUs)"
+    )
+    with pytest.raises(RuntimeError, match="built with CUDA but finds no device it can use"):
+        check_gpus_seen("0", built_with_cuda=True)
+    monkeypatch.setenv("REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS", "1")
+    with caplog.at_level(logging.WARNING):
+        check_gpus_seen("0", built_with_cuda=False)
+    assert "REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS=1: training on its CPUs" in caplog.text
+    caplog.clear()
+    fake = tmp_path / "nvidia-smi"  # a machine with two GPUs and nothing set before the job
+    fake.write_text("#!/bin/sh\necho 'GPU 0: A'\necho 'GPU 1: B'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with caplog.at_level(logging.WARNING):
+        check_gpus_seen(None, built_with_cuda=False)
+        check_gpus_seen("", built_with_cuda=False)  # the rule asked for none: nothing to say
+    assert caplog.text.count("this machine has 2 GPU(s), but TensorFlow sees none") == 1

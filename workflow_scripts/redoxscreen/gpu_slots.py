@@ -8,7 +8,10 @@ released when the job ends, however it ends. If every slot is taken (more GPU jo
 GPUs: ``--resources gpu=N`` was not given), the job waits for one to free.
 
 Nothing changes where ``CUDA_VISIBLE_DEVICES`` is already set (SLURM sets it for jobs submitted
-with ``--gpus``) or where the machine has fewer than two GPUs.
+with ``--gpus``) or where the machine has fewer than two GPUs. A job that asks for no GPU (its
+rule's ``gpu`` resource 0: ``grid.resources.gpu``, ``final.resources.gpu``) sees none: it sets
+``CUDA_VISIBLE_DEVICES`` empty, so that it never takes a device that no one gave it. The lock
+folder is per host, as ``.snakemake`` may lie on a file system that several nodes share.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import fcntl
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +28,7 @@ from typing import IO
 
 log = logging.getLogger(__name__)
 
-LOCK_DIR = Path(".snakemake") / "gpu_slots"
+LOCK_DIR = Path(".snakemake") / "gpu_slots" / socket.gethostname()
 POLL_SECONDS = 2.0
 _held: list[IO] = []  # open lock files: closing one would release its slot
 
@@ -66,8 +70,14 @@ def claim_slot(devices: int, lock_dir: Path = LOCK_DIR) -> int:
         time.sleep(POLL_SECONDS)
 
 
-def assign_gpu(devices: int | None = None, lock_dir: Path = LOCK_DIR) -> str:
-    """Pick this job's GPU before TensorFlow starts; returns what was decided, for the log."""
+def assign_gpu(
+    devices: int | None = None, lock_dir: Path = LOCK_DIR, asked: int | None = None
+) -> str:
+    """Pick this job's GPU before TensorFlow starts; returns what was decided, for the log.
+    ``asked``: the GPUs its rule asks for (None outside a rule); 0 hides every GPU."""
+    if asked == 0:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        return "the job asks for no GPU (resources gpu 0): CUDA_VISIBLE_DEVICES is empty"
     preset = os.environ.get("CUDA_VISIBLE_DEVICES")
     if preset is not None:
         return f"CUDA_VISIBLE_DEVICES={preset} (set before the job)"

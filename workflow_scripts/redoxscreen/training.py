@@ -21,7 +21,7 @@ import pandas as pd
 from redoxscreen import descriptors, graphs
 from redoxscreen.features import FingerprintSpec, read_store
 from redoxscreen.folds import CALIBRATION_FOLD
-from redoxscreen.gpu_slots import assign_gpu
+from redoxscreen.gpu_slots import assign_gpu, gpu_count
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.tables import atomic_path, write_json, write_table
 
@@ -144,17 +144,24 @@ def set_threads(intra_op: int, inter_op: int | None = None) -> bool:
     return True
 
 
-def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool = False) -> str:
+def configure_tensorflow(
+    threads: int, settings: TrainingSettings, float32: bool = False, gpus_asked: int | None = None
+) -> str:
     """GPU slot, threads, determinism and precision; returns the device and precision.
 
     ``float32``: the model computes in float32 whatever the settings (message passing).
+    ``gpus_asked``: the GPUs that the job's rule asks for (None outside a rule): where it asks
+    for one, a GPU that TensorFlow cannot see is refused or warned of (``check_gpus_seen``).
     """
-    log.info(assign_gpu())  # before TensorFlow starts: it reads CUDA_VISIBLE_DEVICES once
+    given = os.environ.get("CUDA_VISIBLE_DEVICES")  # by the scheduler, or by hand
+    log.info(assign_gpu(asked=gpus_asked))  # before TensorFlow starts: it reads it once
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
+    if gpus_asked and not gpus:
+        check_gpus_seen(given, tf.test.is_built_with_cuda())
     for gpu in gpus:  # take memory as needed, so that jobs can share a device
         tf.config.experimental.set_memory_growth(gpu, True)
     if not gpus:
@@ -169,6 +176,36 @@ def configure_tensorflow(threads: int, settings: TrainingSettings, float32: bool
     running = tf.config.threading.get_intra_op_parallelism_threads()  # set_threads may keep it
     device = f"GPU ({gpus[0].name})" if gpus else f"CPU ({running} threads)"
     return f"{device}, {'bfloat16' if bf16 else 'float32'}"
+
+
+CPU_TRAINING_ON_GPU_JOBS = "REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS"  # 1: warn, do not refuse
+
+
+def check_gpus_seen(given: str | None, built_with_cuda: bool) -> None:
+    """For a job that asks for a GPU and whose TensorFlow sees none: refuse it where a GPU was
+    given to it (``CUDA_VISIBLE_DEVICES`` set before the job, as SLURM sets it), which it would
+    hold unused while it trains on its CPUs, unless ``REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS=1``;
+    warn where the machine has GPUs (nvidia-smi) that no one gave it."""
+    build = (
+        "built with CUDA but finds no device it can use (check nvidia-smi and the driver)"
+        if built_with_cuda
+        else "built for CPUs only (tensorflow-cpu, which `make venv` installs)"
+    )
+    remedy = (
+        "run `make gpu` (TensorFlow's CUDA build) where the jobs run, or set "
+        "grid.resources.gpu and final.resources.gpu to 0 to train on CPUs"
+    )
+    if given:
+        problem = (
+            f"this job was given GPU {given} (CUDA_VISIBLE_DEVICES), but TensorFlow sees "
+            f"none: it is {build}; {remedy}"
+        )
+        if os.environ.get(CPU_TRAINING_ON_GPU_JOBS) != "1":
+            raise RuntimeError(f"{problem} (or {CPU_TRAINING_ON_GPU_JOBS}=1 to train on its CPUs)")
+        log.warning("%s; %s=1: training on its CPUs", problem, CPU_TRAINING_ON_GPU_JOBS)
+    elif given is None and (devices := gpu_count()):
+        log.warning("this machine has %d GPU(s), but TensorFlow sees none: it is %s; training "
+                    "runs on CPUs: %s", devices, build, remedy)  # fmt: skip
 
 
 def inner_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -421,6 +458,7 @@ class FoldJob:
     seed: int
     descriptors: str | None = None  # the descriptor store, appended to the fingerprints
     spec: FingerprintSpec | None = None  # the architecture's; needed for a learned one (graphs)
+    gpus_asked: int | None = None  # the rule's gpu resource; None outside a rule
 
     @property
     def learned(self) -> bool:
@@ -473,7 +511,7 @@ def train_fold(
     if job.descriptors and job.learned:
         raise ValueError(f"model {job.model_id} is a message-passing network (fingerprint "
                          "graph), which takes no descriptors: set training.descriptors: false")  # fmt: skip
-    device = configure_tensorflow(threads, settings, float32=job.learned)
+    device = configure_tensorflow(threads, settings, float32=job.learned, gpus_asked=job.gpus_asked)
     spec, (x_train, y_train, _), (x_held, y_held, held_ids), calibration = fold_data(job)
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
@@ -585,6 +623,7 @@ def train_fold_of_rule(smk, architecture: dict, save_model: bool = False) -> dic
         spec=FingerprintSpec(
             int(architecture["radius"]), int(architecture["n_bits"]), architecture["fingerprint"]
         ),
+        gpus_asked=int(smk.resources.get("gpu", 0)),
     )
     return train_fold(
         job,
