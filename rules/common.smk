@@ -168,6 +168,11 @@ def target_unit(wildcards):
     return DATASET["targets"][wildcards.target]["unit"]
 
 
+def target_conversion(wildcards):
+    """How the target's labels become potentials vs Li/Li+ (``potentials.CONVERSIONS``)."""
+    return DATASET["targets"][wildcards.target]["conversion"]
+
+
 def selected_architecture(target):
     """The architecture that gather_grid selected for the target (selected.yaml)."""
     import yaml

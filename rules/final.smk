@@ -74,6 +74,7 @@ rule evaluate_final:
         "logs/evaluate_final/{target}.log",
     params:
         unit=target_unit,
+        conversion=target_conversion,
         ingest=config["ingest"],
     conda:
         "../envs/redoxscreen.yaml"

@@ -82,6 +82,7 @@ def train_model_dir(work, settings):
         training.train_fold(job, settings, str(target_dir / f"fold{fold}"), 1, save_model=True)
     metrics = {
         "unit": "logP",
+        "conversion": "V_vs_Li",
         "study_choice": {"fold": 1},
         "interval_95": {
             "gaussian": {"half_width": 0.5, "coverage": 0.95},
@@ -260,9 +261,10 @@ def test_models_trained_on_differently_checked_molecules_do_not_mix(model_dir, t
         predict_smiles(["CCO"], {"a": chno, "b": other})
     for recipe in other.glob("fold*/recipe.json"):  # the CLI takes one directory per target
         recipe.write_text(json.dumps(json.loads(recipe.read_text()) | {"target": "other"}))
-    result = run_cli("predict", "--model-dir", chno, "--model-dir", other, "--smiles",
-                     write_smiles(tmp_path / "in.smi", ["CCO"]), "--out", tmp_path / "o.csv")  # fmt: skip
-    assert result.returncode == 2 and "different ingest options" in result.stderr
+    inputs = write_smiles(tmp_path / "in.smi", ["CCO"])
+    for names in (["--model-dir", chno, "--model-dir", other], ["--model-paths", chno, other]):
+        result = run_cli("predict", *names, "-i", inputs, "-o", tmp_path / "o.csv")  # chemprop's
+        assert result.returncode == 2 and "different ingest options" in result.stderr
 
 
 def test_cli_keeps_a_salts_largest_fragment_and_neutralizes_it_when_asked(model_dir, tmp_path):
@@ -304,9 +306,13 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
     result = run_cli("predict", "--model-dir", model_dir, "--smiles", inputs, "--out", out,
                      "--chunk-size", 6, "--no-progress")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    summary = result.stderr.strip().splitlines()[-1]
+    summary, units = result.stderr.strip().splitlines()[-2:]
     assert re.fullmatch(
         r"predicted 20 of 21 molecules \(1 failed\) in [\d.]+ s, \d+ mol/s", summary
+    )
+    assert units == (
+        "logp_pred, _spread, _half_width and _study in logP, potentials in V vs Li/Li+: "
+        "already V vs Li/Li+"
     )
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr  # TensorFlow's notes
     table = pd.read_parquet(out)
@@ -1283,10 +1289,17 @@ def test_cli_errors_are_one_line_with_status_2(model_dir, tmp_path):
     inputs = write_smiles(tmp_path / "in.smi", library(3))
     (tmp_path / "no_smiles.csv").write_text("structure,id\nCCO,a\n")
     (tmp_path / "table.smi").write_text("# exported\nCCO,a\n")
+    (tmp_path / "header.csv").write_text("smiles,id\n")
+    (tmp_path / "empty.csv").write_text("")
     mistakes = {  # (model dir, SMILES file, output) -> what the one line names
         (tmp_path / "final" / "IE", inputs, "o.parquet"): "snakemake",
         (model_dir, tmp_path / "x.smi", "o.parquet"): "x.smi",
-        (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column",
+        (model_dir, tmp_path / "no_smiles.csv", "o.parquet"): "no 'smiles' column in the "
+        "header (columns: ['structure', 'id']); name the smiles column with --smiles-column",
+        (model_dir, tmp_path / "header.csv", "o.parquet"): "header.csv holds no molecule",
+        (model_dir, tmp_path / "empty.csv", "o.parquet"): "empty.csv: the file is empty",
+        (model_dir / "fold0" / "model.keras", inputs, "o.parquet"): "model.keras is a file: "
+        f"name its target's model directory, which holds every fold<N>/ ({model_dir})",
         (model_dir, tmp_path / "table.smi", "o.parquet"): "name the file .csv",
         (model_dir, inputs, "o.xlsx"): ".parquet, .csv or .tsv",
         (model_dir, tmp_path / "no_smiles.csv", "o.parquet", "--smiles-column", "structure",

@@ -7,6 +7,7 @@ with rule_log(snakemake.log[0]):
     evaluate_final(
         target=snakemake.wildcards.target,
         unit=snakemake.params.unit,
+        conversion=snakemake.params.conversion,
         prediction_paths=snakemake.input.predictions,
         metric_paths=snakemake.input.metrics,
         history_paths=snakemake.input.histories,

@@ -87,14 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--model-dir",
-        action="append",
+        "--model-paths",  # chemprop's name
+        action="extend",
+        nargs="+",
         required=True,
         metavar="DIR",
         help="a target's final model directory with fold<N>/model.keras, e.g. results/final/IE "
-        "(made by `snakemake results/final/IE/metrics.json`); repeat for more targets. The "
+        "(made by `snakemake results/final/IE/metrics.json`); name more targets after it, or "
+        "repeat it. The "
         "target's name, which prefixes its columns, is read from the models' recipe.json",
     )
     predict.add_argument(
+        "-i",
         "--smiles",
         required=True,
         metavar="FILE",
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a .parquet table)",
     )
     predict.add_argument(
+        "-o",
         "--out",
         required=True,
         metavar="PATH",
@@ -197,7 +202,9 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         predict.check_output_outside_input(smiles, args.out)
         columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
-        first_molecule(smiles, columns)  # a missing column, a misnamed header
+        if first_molecule(smiles, columns) is None:  # a missing column, a misnamed header
+            raise UsageError(f"{smiles} holds no molecule (no line after its header and "
+                             "comments, or no SD record): nothing to predict")  # fmt: skip
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         with tensorflow_start_notes_dropped():  # TensorFlow starts
@@ -224,6 +231,8 @@ def run_predict(args: argparse.Namespace) -> int:
         f"({counts['failed']} failed{repeated}) in {seconds:.1f} s, {rate:.0f} mol/s",
         file=sys.stderr,
     )
+    for ensemble in ensembles.values():
+        print(ensemble.units_note(), file=sys.stderr)
     return 0
 
 

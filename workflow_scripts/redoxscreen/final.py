@@ -72,9 +72,12 @@ def evaluate_final(
     out: dict[str, str],
     ingest: Mapping,
     molecules_path: str,
+    conversion: str | None = None,
 ) -> dict:
     """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
-    ``ingest`` (the config's section) is recorded: the molecules the models may predict; and
+    The labels' ``unit`` and ``conversion`` (to potentials vs Li/Li+) are recorded, so that
+    predictions say what they are; ``ingest`` (the config's section) too: the molecules the
+    models may predict; and
     so are the molecules they trained on (``out["training_molecules"]``: every out-of-fold
     one, read from ``molecules_path``), to which new molecules are compared."""
     oof = gather_out_of_fold(prediction_paths)
@@ -87,6 +90,7 @@ def evaluate_final(
     summary = {
         "target": target,
         "unit": unit,
+        "conversion": conversion,
         "out_of_fold": overall,
         "interval_95": global_intervals(residuals, oof["fold"].to_numpy()) | {"ensemble": ensemble},
         "folds": len(fold_metrics),

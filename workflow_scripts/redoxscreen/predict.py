@@ -424,9 +424,12 @@ class Ensemble:
         else:
             self.study_fold = 0 if 0 in self.folds else self.folds[0]
             log.warning(
-                "%s: no metrics.json, so the study's chosen fold is unknown; the 'study' "
-                "column uses fold %d",
+                "%s: no metrics.json (copy it with the fold<N>/ folders), so %s_half_width is "
+                "empty (no calibrated interval), molecules are checked with ingestion's "
+                "defaults, not the training set's options, and the study's chosen fold is "
+                "unknown: the 'study' column uses fold %d",
                 model_dir,
+                self.target,
                 self.study_fold,
             )
         # id and canonical SMILES of the molecules the models trained on (see ``load``)
@@ -466,6 +469,19 @@ class Ensemble:
     @property
     def unit(self) -> str | None:
         return self.metrics.get("unit") if self.metrics else None
+
+    def units_note(self) -> str:
+        """What the target's prediction columns are in, and how they become potentials vs
+        Li/Li+, as metrics.json records them."""
+        from redoxscreen.potentials import CONVERSION_READS, CONVERSION_TO_LI
+
+        columns = f"{self.target}_pred, _spread, _half_width and _study"
+        if self.unit is None:
+            return f"{columns}: unit unknown ({self.model_dir} has no metrics.json)"
+        conversion = self.metrics.get("conversion")
+        if conversion not in CONVERSION_READS:
+            return f"{columns} in {self.unit} (metrics.json records no conversion)"
+        return f"{columns} in {self.unit}, {CONVERSION_READS[conversion]}: {CONVERSION_TO_LI[conversion]}"
 
     @property
     def interval_half_width(self) -> dict[str, float]:
@@ -629,6 +645,11 @@ def read_recipes(model_dir: str | os.PathLike, metrics: dict | None) -> dict[int
     missing one raises.
     """
     model_dir = Path(model_dir)
+    if model_dir.is_file():  # fold<N>/model.keras, say
+        target = next((parent for parent in model_dir.parents if FOLD_DIR.match(parent.name)),
+                      model_dir).parent  # fmt: skip
+        raise ValueError(f"{model_dir} is a file: name its target's model directory, which "
+                         f"holds every fold<N>/ ({target})")  # fmt: skip
     if not model_dir.is_dir():
         raise missing_models_error(model_dir, f"model directory not found: {model_dir}")
     folds = dict(

@@ -1115,13 +1115,13 @@ class TableLayout:
 
     @classmethod
     def of(cls, path, header: list[str], columns: SmilesColumns) -> TableLayout:
-        smiles_at = required_position(path, header, columns.smiles)
+        smiles_at = required_position(path, header, columns.smiles, "smiles")
         if columns.id is None:
             lowered = [name.lower() for name in header]
             id_column = next((name for name in SMILES_ID_COLUMNS if name in lowered), None)
             id_at = header_position(path, header, id_column)
         else:
-            id_at = required_position(path, header, columns.id)
+            id_at = required_position(path, header, columns.id, "id")
         extra_at = tuple(at for at in range(len(header)) if at not in (smiles_at, id_at))
         return cls(smiles_at, id_at, extra_at)
 
@@ -1216,13 +1216,20 @@ def numbered_records(
             ) from error
 
 
-def required_position(path, header: list[str], column: str) -> int:
-    """Where ``column`` is in the header; a column that is missing or named twice is refused."""
+def required_position(path, header: list[str], column: str, kind: str) -> int:
+    """Where ``column`` (the ``kind`` column: smiles or id) is in the header; a column that is
+    missing or named twice is refused, saying how to name another."""
     position = header_position(path, header, column)
+    if position is None and not header:
+        raise TableFormatError(f"{path}: the file is empty (no header, no molecule)")
     if position is None:
         raise TableFormatError(
             f"{path}: no {column!r} column in the header (columns: {header})"
-            + commented_header_hint(path, column)
+            + (
+                commented_header_hint(path, column)
+                or f"; name the {kind} column with "
+                f"--{kind}-column (in a screen: entry, {kind}_column:)"
+            )  # fmt: skip
         )
     return position
 
