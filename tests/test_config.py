@@ -114,7 +114,13 @@ def test_defaults_are_filled_in(config):
         (  # YAML 1.1 reads an exponent without a decimal point as text
             lambda c: c["training"].update(learning_rate="1e-3"),
             "training.learning_rate",
-            "'1e-3' is not of type 'number'; YAML reads 1e-3 as text: write 1.0e-3",
+            "'1e-3' is not of type 'number'; YAML reads 1e-3 as text: write 1.0e-3 (a decimal "
+            "point and a signed exponent)",
+        ),
+        (  # and one with a decimal point but an unsigned exponent
+            lambda c: c["training"].update(l2="1.5e5"),
+            "training.l2",
+            "YAML reads 1.5e5 as text: write 1.5e+5 (a decimal point and a signed exponent)",
         ),
         (
             lambda c: c["grid"].update(models=[2, 2, 25]),
@@ -661,6 +667,10 @@ def test_a_key_set_twice_in_a_config_file_is_refused_naming_its_lines(tmp_path: 
         "listed.yaml": "grid:\n  models: [{a: 1, a: 2}]\n",
         "settings.json": '{"seed": 1, "final": {"k": 3, "k": 4}}',
         "fine.yaml": "training: {dropout: 0.2}\nscreening: {dropout: 0.2}\n",
+        # JSON indented with tabs, which YAML cannot read; merge keys, which may repeat; 1 and "1"
+        "tabs.json": '{\n\t"seed": 1,\n\t"final": {\n\t\t"k": 3\n\t}\n}\n',
+        "merged.yaml": "a: &a {x: 1}\nb: &b {y: 1}\nt:\n  <<: *a\n  <<: *b\n",
+        "numbers.yaml": "t:\n  1: a\n  '1': b\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -668,9 +678,10 @@ def test_a_key_set_twice_in_a_config_file_is_refused_naming_its_lines(tmp_path: 
         "top.yaml": "training is set twice (lines 1 and 4)",
         "nested.yaml": "training.dropout is set twice (lines 2 and 4)",
         "listed.yaml": "grid.models[0].a is set twice (lines 2 and 2)",
-        "settings.json": "final.k is set twice (lines 1 and 1)",
+        "settings.json": "the key 'k' is set twice in one object",
     }
     for name, message in said.items():
         with pytest.raises(ConfigError, match=re.escape(f"{name}: {message}, and only the last")):
             check_repeated_keys([tmp_path / "fine.yaml", tmp_path / name])
-    check_repeated_keys([tmp_path / "fine.yaml", REPO / "config/config.yaml"])
+    fine = ["fine.yaml", "tabs.json", "merged.yaml", "numbers.yaml"]
+    check_repeated_keys([tmp_path / name for name in fine] + [REPO / "config/config.yaml"])

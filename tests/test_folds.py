@@ -8,6 +8,7 @@ from redoxscreen.folds import (
     CALIBRATION_FOLD,
     assign_folds,
     calibration_mask,
+    calibration_needed,
     folds_with_calibration,
     scaffold_of,
     write_target_folds,
@@ -158,3 +159,11 @@ def test_the_fraction_a_refusal_offers_holds_out_enough_in_a_scaffold_split(smil
     )
     assert calibration_mask(subset, offered, 42, "scaffold").sum() >= 20
     assert calibration_mask(subset, offered - 0.01, 42, "scaffold").sum() < 20  # the least
+
+
+def test_only_a_target_screened_with_the_per_molecule_interval_needs_a_calibration_set():
+    screening = {"oxidation_target": "IE", "reduction_target": "EA", "interval": "ensemble"}
+    assert calibration_needed("IE", screening) and calibration_needed("EA", screening)
+    assert not calibration_needed("HOMO", screening)  # trained and evaluated, never screened
+    assert not calibration_needed("IE", screening | {"oxidation_target": None})
+    assert not calibration_needed("IE", screening | {"interval": "conformal"})

@@ -16,6 +16,7 @@ from redoxscreen.ingest import (
     run_ingestion,
 )
 from redoxscreen.potentials import ImplausibleLabels, check_plausible_labels
+from redoxscreen.settings import ConfigError, check_dataset_table
 from redoxscreen.tables import (
     SHEET_HEADER,
     TableFormatError,
@@ -604,6 +605,13 @@ def test_an_xlsx_header_is_read_alone_as_the_whole_sheet_reads_it(tmp_path):
     (tmp_path / "renamed.xlsx").write_text("id,smiles\n")
     with pytest.raises(TableFormatError, match="not an XLSX workbook that can be read"):
         sheet_header(tmp_path / "renamed.xlsx")
+    # a column that only the rows below reach is read, as ingestion reads it, where it is named
+    dataset = {"source": "labels.xlsx", "smiles_column": "smiles", "id_column": "column5",
+               "targets": {"IE": {"column": "ie", "unit": "eV", "conversion": "eV_absolute"}}}  # fmt: skip
+    check_dataset_table("mine", dataset, "labels.xlsx", tmp_path / "labels.xlsx")
+    with pytest.raises(ConfigError, match=r"'column6' is not a column of .*column5"):
+        check_dataset_table("mine", dataset | {"id_column": "column6"}, "labels.xlsx",
+                            tmp_path / "labels.xlsx")  # fmt: skip
 
 
 PLAUSIBLE = {"oxidation": [3.0, 20.0], "reduction": [-10.0, 10.0]}

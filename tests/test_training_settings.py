@@ -122,6 +122,8 @@ def test_a_job_given_a_gpu_that_tensorflow_cannot_see_is_refused(monkeypatch, tm
     )
     with pytest.raises(RuntimeError, match="built with CUDA but finds no device it can use"):
         check_gpus_seen("0", built_with_cuda=True)
+    for hidden in ("-1", "NoDevFiles", ""):  # the usual ways to give no GPU: nothing to refuse
+        check_gpus_seen(hidden, built_with_cuda=False)
     monkeypatch.setenv("REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS", "1")
     with caplog.at_level(logging.WARNING):
         check_gpus_seen("0", built_with_cuda=False)

@@ -1,11 +1,11 @@
 """Rule make_folds: a seeded fold for every molecule labelled for one target."""
 
-from redoxscreen.folds import write_target_folds
+from redoxscreen.folds import calibration_needed, write_target_folds
 from redoxscreen.rulelog import rule_log
 
-# read from the config, not a param: changing the interval changes no fold (screening, which
+# read from the config, not a param: changing the screening changes no fold (screening, which
 # it reruns, refuses the per-molecule interval where a target has no calibration set)
-needs_calibration = snakemake.config["screening"]["interval"] == "ensemble"
+needs_calibration = calibration_needed(snakemake.wildcards.target, snakemake.config["screening"])
 
 with rule_log(snakemake.log[0]):
     write_target_folds(

@@ -14,7 +14,7 @@ on the order of the data set's rows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from rdkit import Chem
@@ -75,6 +75,13 @@ def scaffold_groups(smiles: Sequence[str]) -> list[list[int]]:
     for index, text in enumerate(smiles):
         groups.setdefault(scaffold_of(text), []).append(index)
     return list(groups.values())
+
+
+def calibration_needed(target: str, screening: Mapping) -> bool:
+    """Whether ``target`` needs a calibration set: screening judges it (it is a
+    ``screening.<kind>_target``) with the per-molecule interval (``interval: ensemble``)."""
+    screened = {screening.get(f"{kind}_target") for kind in ("oxidation", "reduction")}
+    return screening["interval"] == "ensemble" and target in screened
 
 
 class CalibrationSetTooSmall(ValueError):

@@ -33,21 +33,44 @@ def selected_dataset(config: Mapping) -> dict:
 
 
 def check_repeated_keys(paths: Sequence[str | Path]) -> None:
-    """Raise ``ConfigError`` naming the file, the key and its lines where a config file (YAML,
-    or JSON, which YAML reads) sets one key twice in a mapping: YAML keeps the last without a
-    word, so ``training: {dropout: 0.2}`` above ``training: {l2: 0.1}`` would lose the
-    dropout."""
+    """Raise ``ConfigError`` naming the file, the key and where, where a config file sets one
+    key twice in a mapping: JSON and YAML keep the last without a word, so
+    ``training: {dropout: 0.2}`` above ``training: {l2: 0.1}`` would lose the dropout. A file
+    is read as Snakemake reads it: as JSON, else as YAML."""
+    import json
+
     import yaml
 
     for path in paths:
-        with open(path, encoding="utf-8") as file:
-            root = yaml.compose(file)
-        if repeated := repeated_key(root):
-            key, lines = repeated
-            raise ConfigError(
-                f"{path}: {key} is set twice (lines {lines[0]} and {lines[1]}), and only the "
-                "last would count: set it once"
-            )
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            json.loads(text, object_pairs_hook=refuse_repeated_json_keys)
+        except RepeatedKey as repeated:
+            raise ConfigError(f"{path}: {repeated}, and only the last would count") from None
+        except ValueError:  # not JSON: YAML
+            if repeated := repeated_key(yaml.compose(text)):
+                key, lines = repeated
+                raise ConfigError(
+                    f"{path}: {key} is set twice (lines {lines[0]} and {lines[1]}), and only "
+                    "the last would count: set it once"
+                ) from None
+
+
+class RepeatedKey(Exception):
+    """A JSON object that holds one key twice."""
+
+
+def refuse_repeated_json_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``json.loads``'s ``object_pairs_hook``: the object, or ``RepeatedKey``."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise RepeatedKey(f"the key {key!r} is set twice in one object")
+        seen.add(key)
+    return dict(pairs)
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def repeated_key(node, path: str = "") -> tuple[str, tuple[int, int]] | None:
@@ -60,10 +83,12 @@ def repeated_key(node, path: str = "") -> tuple[str, tuple[int, int]] | None:
     elif isinstance(node, yaml.MappingNode):
         first_line = {}
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:  # `<<:` merges its mappings: it may repeat
+                continue
             key, line = f"{path}.{key_node.value}".lstrip("."), key_node.start_mark.line + 1
-            if key in first_line:
-                return key, (first_line[key], line)
-            first_line[key] = line
+            if (key_node.tag, key) in first_line:  # 1 and "1" are different keys
+                return key, (first_line[key_node.tag, key], line)
+            first_line[key_node.tag, key] = line
         children = [
             (f"{path}.{key_node.value}".lstrip("."), value) for key_node, value in node.value
         ]
@@ -121,15 +146,20 @@ def describe_schema_error(error) -> list[str]:
     return [f"{where or '(top level)'}: {message}"]
 
 
-# YAML 1.1, which PyYAML and Snakemake read, takes a number without its decimal point for text
-EXPONENT_WITHOUT_POINT = re.compile(r"^([+-]?\d+)([eE][+-]?\d+)$")
+# YAML 1.1, which PyYAML and Snakemake read, takes an exponent's number for text unless it has
+# a decimal point and a signed exponent (1.0e-3, 1.0e+3)
+EXPONENT_NUMBER = re.compile(r"^([+-]?\d+)(?:\.(\d*))?[eE]([+-]?)(\d+)$")
 
 
 def text_value_hint(value: object) -> str:
     """Why a nested number reached the schema as text, and how to write it: 1e-3 in a YAML
     file, or any nested value given on the command line with ``--config``."""
-    if isinstance(value, str) and (match := EXPONENT_WITHOUT_POINT.match(value)):
-        return f"; YAML reads {value} as text: write {match[1]}.0{match[2]}"
+    if isinstance(value, str) and (match := EXPONENT_NUMBER.match(value)):
+        number, fraction, sign, exponent = match.groups()
+        written = f"{number}.{fraction or 0}e{sign or '+'}{exponent}"
+        return (
+            f"; YAML reads {value} as text: write {written} (a decimal point and a signed exponent)"
+        )
     return "; `--config` reads a nested value as text: set nested keys in a --configfile"
 
 
@@ -333,14 +363,20 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
     """Raise ``ConfigError`` for a labelled table whose header lacks a named column or names
     one twice."""
     from redoxscreen.tables import (
+        SHEET_HEADER,
         TableFormatError,
         distinct_column_names,
+        read_excel_sheet,
         repeated_names,
         table_kind,
     )
 
     try:
         header = table_header(path)
+        named = set(dataset_columns(dataset).values())
+        if table_kind(path) == ".xlsx" and not named <= set(distinct_column_names(header)):
+            # the header row alone does not name a column<N> that only wider rows below reach
+            header = read_excel_sheet(path).attrs[SHEET_HEADER]
     except TableFormatError as error:  # its message names the file
         raise ConfigError(f"datasets.{name}.source: {error}") from error
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid

@@ -181,6 +181,13 @@ def configure_tensorflow(
 CPU_TRAINING_ON_GPU_JOBS = "REDOXSCREEN_CPU_TRAINING_ON_GPU_JOBS"  # 1: warn, do not refuse
 
 
+def gives_a_gpu(visible: str | None) -> bool:
+    """Whether a ``CUDA_VISIBLE_DEVICES`` value names a device: not unset or empty, nor a
+    negative id (``-1``, the usual way to hide every GPU), nor ``NoDevFiles`` (SLURM's)."""
+    first = (visible or "").split(",")[0].strip()
+    return bool(first) and first != "NoDevFiles" and not first.startswith("-")
+
+
 def check_gpus_seen(given: str | None, built_with_cuda: bool) -> None:
     """For a job that asks for a GPU and whose TensorFlow sees none: refuse it where a GPU was
     given to it (``CUDA_VISIBLE_DEVICES`` set before the job, as SLURM sets it), which it would
@@ -195,7 +202,7 @@ def check_gpus_seen(given: str | None, built_with_cuda: bool) -> None:
         "run `make gpu` (TensorFlow's CUDA build) where the jobs run, or set "
         "grid.resources.gpu and final.resources.gpu to 0 to train on CPUs"
     )
-    if given:
+    if gives_a_gpu(given):
         problem = (
             f"this job was given GPU {given} (CUDA_VISIBLE_DEVICES), but TensorFlow sees "
             f"none: it is {build}; {remedy}"
