@@ -311,8 +311,8 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
         r"predicted 20 of 21 molecules \(1 failed\) in [\d.]+ s, \d+ mol/s", summary
     )
     assert units == (
-        "logp_pred, _spread, _half_width and _study in logP, potentials in V vs Li/Li+: "
-        "already V vs Li/Li+"
+        "logp_pred, _spread, _half_width and _study in logP (potentials in V vs Li/Li+: "
+        "already V vs Li/Li+)"
     )
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr  # TensorFlow's notes
     table = pd.read_parquet(out)

@@ -481,7 +481,8 @@ class Ensemble:
         conversion = self.metrics.get("conversion")
         if conversion not in CONVERSION_READS:
             return f"{columns} in {self.unit} (metrics.json records no conversion)"
-        return f"{columns} in {self.unit}, {CONVERSION_READS[conversion]}: {CONVERSION_TO_LI[conversion]}"
+        meaning = f"{CONVERSION_READS[conversion]}: {CONVERSION_TO_LI[conversion]}"
+        return f"{columns} in {self.unit} ({meaning})"
 
     @property
     def interval_half_width(self) -> dict[str, float]:
