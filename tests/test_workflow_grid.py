@@ -301,7 +301,12 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     order = ["electrolyte", "role", "id"]  # parts are screened one by one: compare as row sets
     chunked, whole = (screened[name].sort_values(order, ignore_index=True) for name in screened)
     assert (whole["Row"] == whole["id"].str.removeprefix("lib")).all()  # the table's column
-    pd.testing.assert_frame_equal(chunked, whole.drop(columns="Row"))
+    for name, rows in (("chunked", chunked), ("whole", whole)):  # each row's line in its file
+        line_of = read_parts(workdir / f"results/predict/{name}").set_index("id")["line"]
+        assert rows["line"].tolist() == line_of.loc[rows["id"]].tolist()
+    assert chunked.loc[chunked["id"] == "lib0", "line"].iloc[0] == 1  # a .smi without header
+    assert whole.loc[whole["id"] == "lib0", "line"].iloc[0] == 2  # below the CSV's header
+    pd.testing.assert_frame_equal(chunked.drop(columns="line"), whole.drop(columns=["Row", "line"]))
     assert len(screened["whole"]) == 48 * 2 * 2  # molecules x electrolytes x roles
     for name in ("chunked", "whole"):  # the passing rows, part after part
         library = workdir / f"results/screen/libraries/{name}"

@@ -323,9 +323,9 @@ def screen_library(
     rows that pass in ``candidates_path`` (CSV, with ``duplicate_of`` naming the first row of a
     molecule the library lists again); memory grows with the potentials, the passing rows and
     the similarities (drawn in ``similarity_figure``).
-    Screened rows keep each target's nearest training molecule (``<target>_similarity``,
-    ``<target>_nearest``); they and rejected lines keep the library table's other columns (see
-    ``with_input_columns``)."""
+    Screened rows keep their molecule's ``line`` in the library and each target's nearest
+    training molecule (``<target>_similarity``, ``<target>_nearest``); they and rejected lines
+    keep the library table's other columns (see ``with_input_columns``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
@@ -341,7 +341,7 @@ def screen_library(
         rejected.append(part.loc[failed, ["line", "id", "input_smiles", "error", *carried]])
         kept = part[~failed]
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
-        screened = with_input_columns(screened, kept[["id", *neighbours, *carried]])
+        screened = with_input_columns(screened, kept[["id", "line", *neighbours, *carried]])
         screened = plan.judge_similarity(screened)
         write_table(screened, out / f"part-{number:05d}.parquet")
         passing.append(screened[screened["passes"]])
