@@ -2,6 +2,8 @@ rule summarize_run:
     localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         metrics=expand("results/final/{target}/metrics.json", target=TARGETS),
+        selected=expand("results/grid/{target}/selected.yaml", target=TARGETS),
+        mae_tables=expand("results/grid/{target}/mae_table.tsv", target=TARGETS),
         counts=screening_counts(),
         library_counts=library_outputs(),
         code=package_files("summary", "features", "rulelog", "tables"),
@@ -16,6 +18,7 @@ rule summarize_run:
     params:
         targets=TARGETS,
         libraries=list(config["screen"]),
+        screening=dataset_screening_settings(),
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -578,24 +578,32 @@ def test_a_library_without_parts_or_predicted_without_the_search_is_refused(tmp_
     )
 
 
+SUMMARY_METRICS = {
+    "unit": "eV",
+    "out_of_fold": {
+        "mae": 0.034,
+        "r2": 0.996,
+        "mean_residual": -0.0024,
+        "residual_sd": 0.06,
+        "n": 1685,
+    },  # fmt: skip
+    "interval_95": {
+        "conformal": {"half_width": 0.121, "coverage": 0.949},
+        "gaussian": {"half_width": 0.118, "coverage": 0.94},
+    },
+    "architecture": {
+        "model": 27,
+        "radius": 3,
+        "n_bits": 600,
+        "hidden_layers": "600",
+        "fingerprint": "graph",
+        "descriptors": False,
+    },  # fmt: skip
+}
+
+
 def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
-    metrics = {
-        "unit": "eV",
-        "out_of_fold": {
-            "mae": 0.034,
-            "r2": 0.996,
-            "mean_residual": -0.0024,
-            "residual_sd": 0.06,
-            "n": 1685,
-        },
-        "interval_95": {
-            "conformal": {"half_width": 0.121, "coverage": 0.949},
-            "gaussian": {"half_width": 0.118, "coverage": 0.94},
-        },
-    }
-    metrics["architecture"] = {"model": 27, "radius": 3, "n_bits": 600, "hidden_layers": "600",
-                               "fingerprint": "graph", "descriptors": False}  # fmt: skip
-    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "metrics.json").write_text(json.dumps(SUMMARY_METRICS))
     text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
     assert ("- IE (grid model 27: message passing, depth 3, width 600, head 600): out-of-fold "
             "MAE 0.034 eV, R² 0.996, mean residual -0.002, residual SD 0.060 (n = 1685)"
@@ -608,7 +616,25 @@ def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
     counts = "electrolyte\trole\tn_screened\tn_candidates\nacetonitrile\tcathode\t{}\t{}\n"
     (tmp_path / "dataset.tsv").write_text(counts.format(1685, 93))
     (tmp_path / "lib.tsv").write_text(counts.format(5, 2))
-    text = run_summary({}, str(tmp_path / "dataset.tsv"), {"my lib": str(tmp_path / "lib.tsv")})
+    (tmp_path / "selected.yaml").write_text("model: 27\nval_mae_mean: 0.05377\nrunner_up: 26\n")
+    grid = "model\tval_mae_mean\tfolds\n27\t0.05377\t2\n26\t0.05701\t2\n14\t0.0774\t2\n"
+    (tmp_path / "mae_table.tsv").write_text(grid)
+    (tmp_path / "metrics.json").write_text(json.dumps(SUMMARY_METRICS))
+    screening = {"collector_max_v": 4.7, "roles": {
+        "cathode": {"potential": "reduction", "band_min_v": 3.0, "band_max_v": 3.29},
+        "anode": {"potential": "reduction", "band_min_v": 1.8}, "removed": None}}  # fmt: skip
+    text = run_summary(
+        {"EA": str(tmp_path / "metrics.json")},
+        str(tmp_path / "dataset.tsv"),
+        {"my lib": str(tmp_path / "lib.tsv")},
+        selections={"EA": (str(tmp_path / "selected.yaml"), str(tmp_path / "mae_table.tsv"))},
+        screening=screening,
+    )
+    assert ("; chosen among 3 grid models by its mean held-out MAE over 2 folds, 0.0538 "
+            "(runner-up: model 26, 0.0570)\n") in text  # fmt: skip
+    assert ("Roles (cathode: reduction potential 3.0–3.29 V; anode: reduction potential ≥ 1.8 "
+            "V): a candidate's estimate lies in its role's band and its whole 95 % interval "
+            "inside the electrolyte's window, capped at 4.7 V by the current collector.") in text  # fmt: skip
     dataset, library = text.split("## Candidates in library `my lib`")
     assert "| acetonitrile  | cathode |         1685 |             93 |" in dataset
     assert "| acetonitrile  | cathode |            5 |              2 |" in library

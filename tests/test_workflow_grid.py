@@ -244,6 +244,12 @@ def test_screening_of_the_data_set_and_the_summary(finished_grid):
     assert (passing["low_v"] >= passing["reduction_limit_v"] - 1e-9).all()
     assert (passing["high_v"] <= passing["upper_limit_v"] + 1e-9).all()
     assert (passing.loc[passing["role"] == "anode", "potential_v_li"] >= 1.8).all()
+    labels = molecules.set_index("id").loc[screened["id"]]  # each row's own labels, to compare
+    assert screened["IE_label"].tolist() == labels["IE"].tolist()
+    assert (screened["potential"] == "reduction").all()  # both roles read EA's (V vs Li/Li+)
+    assert screened["label_v_li"].tolist() == labels["EA"].tolist()
+    assert set(screened["EA_source"]) == {"fold model", "ensemble"}  # calibration molecules
+    assert set(candidates.columns) >= {"IE_label", "EA_label", "label_v_li", "EA_source"}
     for kind in ("oxidation", "reduction"):
         for electrolyte in ("acetonitrile", "propylene_carbonate"):
             assert (workdir / f"results/screen/dataset/{kind}_{electrolyte}.png").exists()

@@ -9,6 +9,16 @@ with rule_log(snakemake.log[0]):
         dict(zip(snakemake.params.targets, snakemake.input.metrics, strict=True)),
         snakemake.input.counts[0] if snakemake.input.counts else None,
         dict(zip(snakemake.params.libraries, snakemake.input.library_counts, strict=True)),
+        selections={
+            target: (selected, table)
+            for target, selected, table in zip(
+                snakemake.params.targets,
+                snakemake.input.selected,
+                snakemake.input.mae_tables,
+                strict=True,
+            )
+        },
+        screening=snakemake.params.screening,
     )
     with atomic_path(snakemake.output.summary) as temporary:
         temporary.write_text(text)

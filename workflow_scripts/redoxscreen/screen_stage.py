@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxscreen.potentials import to_volts_vs_li
 from redoxscreen.screening import (
     FAMILIAR,
     LIBRARY_ADDED_COLUMNS,
@@ -103,7 +104,10 @@ def out_of_fold_predictions(
     metric_paths: Mapping[str, str],
     interval: str,
 ) -> pd.DataFrame:
-    """id, smiles and per target T: T_pred (honest) and T_half_width (95 %)."""
+    """id, smiles and per target T: T_pred (honest), T_half_width (95 %), and what a reader
+    checks a candidate against (``DATASET_COLUMNS``): T_label, the molecule's own label, and
+    T_source, the prediction's source (``fold model``: out-of-fold; ``ensemble``: a calibration
+    molecule, which no fold model trained on)."""
     table = pd.read_parquet(molecules_path, columns=["id", "smiles"])
     for target, path in oof_paths.items():
         oof = pd.read_parquet(path).set_index("id")
@@ -118,7 +122,13 @@ def out_of_fold_predictions(
                      (~by_ensemble).sum(), global_half_width(metrics, interval))  # fmt: skip
         table[f"{target}_pred"] = table["id"].map(oof["y_pred"])
         table[f"{target}_half_width"] = table["id"].map(half_width)
+        table[f"{target}_label"] = table["id"].map(oof["y_true"])
+        table[f"{target}_source"] = table["id"].map(oof["source"])
     return table
+
+
+DATASET_COLUMNS = ("label", "source")  # a data set molecule's, carried into its screened rows
+DATASET_SUFFIXES = tuple(f"_{kind}" for kind in DATASET_COLUMNS)
 
 
 def figure_name(electrolyte: str, kind: str) -> str:
@@ -179,6 +189,16 @@ class ScreeningPlan:
         potentials = potentials_table(predictions, self.targets)
         return potentials, screen(potentials, self.electrolytes, self.roles, self.collector_max_v)
 
+    def labels_in_volts(self, screened: pd.DataFrame) -> np.ndarray:
+        """Per screened row: the label of the target its potential reads (``<T>_label``), as
+        a potential vs Li/Li+, as the predictions are converted."""
+        volts = np.full(len(screened), np.nan)
+        for kind, spec in self.targets.items():
+            rows = (screened["potential"] == kind).to_numpy()
+            labels = screened.loc[rows, f"{spec['target']}_label"]
+            volts[rows] = to_volts_vs_li(labels, spec["conversion"], spec["references"])
+        return volts
+
     def judge_similarity(self, screened: pd.DataFrame) -> pd.DataFrame:
         """Library rows screened (with each target's ``<T>_similarity``) given ``familiar``:
         the molecule's nearest training molecule, for the target of the row's potential, is at
@@ -232,8 +252,14 @@ def run_screening(
     figure_paths: Sequence[str],
 ) -> pd.DataFrame:
     """Screen; write every screened row (``screened``, Parquet), the rows that pass
-    (``candidates``, CSV), counts and one figure per (electrolyte, kind)."""
+    (``candidates``, CSV), counts and one figure per (electrolyte, kind). The rows keep the
+    predictions' ``<T>_label`` and ``<T>_source`` columns where they have them, and the label
+    of the row's potential in volts (``label_v_li``)."""
     potentials, screened = plan.screen(predictions)
+    carried = [name for name in predictions.columns if name.endswith(DATASET_SUFFIXES)]
+    screened = with_input_columns(screened, predictions[["id", *carried]])
+    if carried:
+        screened["label_v_li"] = plan.labels_in_volts(screened)
     counts = candidate_counts(screened)
     write_table(screened, out["screened"])
     write_table(screened[screened["passes"]], out["candidates"])

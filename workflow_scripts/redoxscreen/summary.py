@@ -48,8 +48,36 @@ def ensemble_text(metrics: Mapping) -> str:
     return (
         f"; ensemble of the fold models on {ensemble['n_calibration']} calibration molecules: "
         f"MAE {ensemble['ensemble_metrics']['mae']:.3f}, per-molecule 95 % interval "
-        f"±{low:.3f}–{high:.3f} (median ±{ensemble['median_half_width']:.3f}, coverage "
-        f"{ensemble['coverage']:.3f})"
+        f"±{low:.3f}–{high:.3f} from its 5th to its 95th percentile (median "
+        f"±{ensemble['median_half_width']:.3f}, coverage {ensemble['coverage']:.3f})"
+    )
+
+
+def selection_text(selected: Mapping, grid: pd.DataFrame) -> str:
+    """Why the grid chose its model: its mean held-out MAE, and the runner-up's."""
+    by_model = grid.set_index("model")["val_mae_mean"]
+    chosen = (f"; chosen among {len(grid)} grid models by its mean held-out MAE over "
+              f"{int(grid['folds'].max())} folds, {selected['val_mae_mean']:.4f}")  # fmt: skip
+    runner_up = selected.get("runner_up")
+    if runner_up is None:
+        return chosen
+    return f"{chosen} (runner-up: model {runner_up}, {by_model[runner_up]:.4f})"
+
+
+def roles_text(screening: Mapping) -> str:
+    """What the candidate counts count: each role's potential and band, and the window."""
+    roles = []
+    for name, role in screening["roles"].items():
+        if role is None:
+            continue
+        low, high = role.get("band_min_v"), role.get("band_max_v")
+        band = (f"{low}–{high} V" if low is not None and high is not None
+                else f"≥ {low} V" if low is not None else f"≤ {high} V")  # fmt: skip
+        roles.append(f"{name}: {role['potential']} potential {band}")
+    return (
+        f"Roles ({'; '.join(roles)}): a candidate's estimate lies in its role's band and its "
+        "whole 95 % interval inside the electrolyte's window, capped at "
+        f"{screening['collector_max_v']} V by the current collector."
     )
 
 
@@ -57,22 +85,35 @@ def run_summary(
     metric_paths: Mapping[str, str],
     counts_path: str | None,
     library_counts: Mapping[str, str] | None = None,
+    selections: Mapping[str, tuple[str, str]] | None = None,
+    screening: Mapping | None = None,
 ) -> str:
     """The summary's Markdown; ``counts_path`` None where the run screens nothing;
-    ``library_counts``: each library's counts.tsv by its name under ``screen``."""
+    ``library_counts``: each library's counts.tsv by its name under ``screen``;
+    ``selections``: each target's grid ``selected.yaml`` and ``mae_table.tsv``;
+    ``screening``: the config's section, whose roles the counts count."""
+    import yaml
+
     lines = [
         "# redoxscreen run summary",
         "",
         "## Final models (honest: out-of-fold, and unseen calibration molecules)",
     ]
     for target, path in metric_paths.items():
-        lines.append(target_line(target, json.loads(Path(path).read_text())))
+        line = target_line(target, json.loads(Path(path).read_text()))
+        if selections and target in selections:
+            selected, table = selections[target]
+            line += selection_text(yaml.safe_load(Path(selected).read_text()),
+                                   pd.read_csv(table, sep="\t"))  # fmt: skip
+        lines.append(line)
     lines += ["", "## Candidates among the data set's molecules", ""]
     if counts_path is None:
         lines.append(
             "None screened: screening.oxidation_target and screening.reduction_target are null."
         )
     else:
+        if screening:
+            lines += [roles_text(screening), ""]
         lines.append(counts_table(counts_path))
     for library, path in (library_counts or {}).items():
         lines += ["", f"## Candidates in library `{library}`", "", counts_table(path)]
