@@ -18,7 +18,8 @@ rule summarize_run:
     params:
         targets=TARGETS,
         libraries=list(config["screen"]),
-        screening=dataset_screening_settings(),
+        # what the summary says the counts count: each role's potential and band, the cap
+        screening={key: config["screening"][key] for key in ("roles", "collector_max_v")},
     conda:
         "../envs/redoxscreen.yaml"
     script:
