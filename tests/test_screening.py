@@ -616,7 +616,8 @@ def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
     counts = "electrolyte\trole\tn_screened\tn_candidates\nacetonitrile\tcathode\t{}\t{}\n"
     (tmp_path / "dataset.tsv").write_text(counts.format(1685, 93))
     (tmp_path / "lib.tsv").write_text(counts.format(5, 2))
-    (tmp_path / "selected.yaml").write_text("model: 27\nval_mae_mean: 0.05377\nrunner_up: 26\n")
+    selected = "model: 27\nval_mae_mean: 0.05377\nrunner_up: 26\nunit: eV\n"
+    (tmp_path / "selected.yaml").write_text(selected)
     grid = "model\tval_mae_mean\tfolds\n27\t0.05377\t2\n26\t0.05701\t2\n14\t0.0774\t2\n"
     (tmp_path / "mae_table.tsv").write_text(grid)
     (tmp_path / "metrics.json").write_text(json.dumps(SUMMARY_METRICS))
@@ -630,8 +631,8 @@ def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
         selections={"EA": (str(tmp_path / "selected.yaml"), str(tmp_path / "mae_table.tsv"))},
         screening=screening,
     )
-    assert ("; chosen among 3 grid models by its mean held-out MAE over 2 folds, 0.0538 "
-            "(runner-up: model 26, 0.0570)\n") in text  # fmt: skip
+    assert ("; chosen among 3 grid models by its mean held-out MAE over 2 folds, 0.0538 eV "
+            "(runner-up: model 26, 0.0570 eV)\n") in text  # fmt: skip
     assert ("Roles (cathode: reduction potential 3.0–3.29 V; anode: reduction potential ≥ 1.8 "
             "V): a candidate's estimate lies in its role's band and its whole 95 % interval "
             "inside the electrolyte's window, capped at 4.7 V by the current collector.") in text  # fmt: skip

@@ -56,12 +56,13 @@ def ensemble_text(metrics: Mapping) -> str:
 def selection_text(selected: Mapping, grid: pd.DataFrame) -> str:
     """Why the grid chose its model: its mean held-out MAE, and the runner-up's."""
     by_model = grid.set_index("model")["val_mae_mean"]
+    unit = f" {selected['unit']}" if selected.get("unit") else ""
     chosen = (f"; chosen among {len(grid)} grid models by its mean held-out MAE over "
-              f"{int(grid['folds'].max())} folds, {selected['val_mae_mean']:.4f}")  # fmt: skip
+              f"{int(grid['folds'].max())} folds, {selected['val_mae_mean']:.4f}{unit}")  # fmt: skip
     runner_up = selected.get("runner_up")
     if runner_up is None:
         return chosen
-    return f"{chosen} (runner-up: model {runner_up}, {by_model[runner_up]:.4f})"
+    return f"{chosen} (runner-up: model {runner_up}, {by_model[runner_up]:.4f}{unit})"
 
 
 def roles_text(screening: Mapping) -> str:
@@ -72,7 +73,8 @@ def roles_text(screening: Mapping) -> str:
             continue
         low, high = role.get("band_min_v"), role.get("band_max_v")
         band = (f"{low}–{high} V" if low is not None and high is not None
-                else f"≥ {low} V" if low is not None else f"≤ {high} V")  # fmt: skip
+                else f"≥ {low} V" if low is not None
+                else f"≤ {high} V" if high is not None else "anywhere in the window")  # fmt: skip
         roles.append(f"{name}: {role['potential']} potential {band}")
     return (
         f"Roles ({'; '.join(roles)}): a candidate's estimate lies in its role's band and its "
