@@ -190,7 +190,7 @@ def wants_directory(out: str) -> bool:
 def run_predict(args: argparse.Namespace) -> int:
     from redoxscreen import predict
     from redoxscreen.rulelog import tensorflow_start_notes_dropped
-    from redoxscreen.tables import SmilesColumns, first_molecule
+    from redoxscreen.tables import SmilesColumns, required_first_molecule
 
     started = time.perf_counter()
     smiles = Path(args.smiles)
@@ -202,9 +202,7 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         predict.check_output_outside_input(smiles, args.out)
         columns = SmilesColumns(smiles=args.smiles_column, id=args.id_column)
-        if first_molecule(smiles, columns) is None:  # a missing column, a misnamed header
-            raise UsageError(f"{smiles} holds no molecule (no line after its header and "
-                             "comments, or no SD record): nothing to predict")  # fmt: skip
+        required_first_molecule(smiles, columns)  # a missing column or header, no molecule
         for model_dir in args.model_dir:  # before TensorFlow starts: quick, quiet errors
             predict.read_recipes(model_dir, predict.read_metrics(model_dir))
         with tensorflow_start_notes_dropped():  # TensorFlow starts

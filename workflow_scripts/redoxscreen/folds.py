@@ -179,9 +179,11 @@ def folds_with_calibration(
         raise CalibrationSetTooSmall(
             too_small_calibration_set(smiles, int(held.sum()), seed, split)
         )
-    if calibration_fraction > 0 and not held.any() and needs_calibration:
-        raise CalibrationSetTooSmall(no_calibration_set(smiles, calibration_fraction, seed, split))
     if calibration_fraction > 0 and not held.any():
+        if needs_calibration:
+            raise CalibrationSetTooSmall(
+                no_calibration_set(smiles, calibration_fraction, seed, split)
+            )
         log.warning("final.calibration_fraction %g of %d labelled molecules holds out none: no "
                     "calibration set, and no per-molecule interval", calibration_fraction,
                     len(smiles))  # fmt: skip

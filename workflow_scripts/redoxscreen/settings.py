@@ -81,17 +81,16 @@ def repeated_key(node, path: str = "") -> tuple[str, tuple[int, int]] | None:
     if isinstance(node, yaml.SequenceNode):
         children = [(f"{path}[{index}]", child) for index, child in enumerate(node.value)]
     elif isinstance(node, yaml.MappingNode):
-        first_line = {}
-        for key_node, _ in node.value:
+        first_line, children = {}, []
+        for key_node, value in node.value:
+            key = f"{path}.{key_node.value}".lstrip(".")
+            children.append((key, value))
             if key_node.tag == MERGE_TAG:  # `<<:` merges its mappings: it may repeat
                 continue
-            key, line = f"{path}.{key_node.value}".lstrip("."), key_node.start_mark.line + 1
+            line = key_node.start_mark.line + 1
             if (key_node.tag, key) in first_line:  # 1 and "1" are different keys
                 return key, (first_line[key_node.tag, key], line)
             first_line[key_node.tag, key] = line
-        children = [
-            (f"{path}.{key_node.value}".lstrip("."), value) for key_node, value in node.value
-        ]
     else:
         return None
     return next(filter(None, (repeated_key(child, where) for where, child in children)), None)
@@ -371,10 +370,11 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
         table_kind,
     )
 
+    sheet = table_kind(path) == ".xlsx"
     try:
         header = table_header(path)
         named = set(dataset_columns(dataset).values())
-        if table_kind(path) == ".xlsx" and not named <= set(distinct_column_names(header)):
+        if sheet and not named <= set(distinct_column_names(header)):
             # the header row alone does not name a column<N> that only wider rows below reach
             header = read_excel_sheet(path).attrs[SHEET_HEADER]
     except TableFormatError as error:  # its message names the file
@@ -383,10 +383,8 @@ def check_dataset_table(name: str, dataset: Mapping, source: str, path: Path) ->
         raise ConfigError(f"datasets.{name}.source: {source}: {error}") from error
     if header is not None:
         columns = distinct_column_names(header)
-        sheet = "first sheet, whose header is its first row that is not empty; " * (
-            table_kind(path) == ".xlsx"
-        )
-        table = f"{source} ({sheet}columns: {', '.join(columns)})"
+        where = "first sheet, whose header is its first row that is not empty; " * sheet
+        table = f"{source} ({where}columns: {', '.join(columns)})"
         check_dataset_columns(name, dataset, columns, table, path)
         check_columns_named_once(name, dataset, repeated_names(header), source)
 
@@ -565,15 +563,12 @@ def distinct_tables(paths: Sequence[str | Path]) -> list[pd.DataFrame]:
 def check_first_molecule(key: str, path: Path, columns: Mapping[str, str] | None = None) -> None:
     """Raise ``ConfigError`` naming ``key`` when the first molecule of a SMILES file cannot
     be read with these columns (``tables.SmilesColumns`` keywords)."""
-    from redoxscreen.tables import SmilesColumns, first_molecule
+    from redoxscreen.tables import SmilesColumns, required_first_molecule
 
-    try:
-        first = first_molecule(path, SmilesColumns(**(columns or {})))
-    except (OSError, ValueError) as error:  # e.g. a directory, a column missing
+    try:  # a directory, a column missing, no molecule
+        required_first_molecule(path, SmilesColumns(**(columns or {})))
+    except (OSError, ValueError) as error:
         raise ConfigError(f"{key}: {error}") from error
-    if first is None:
-        raise ConfigError(f"{key}: {path} holds no molecule (no line after its header and "
-                          "comments, or no SD record): nothing to read")  # fmt: skip
 
 
 def check_plausible_ranges(screening: Mapping) -> None:

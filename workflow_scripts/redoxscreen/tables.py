@@ -593,6 +593,17 @@ def first_molecule(
     return next(iter_smiles_file(path, columns), None)
 
 
+def required_first_molecule(
+    path: str | os.PathLike, columns: SmilesColumns | None = None
+) -> SmilesLine:
+    """``first_molecule``, refused (``TableFormatError``) where the file holds none."""
+    first = first_molecule(path, columns)
+    if first is None:
+        raise TableFormatError(f"{path} holds no molecule (no line after its header and "
+                               "comments, or no SD record): nothing to read")  # fmt: skip
+    return first
+
+
 def iter_smiles_sdf(
     path: str | os.PathLike, columns: SmilesColumns, carried: list[str] | None = None
 ) -> Iterator[SmilesLine]:
