@@ -52,7 +52,15 @@ rule evaluate_final:
         calibration=final_fold_files("calibration_predictions.parquet"),
         molecules="results/data/molecules.parquet",
         code=package_files(
-            "final", "uncertainty", "folds", "metrics", "plots", "similarity", "tables", "rulelog"
+            "final",
+            "uncertainty",
+            "folds",
+            "metrics",
+            "plots",
+            "potentials",
+            "similarity",
+            "tables",
+            "rulelog",
         ),
     output:
         predictions="results/final/{target}/oof_predictions.parquet",
@@ -75,6 +83,7 @@ rule evaluate_final:
     params:
         unit=target_unit,
         conversion=target_conversion,
+        references=config["potentials"],
         ingest=config["ingest"],
     conda:
         "../envs/redoxscreen.yaml"

@@ -222,10 +222,44 @@ def test_the_quick_path_neutralizes_as_standardize_does():
 
 def models_recording(model_dir, copy, ingest_options):
     """A copy of ``model_dir`` whose metrics.json records these ``ingest`` options."""
+    return models_with_metrics(model_dir, copy, {"ingest": ingest_options})
+
+
+def models_with_metrics(model_dir, copy, entries: dict):
+    """A copy of ``model_dir`` whose metrics.json holds these entries (None: without it)."""
     shutil.copytree(model_dir, copy)
-    metrics = json.loads((copy / "metrics.json").read_text()) | {"ingest": ingest_options}
+    metrics = json.loads((copy / "metrics.json").read_text()) | entries
+    metrics = {key: value for key, value in metrics.items() if value is not None}
     (copy / "metrics.json").write_text(json.dumps(metrics))
     return copy
+
+
+def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_path):
+    smiles = library(4, bad=False)
+    absolute = {"unit": "eV", "conversion": "eV_absolute"}
+    recorded = models_with_metrics(model_dir, tmp_path / "recorded", absolute | {
+        "potentials": {"li_absolute_ev": 1.5, "she_vs_li_v": 3.04}})  # fmt: skip
+    table = predict_smiles(smiles, recorded)
+    np.testing.assert_allclose(table["logp_v_li"], table["logp_pred"] - 1.5)
+    assert Ensemble.load(recorded).units_note() == (
+        "logp_pred, _spread, _half_width and _study in eV (absolute energies in eV); logp_v_li "
+        "= logp_pred - 1.50 in V vs Li/Li+ (the offsets of the run that trained the models)"
+    )
+    older = models_with_metrics(model_dir, tmp_path / "older", absolute | {"potentials": None})
+    np.testing.assert_allclose(predict_smiles(smiles, older)["logp_v_li"], table["logp_pred"] - 1.4)
+    assert (
+        Ensemble.load(older)
+        .units_note()
+        .endswith(
+            "logp_v_li = logp_pred - 1.40 in V vs Li/Li+ (the default offsets: metrics.json records "
+            "no potentials)"
+        )
+    )
+    unknown = models_with_metrics(model_dir, tmp_path / "unknown", {"conversion": None})
+    assert predict_smiles(smiles, unknown)["logp_v_li"].isna().all()
+    assert Ensemble.load(unknown).units_note() == (
+        "logp_pred, _spread, _half_width and _study in logP (metrics.json records no conversion)"
+    )
 
 
 CHNO_IONS_SALTS = {
@@ -311,8 +345,8 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
         r"predicted 20 of 21 molecules \(1 failed\) in [\d.]+ s, \d+ mol/s", summary
     )
     assert units == (
-        "logp_pred, _spread, _half_width and _study in logP (potentials in V vs Li/Li+: "
-        "already V vs Li/Li+)"
+        "logp_pred, _spread, _half_width and _study in logP (potentials in V vs Li/Li+); "
+        "logp_v_li = logp_pred in V vs Li/Li+"
     )
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr  # TensorFlow's notes
     table = pd.read_parquet(out)
@@ -325,6 +359,7 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
     assert bad[["logp_pred", "logp_spread", "logp_half_width", "logp_study"]].isna().all()
     good = table[table["input_smiles"] != "C1CC"]
     assert (good["error"] == "").all() and good["logp_pred"].notna().all()
+    assert good["logp_v_li"].tolist() == good["logp_pred"].tolist()  # already V vs Li/Li+
     assert os.listdir(out.parent) == ["predictions.parquet"]  # the parts folder is gone
     expected = predict_smiles(smiles, model_dir, ids=table["id"].tolist())
     np.testing.assert_allclose(table["logp_pred"], expected["logp_pred"], rtol=1e-6)

@@ -77,12 +77,23 @@ def bumped_mtime(path: Path):
 @pytest.mark.parametrize(
     ("override", "triggered", "expected"),
     [
-        ({"screening": {"collector_max_v": 4.5}}, "screen_dataset", SCREENING_ONWARDS),
-        ({"grid": {"split": "scaffold"}}, "make_folds", FOLDS_ONWARDS),  # grid and final folds
+        ({"screening": {"collector_max_v": 4.5}}, {"screen_dataset"}, SCREENING_ONWARDS),
+        ({"grid": {"split": "scaffold"}}, {"make_folds"}, FOLDS_ONWARDS),  # grid and final folds
         # the calibration set is held out of the grid's folds too
-        ({"final": {"calibration_fraction": 0.2}}, "make_folds", FOLDS_ONWARDS),
+        ({"final": {"calibration_fraction": 0.2}}, {"make_folds"}, FOLDS_ONWARDS),
+        # metrics.json records the offsets that predictions' <T>_v_li are converted with
+        (
+            {"potentials": {"li_absolute_ev": 1.44}},
+            {"evaluate_final"},
+            {"evaluate_final": 2, **SCREENING_ONWARDS},
+        ),
     ],
-    ids=["screening.collector_max_v", "grid.split", "final.calibration_fraction"],
+    ids=[
+        "screening.collector_max_v",
+        "grid.split",
+        "final.calibration_fraction",
+        "potentials.li_absolute_ev",
+    ],
 )
 def test_a_setting_change_reruns_its_rule_and_what_follows(
     finished_grid, tmp_path, override, triggered, expected
@@ -92,7 +103,7 @@ def test_a_setting_change_reruns_its_rule_and_what_follows(
         workdir, "-n", *with_override(workdir, tmp_path / "override.yaml", override)
     ).stdout
     assert planned_jobs(plan) == expected  # never ingest or featurize
-    assert rerun_reasons(plan)["params have changed since last execution"] == {triggered}
+    assert rerun_reasons(plan)["params have changed since last execution"] == triggered
 
 
 def test_a_training_key_that_the_networks_ignore_reruns_nothing(finished_grid, tmp_path):

@@ -8,6 +8,7 @@ with rule_log(snakemake.log[0]):
         target=snakemake.wildcards.target,
         unit=snakemake.params.unit,
         conversion=snakemake.params.conversion,
+        references=snakemake.params.references,
         prediction_paths=snakemake.input.predictions,
         metric_paths=snakemake.input.metrics,
         history_paths=snakemake.input.histories,

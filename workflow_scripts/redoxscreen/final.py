@@ -18,6 +18,7 @@ import pandas as pd
 
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
+from redoxscreen.potentials import with_defaults
 from redoxscreen.similarity import write_training_molecules
 from redoxscreen.tables import write_json, write_table
 from redoxscreen.uncertainty import ensemble_interval, global_intervals
@@ -73,10 +74,11 @@ def evaluate_final(
     ingest: Mapping,
     molecules_path: str,
     conversion: str | None = None,
+    references: Mapping[str, float] | None = None,
 ) -> dict:
     """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
-    The labels' ``unit`` and ``conversion`` (to potentials vs Li/Li+) are recorded, so that
-    predictions say what they are; ``ingest`` (the config's section) too: the molecules the
+    The labels' ``unit``, ``conversion`` and the ``references`` it reads (the config's
+    ``potentials``) are recorded, so that predictions say what they are and in volts; ``ingest`` (the config's section) too: the molecules the
     models may predict; and
     so are the molecules they trained on (``out["training_molecules"]``: every out-of-fold
     one, read from ``molecules_path``), to which new molecules are compared."""
@@ -91,6 +93,7 @@ def evaluate_final(
         "target": target,
         "unit": unit,
         "conversion": conversion,
+        "potentials": with_defaults(references),
         "out_of_fold": overall,
         "interval_95": global_intervals(residuals, oof["fold"].to_numpy()) | {"ensemble": ensemble},
         "folds": len(fold_metrics),

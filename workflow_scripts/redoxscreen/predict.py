@@ -6,7 +6,9 @@ the canonical SMILES, as in training). ``Ensemble`` loads them all and reports, 
 the mean over the fold models (``pred``), their spread (SD across fold models, ddof=1), the
 per-molecule 95 % half-width calibrated on the final stage's calibration set (``half_width``:
 scale x spread, see ``uncertainty``; NaN without one) and the prediction of the single fold
-model the study kept (``study``, the fold named in ``metrics.json``).
+model the study kept (``study``, the fold named in ``metrics.json``), and the mean as a
+potential vs Li/Li+ (``v_li``), converted with the conversion and offsets that ``metrics.json``
+records.
 
 Fingerprint networks give exactly the numbers of ``training.predict``: the fold models run
 unchanged (same graph, same bfloat16 kernels) inside one ``tf.function`` per target, and rows
@@ -56,6 +58,12 @@ from redoxscreen.chemistry import (
     standardize,
 )
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
+from redoxscreen.potentials import (
+    CONVERSION_READS,
+    CONVERSIONS,
+    conversion_formula,
+    to_volts_vs_li,
+)
 from redoxscreen.screening import LIBRARY_ADDED_COLUMNS, SCREEN_COLUMNS
 from redoxscreen.similarity import (
     TrainingNeighbours,
@@ -82,7 +90,7 @@ log = logging.getLogger(__name__)
 
 FOLD_DIR = re.compile(r"^fold(\d+)$")
 BATCH_ROWS = 4096  # rows per call of the fold models; results do not depend on it
-PREDICTION_COLUMNS = ("pred", "spread", "half_width", "study")
+PREDICTION_COLUMNS = ("pred", "spread", "half_width", "study", "v_li")
 ID_COLUMNS = ["line", "id", "input_smiles", "smiles", "error"]
 RDKIT_ERROR = "rdkit_error"  # reason for a molecule RDKit raised on outside standardize's checks
 
@@ -471,18 +479,42 @@ class Ensemble:
         return self.metrics.get("unit") if self.metrics else None
 
     def units_note(self) -> str:
-        """What the target's prediction columns are in, and how they become potentials vs
-        Li/Li+, as metrics.json records them."""
-        from redoxscreen.potentials import CONVERSION_READS, CONVERSION_TO_LI
-
+        """What the target's prediction columns are in, and how ``<T>_v_li`` was converted to
+        potentials vs Li/Li+, as metrics.json records them."""
         columns = f"{self.target}_pred, _spread, _half_width and _study"
         if self.unit is None:
             return f"{columns}: unit unknown ({self.model_dir} has no metrics.json)"
-        conversion = self.metrics.get("conversion")
-        if conversion not in CONVERSION_READS:
+        if self.conversion is None:
             return f"{columns} in {self.unit} (metrics.json records no conversion)"
-        meaning = f"{CONVERSION_READS[conversion]}: {CONVERSION_TO_LI[conversion]}"
-        return f"{columns} in {self.unit} ({meaning})"
+        formula = conversion_formula(self.conversion, self.references)
+        if formula == "value":  # no offset
+            offsets = ""
+        elif "potentials" in self.metrics:
+            offsets = " (the offsets of the run that trained the models)"
+        else:
+            offsets = " (the default offsets: metrics.json records no potentials)"
+        return (
+            f"{columns} in {self.unit} ({CONVERSION_READS[self.conversion]}); {self.target}_v_li"
+            f" = {formula.replace('value', f'{self.target}_pred')} in V vs Li/Li+{offsets}"
+        )
+
+    @property
+    def conversion(self) -> str | None:
+        """How the labels become potentials vs Li/Li+; None where metrics.json records no
+        conversion that this version knows."""
+        conversion = (self.metrics or {}).get("conversion")
+        return conversion if conversion in CONVERSIONS else None
+
+    @property
+    def references(self) -> dict | None:
+        """The reference offsets of the run that trained the models (its ``potentials``)."""
+        return (self.metrics or {}).get("potentials")
+
+    def in_volts_vs_li(self, values: np.ndarray) -> np.ndarray:
+        """Values in the label unit as V vs Li/Li+; NaN without a known conversion."""
+        if self.conversion is None:
+            return np.full(len(values), np.nan)
+        return to_volts_vs_li(values, self.conversion, self.references)
 
     @property
     def interval_half_width(self) -> dict[str, float]:
@@ -573,7 +605,8 @@ class Ensemble:
         return (self.metrics or {}).get("interval_95", {}).get("ensemble")
 
     def summarize(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        """``pred`` (mean), ``spread`` (SD across fold models, ddof=1), ``half_width``, ``study``."""
+        """``pred`` (mean), ``spread`` (SD across fold models, ddof=1), ``half_width``,
+        ``study``, and ``v_li``: the mean as a potential vs Li/Li+."""
         if len(self.members) > 1:
             spread = values.std(axis=0, ddof=1)
         else:
@@ -583,11 +616,13 @@ class Ensemble:
             half_width = ensemble_half_widths(spread, interval["scale"], interval["spread_floor"])
         else:
             half_width = np.full(values.shape[1], np.nan)
+        mean = values.mean(axis=0)
         return {
-            "pred": values.mean(axis=0),
+            "pred": mean,
             "spread": spread,
             "half_width": half_width,
             "study": values[self.folds.index(self.study_fold)].copy(),
+            "v_li": self.in_volts_vs_li(mean),
         }
 
     def predict_features(
@@ -996,8 +1031,8 @@ def predict_smiles_file(
     ``model_dirs`` maps a column prefix (the target) to its model directory (or a loaded
     ``Ensemble``). Writes ``out_dir/part-00000.parquet``, ... (one per chunk, each atomically)
     with columns ``line, id, input_smiles, smiles, error`` and ``<T>_pred, <T>_spread,
-    <T>_half_width, <T>_study, <T>_similarity, <T>_nearest`` per target (the last two: the
-    nearest training molecule, looked for with ``similarity`` where the model directory
+    <T>_half_width, <T>_study, <T>_v_li, <T>_similarity, <T>_nearest`` per target (the last
+    two: the nearest training molecule, looked for with ``similarity`` where the model directory
     records its training molecules), then a table's other columns as text (prefixed
     ``input_`` where an output or screening column has the name; recorded in the frame's
     ``attrs``, see ``tables.input_columns``); a molecule that cannot be standardized gets
