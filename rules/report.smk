@@ -6,7 +6,7 @@ rule summarize_run:
         mae_tables=expand("results/grid/{target}/mae_table.tsv", target=TARGETS),
         counts=screening_counts(),
         library_counts=library_outputs(),
-        code=package_files("summary", "features", "rulelog", "tables"),
+        code=package_files("summary", "features", "screening", "potentials", "rulelog", "tables"),
     output:
         summary=report(
             "results/summary.md",

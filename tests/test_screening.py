@@ -14,6 +14,7 @@ from redoxscreen.screen_stage import (
     with_input_columns,
 )
 from redoxscreen.screening import (
+    CRITERIA_COLUMNS,
     Electrolyte,
     Role,
     ScreeningConfigError,
@@ -22,6 +23,7 @@ from redoxscreen.screening import (
     potentials_table,
     read_electrolytes,
     screen,
+    with_criteria,
     with_repeats_marked,
 )
 from redoxscreen.screening_plots import (
@@ -272,6 +274,28 @@ def test_candidate_counts_include_pairs_with_no_candidates():
     assert by_pair.loc[("acetonitrile", "anode"), "n_candidates"] == 0
     assert by_pair.loc[("propylene_carbonate", "anode"), "n_candidates"] == 0
     assert (counts.n_screened == 3).all()
+
+
+def test_counts_say_what_their_rows_were_judged_by():
+    carbonate = Electrolyte("propylene_carbonate", 1.0, 5.0)
+    electrolytes = {"acetonitrile": ACETONITRILE, "propylene_carbonate": carbonate}
+    whole = Role("whole", "oxidation", band_min_v=3.0, margin_on_band=True)
+    table = potentials([3.1, 3.5], [0.1] * 2, e_red=[2.0] * 2, e_red_half_width=[0.1] * 2)
+    counts = candidate_counts(screen(table, electrolytes, [ANODE, whole], 4.7))
+    judged = with_criteria(counts, electrolytes, [whole, ANODE], 4.7)
+    assert list(judged.columns) == ["electrolyte", "role", *CRITERIA_COLUMNS, *counts.columns[2:]]
+    by_pair = judged.set_index(["electrolyte", "role"])[CRITERIA_COLUMNS]
+    assert by_pair.loc[("acetonitrile", "anode")].dropna().tolist() == [
+        "reduction", 0.44, 4.7, 1.8, False]  # fmt: skip
+    assert by_pair.loc[("propylene_carbonate", "whole")].dropna().tolist() == [
+        "oxidation", 1.0, 4.7, 3.0, True]  # fmt: skip
+    assert judged["band_max_v"].isna().all()  # open bands are empty
+    assert (judged[counts.columns] == counts).all().all()  # the counts unchanged
+    assert with_criteria(counts, electrolytes, [whole, ANODE], None)["upper_limit_v"].tolist() == [
+        6.54, 6.54, 5.0, 5.0]  # no collector: the electrolytes' own limits  # fmt: skip
+    nothing = candidate_counts(screen(table, [], [ANODE], 4.7))
+    assert with_criteria(nothing, electrolytes, [ANODE], 4.7).columns.tolist() == [
+        "electrolyte", "role", *CRITERIA_COLUMNS, *nothing.columns[2:]]  # fmt: skip
 
 
 def test_candidate_counts_count_rows_so_that_chunks_add_up():
@@ -613,7 +637,11 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
 
 
 def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
-    counts = "electrolyte\trole\tn_screened\tn_candidates\nacetonitrile\tcathode\t{}\t{}\n"
+    counts = (
+        "electrolyte\trole\tpotential\treduction_limit_v\tupper_limit_v\tband_min_v\t"
+        "band_max_v\tmargin_on_band\tn_screened\tn_candidates\n"
+        "acetonitrile\tcathode\treduction\t0.44\t4.7\t3.0\t3.29\tFalse\t{}\t{}\n"
+    )
     (tmp_path / "dataset.tsv").write_text(counts.format(1685, 93))
     (tmp_path / "lib.tsv").write_text(counts.format(5, 2))
     selected = "model: 27\nval_mae_mean: 0.05377\nrunner_up: 26\nunit: eV\n"
@@ -635,7 +663,15 @@ def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
             "(runner-up: model 26, 0.0570 eV)\n") in text  # fmt: skip
     assert ("Roles (cathode: reduction potential 3.0–3.29 V; anode: reduction potential ≥ 1.8 "
             "V): a candidate's estimate lies in its role's band and its whole 95 % interval "
-            "inside the electrolyte's window, capped at 4.7 V by the current collector.") in text  # fmt: skip
+            "inside the electrolyte's window (acetonitrile 0.44–4.7 V, the upper limit capped "
+            "at 4.7 V by the current collector).") in text  # fmt: skip
+    screening["collector_max_v"] = None
+    screening["roles"]["cathode"]["margin_on_band"] = True
+    assert ("Roles (cathode: reduction potential 3.0–3.29 V, whole interval; anode: reduction "
+            "potential ≥ 1.8 V): a candidate's estimate (its whole 95 % interval where a role "
+            "says 'whole interval') lies in its role's band and its whole 95 % interval inside "
+            "the electrolyte's window (acetonitrile 0.44–4.7 V).") in run_summary(
+        {}, str(tmp_path / "dataset.tsv"), screening=screening)  # fmt: skip
     dataset, library = text.split("## Candidates in library `my lib`")
     assert "| acetonitrile  | cathode |         1685 |             93 |" in dataset
     assert "| acetonitrile  | cathode |            5 |              2 |" in library

@@ -30,6 +30,7 @@ from redoxscreen.screening import (
     potentials_table,
     read_electrolytes,
     screen,
+    with_criteria,
     with_repeats_marked,
 )
 from redoxscreen.tables import (
@@ -232,6 +233,10 @@ class ScreeningPlan:
 
         similarity_histogram(similarities, self.min_similarity, path)
 
+    def with_criteria(self, counts: pd.DataFrame) -> pd.DataFrame:
+        """Candidate counts with the window and band that their rows were judged by."""
+        return with_criteria(counts, self.electrolytes, self.roles, self.collector_max_v)
+
     def draw(self, potentials: pd.DataFrame, figure_paths: Sequence[str]) -> None:
         # matplotlib only here: Snakemake builds a plan (ScreeningPlan.from_config) at start-up
         from redoxscreen.screening_plots import potential_histogram
@@ -260,7 +265,7 @@ def run_screening(
     screened = with_input_columns(screened, predictions[["id", *carried]])
     if carried:
         screened["label_v_li"] = plan.labels_in_volts(screened)
-    counts = candidate_counts(screened)
+    counts = plan.with_criteria(candidate_counts(screened))
     write_table(screened, out["screened"])
     write_table(screened[screened["passes"]], out["candidates"])
     write_table(counts, out["counts"])
@@ -378,11 +383,13 @@ def screen_library(
     candidates = with_repeats_marked(
         pd.concat(passing, ignore_index=True) if passing else pd.DataFrame(columns=SCREEN_COLUMNS)
     )
-    total = distinct_candidate_counts(
-        pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
-        if counts
-        else pd.DataFrame(columns=LIBRARY_COUNT_COLUMNS),
-        candidates,
+    total = plan.with_criteria(
+        distinct_candidate_counts(
+            pd.concat(counts).groupby(["electrolyte", "role"], sort=False, as_index=False).sum()
+            if counts
+            else pd.DataFrame(columns=LIBRARY_COUNT_COLUMNS),
+            candidates,
+        )
     )
     write_table(total, counts_path)
     write_table(candidates, candidates_path)

@@ -398,6 +398,46 @@ def candidate_counts(screened: pd.DataFrame) -> pd.DataFrame:
     return counts[columns]
 
 
+# what each count's rows were judged by, after its electrolyte and role
+CRITERIA_COLUMNS = [
+    "potential",
+    "reduction_limit_v",
+    "upper_limit_v",
+    "band_min_v",
+    "band_max_v",
+    "margin_on_band",
+]
+
+
+def with_criteria(
+    counts: pd.DataFrame,
+    electrolytes: Mapping[str, Electrolyte],
+    roles: Iterable[Role],
+    collector_max_v: float | None,
+) -> pd.DataFrame:
+    """``counts`` with what its rows were judged by, after ``electrolyte`` and ``role``: the
+    role's ``potential``, the window (``reduction_limit_v``, and ``upper_limit_v``: the
+    oxidation limit or the collector cap) and the role's band (``band_min_v``, ``band_max_v``,
+    empty where open; ``margin_on_band``: the whole interval must lie in it)."""
+    by_name = {role.name: role for role in roles}
+    pairs = list(zip(counts["electrolyte"], counts["role"], strict=True))
+    role_of = [by_name[role] for _, role in pairs]
+    window_of = [electrolytes[electrolyte] for electrolyte, _ in pairs]
+    judged = pd.DataFrame(
+        {
+            "potential": [role.potential for role in role_of],
+            "reduction_limit_v": [window.reduction_limit_v for window in window_of],
+            "upper_limit_v": [upper_limit_v(window, collector_max_v) for window in window_of],
+            "band_min_v": [role.band_min_v for role in role_of],
+            "band_max_v": [role.band_max_v for role in role_of],
+            "margin_on_band": [role.margin_on_band for role in role_of],
+        },
+        index=counts.index,
+    ).astype({"reduction_limit_v": float, "upper_limit_v": float, "band_min_v": float,
+              "band_max_v": float, "margin_on_band": bool})  # fmt: skip
+    return pd.concat([counts[["electrolyte", "role"]], judged, counts.iloc[:, 2:]], axis=1)
+
+
 def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:
     """Passing rows with ``duplicate_of``: empty where the row is the first to list its
     molecule (canonical ``smiles``) for its electrolyte and role, otherwise that first row's

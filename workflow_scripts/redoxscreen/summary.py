@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from redoxscreen.features import GRAPH
+from redoxscreen.screening import CRITERIA_COLUMNS
 
 FINGERPRINT_NAMES = {"count": "Morgan counts", "bit": "Morgan bits",
                      "count_ap": "Morgan + atom-pair counts"}  # fmt: skip
@@ -65,9 +66,10 @@ def selection_text(selected: Mapping, grid: pd.DataFrame) -> str:
     return f"{chosen} (runner-up: model {runner_up}, {by_model[runner_up]:.4f}{unit})"
 
 
-def roles_text(screening: Mapping) -> str:
-    """What the candidate counts count: each role's potential and band, and the window."""
-    roles = []
+def roles_text(screening: Mapping, counts: pd.DataFrame) -> str:
+    """What the candidate counts count: each role's potential and band, and each electrolyte's
+    window as ``counts`` (a counts.tsv) gives it."""
+    roles, whole_interval = [], False
     for name, role in screening["roles"].items():
         if role is None:
             continue
@@ -75,11 +77,26 @@ def roles_text(screening: Mapping) -> str:
         band = (f"{low}–{high} V" if low is not None and high is not None
                 else f"≥ {low} V" if low is not None
                 else f"≤ {high} V" if high is not None else "anywhere in the window")  # fmt: skip
+        if role.get("margin_on_band") and (low, high) != (None, None):
+            band, whole_interval = f"{band}, whole interval", True
         roles.append(f"{name}: {role['potential']} potential {band}")
+    estimate = (
+        "estimate (its whole 95 % interval where a role says 'whole interval')"
+        if whole_interval
+        else "estimate"
+    )
+    windows = counts.drop_duplicates("electrolyte")
+    windows = "; ".join(
+        f"{row.electrolyte} {row.reduction_limit_v:g}–{row.upper_limit_v:g} V"
+        for row in windows.itertuples()
+    )
+    cap = screening.get("collector_max_v")
+    capped = (
+        "" if cap is None else f", the upper limit capped at {cap:g} V by the current collector"
+    )
     return (
-        f"Roles ({'; '.join(roles)}): a candidate's estimate lies in its role's band and its "
-        "whole 95 % interval inside the electrolyte's window, capped at "
-        f"{screening['collector_max_v']} V by the current collector."
+        f"Roles ({'; '.join(roles)}): a candidate's {estimate} lies in its role's band and its "
+        f"whole 95 % interval inside the electrolyte's window ({windows}{capped})."
     )
 
 
@@ -114,13 +131,16 @@ def run_summary(
             "None screened: screening.oxidation_target and screening.reduction_target are null."
         )
     else:
+        counts = pd.read_csv(counts_path, sep="\t")
         if screening:
-            lines += [roles_text(screening), ""]
-        lines.append(counts_table(counts_path))
+            lines += [roles_text(screening, counts), ""]
+        lines.append(counts_table(counts))
     for library, path in (library_counts or {}).items():
-        lines += ["", f"## Candidates in library `{library}`", "", counts_table(path)]
+        counts = pd.read_csv(path, sep="\t")
+        lines += ["", f"## Candidates in library `{library}`", "", counts_table(counts)]
     return "\n".join(lines) + "\n"
 
 
-def counts_table(path: str) -> str:
-    return pd.read_csv(path, sep="\t").to_markdown(index=False)
+def counts_table(counts: pd.DataFrame) -> str:
+    """The counts without what they were judged by, which the roles line says."""
+    return counts.drop(columns=CRITERIA_COLUMNS).to_markdown(index=False)
