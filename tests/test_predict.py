@@ -333,6 +333,22 @@ def test_a_charge_that_no_proton_removes_gets_no_advice_to_neutralize(model_dir)
         predict_smiles(["CCO"], model_dir, options=StandardizeOptions(), neutralize=True)
 
 
+def test_rows_that_repeat_an_earlier_rows_id_are_warned_of(ensemble, tmp_path, caplog):
+    lines = ["CCO a", "CCN b", "CCC a", "c1ccccc1 c", "CCCl b", "CCBr a"]  # on lines 2 to 7
+    (tmp_path / "ids.smi").write_text("smiles id\n" + "\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="redoxscreen.predict"):
+        counts = predict_smiles_file(tmp_path / "ids.smi", {"logp": ensemble}, tmp_path / "out",
+                                     chunk_size=2, progress=False)  # fmt: skip
+    assert counts["repeated_ids"] == 3  # across chunks
+    assert ("3 rows repeat the id of an earlier row (the first: line 4 repeats the id of line "
+            "2); the predictions tell them apart by their line") in caplog.text  # fmt: skip
+    caplog.clear()
+    (tmp_path / "unique.smi").write_text("CCO a\nCCN b\nCCC\n")  # the third: id line3
+    counts = predict_smiles_file(tmp_path / "unique.smi", {"logp": ensemble}, tmp_path / "out",
+                                 chunk_size=2, progress=False)  # fmt: skip
+    assert counts["repeated_ids"] == 0 and "repeat" not in caplog.text
+
+
 def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
     smiles = library(20)
     inputs = write_smiles(tmp_path / "in.smi", smiles)

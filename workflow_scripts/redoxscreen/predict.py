@@ -982,6 +982,33 @@ def write_text_parts(paths: list[Path], out_path: Path, delimiter: str) -> int:
     return rows
 
 
+class RepeatedIds:
+    """Rows whose id an earlier row of the same input has, found from 64-bit hashes of the
+    ids (8 bytes a row, whatever the ids' length). A library may repeat ids: its rows are
+    told apart by their ``line``."""
+
+    def __init__(self) -> None:
+        self.hashes: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []
+
+    def add(self, ids: Sequence[str], lines: np.ndarray) -> None:
+        self.hashes.append(pd.util.hash_array(np.asarray(ids, dtype=object)))
+        self.lines.append(np.asarray(lines))
+
+    def found(self) -> tuple[int, tuple[int, int] | None]:
+        """How many rows repeat an earlier row's id, and the first such row's line with the
+        line of the row whose id it repeats (None where no row does)."""
+        if not self.hashes:
+            return 0, None
+        hashes, lines = np.concatenate(self.hashes), np.concatenate(self.lines)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        repeats = np.flatnonzero(first[inverse] != np.arange(len(hashes)))
+        if not len(repeats):
+            return 0, None
+        row = repeats[0]  # rows are in the input's order
+        return len(repeats), (int(lines[row]), int(lines[first[inverse[row]]]))
+
+
 @dataclass
 class ScreenTimer:
     """Seconds spent per stage (parse and featurize summed over worker processes)."""
@@ -1046,8 +1073,8 @@ def predict_smiles_file(
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized, fingerprinted and compared with the training molecules, in this
     process or, with ``processes > 1``, in that many worker processes. Returns counts
-    (``repeated``: rows predicted once with an earlier row of their chunk), throughput and
-    seconds per stage.
+    (``repeated``: rows predicted once with an earlier row of their chunk; ``repeated_ids``:
+    rows with an earlier row's id, which the log warns of), throughput and seconds per stage.
     """
     started = time.perf_counter()
     smiles_path = Path(smiles_path)
@@ -1076,6 +1103,7 @@ def predict_smiles_file(
         timer.write += time.perf_counter() - writing
 
     molecules = failed = repeated = parts = 0
+    ids = RepeatedIds()
     total = molecule_count_bound(smiles_path) if progress else None
     chunks = chunked_lines(iter_smiles_file(smiles_path, columns), chunk_size)
     bar = tqdm(total=total, unit="mol", unit_scale=True, disable=not progress, desc="predict")
@@ -1096,6 +1124,7 @@ def predict_smiles_file(
                 running = None
             if chunk is None:
                 break
+            ids.add(chunk.ids, chunk.line)
             timer.parse += chunk.seconds["parse"]
             timer.featurize += chunk.seconds["featurize"]
             part = out_dir / f"part-{parts:05d}.parquet"
@@ -1112,6 +1141,7 @@ def predict_smiles_file(
         "predicted": molecules - failed,
         "failed": failed,
         "repeated": repeated,
+        "repeated_ids": ids.found()[0],
         "parts": parts,
         "seconds": seconds,
         "molecules_per_second": molecules / seconds if seconds > 0 else float("nan"),
@@ -1120,7 +1150,15 @@ def predict_smiles_file(
     log.info("predicted %d of %d molecules (%d failed; %d listed again in their chunk, "
              "predicted once) in %.1f s, %.0f mol/s", molecules - failed, molecules, failed,
              repeated, seconds, counts["molecules_per_second"])  # fmt: skip
+    warn_of_repeated_ids(*ids.found())
     return counts
+
+
+def warn_of_repeated_ids(count: int, first: tuple[int, int] | None) -> None:
+    if count:
+        log.warning("%d rows repeat the id of an earlier row (the first: line %d repeats the id "
+                    "of line %d); the predictions tell them apart by their line", count,
+                    *first)  # fmt: skip
 
 
 def empty_frame(
