@@ -34,6 +34,8 @@ rule train_grid_fold:
         gpu=config["grid"]["resources"]["gpu"],
         mem_mb=per_attempt(config["grid"]["resources"]["mem_mb"]),
         runtime=per_attempt(config["grid"]["resources"]["runtime"]),
+        # one at a time per SLURM job where profiles/slurm bundles grid jobs (unlimited else)
+        bundle_slot=1,
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -120,14 +121,30 @@ def read_output(path: Path):
     return path.read_text()
 
 
+def bundling_profile(directory: Path) -> Path:
+    """profiles/slurm with its bundling block uncommented, as the README says to do."""
+    text = (PROFILE / "config.yaml").read_text()
+    start, end = text.index("# BEGIN bundling\n"), text.index("# END bundling\n")
+    block = [line.removeprefix("# ") for line in text[start:end].splitlines()[1:]]
+    directory.mkdir()
+    (directory / "config.yaml").write_text(text[:start] + "\n".join(block) + "\n" + text[end:])
+    assert yaml.safe_load((directory / "config.yaml").read_text())["groups"] == {
+        "train_grid_fold": "grid"
+    }
+    return directory
+
+
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
     on_slurm, local = prepared_workdir(base / "slurm"), prepared_workdir(base / "local")
     started = time.monotonic()
     deadline = started + RUN_TIMEOUT_S
-    # The local run computes while the SLURM run mostly waits between its status checks.
-    through_slurm = start_workflow(on_slurm, "--profile", str(PROFILE), *SITE, env=CPU_TRAINING)
+    # The local run computes while the SLURM run mostly waits between its status checks. The
+    # SLURM run bundles the grid's jobs (the profile's optional block); every other job is
+    # submitted alone.
+    profile = bundling_profile(base / "profile")
+    through_slurm = start_workflow(on_slurm, "--profile", str(profile), *SITE, env=CPU_TRAINING)
     run_here = start_workflow(local)
     try:
         output = finished_output(on_slurm, through_slurm, deadline)
@@ -148,12 +165,14 @@ def test_every_job_but_the_local_rules_went_through_sbatch(runs):
     finished = re.search(r"(\d+) of (\d+) steps \(100%\) done", output)
     assert finished, output[-2000:]
     assert set(ran_here) == LOCAL_RULES
-    assert len(submitted) + len(ran_here) == int(finished.group(1))
+    grid_jobs = 2 * 2  # targets x folds of model 24, bundled into one SLURM job
+    assert len(submitted) - 1 + grid_jobs + len(ran_here) == int(finished.group(1))
     assert submitted <= set(controller_ids)  # the controller knows every one
     slurm_logs = list((on_slurm / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert len(slurm_logs) == len(submitted)
-    training_logs = [log for log in slurm_logs if "train_grid_fold" in str(log)]
-    assert len(training_logs) == 2 * 2  # targets x folds of model 24, each its own SLURM job
+    assert len([log for log in slurm_logs if "group_grid" in str(log)]) == 1
+    final_logs = [log for log in slurm_logs if "rule_train_final_fold" in str(log)]
+    assert len(final_logs) == 2 * 2  # targets x final folds, each its own SLURM job
 
 
 def test_training_jobs_asked_slurm_for_a_gpu(runs):
@@ -168,13 +187,37 @@ def test_training_jobs_asked_slurm_for_a_gpu(runs):
         assert f"{CPU_TRAINING_ON_GPU_JOBS}=1: training on its CPUs" in said, log
 
 
+def shown_job(log: Path) -> str:
+    """What the controller says of the SLURM job whose log this is."""
+    return subprocess.run(["scontrol", "-o", "show", "job", log.stem], capture_output=True,
+                          text=True, timeout=30, check=True).stdout  # fmt: skip
+
+
 def test_a_job_asks_slurm_for_its_threads_and_the_librarys_runtime(runs):
     on_slurm, *_ = runs
     (log,) = (on_slurm / ".snakemake" / "slurm_logs").glob("rule_predict_library/**/*.log")
-    shown = subprocess.run(["scontrol", "-o", "show", "job", log.stem], capture_output=True,
-                           text=True, timeout=30, check=True).stdout  # fmt: skip
+    shown = shown_job(log)
     assert "NumCPUs=2 " in shown, shown  # predict.threads, not a profile-wide default
     assert "TimeLimit=02:00:00 " in shown, shown  # the rule's 120 minutes, not the default 20
+
+
+LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ", re.M)
+
+
+def test_a_bundle_of_grid_jobs_runs_them_one_after_another_on_one_gpu(runs):
+    on_slurm, *_ = runs
+    (log,) = (on_slurm / ".snakemake" / "slurm_logs").glob("group_grid*/**/*.log")
+    shown = shown_job(log)
+    assert "NumCPUs=1 " in shown, shown  # one job's threads, not the sum of four
+    assert re.search(r"TresPerJob=\S*gpu:1\b", shown), shown  # one GPU, not four
+    assert "TimeLimit=01:20:00 " in shown, shown  # four jobs of 20 minutes, one after another
+    spans = []
+    for job_log in (on_slurm / "logs" / "train_grid_fold").rglob("*.log"):
+        logged = LOGGED_AT.findall(job_log.read_text())
+        spans.append((min(logged), max(logged)))
+    spans.sort()
+    assert len(spans) == 4
+    assert all(end <= start for (_, end), (start, _) in pairwise(spans)), spans
 
 
 @pytest.mark.parametrize("relative", COMPARED)
