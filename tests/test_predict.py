@@ -28,6 +28,7 @@ from redoxscreen.predict import (
     prediction_molecule,
     read_parts,
     sparse_fingerprints,
+    volts_formula,
 )
 from redoxscreen.similarity import TRAINING_MOLECULES, write_training_molecules
 from redoxscreen.tables import (
@@ -234,6 +235,20 @@ def models_with_metrics(model_dir, copy, entries: dict):
     return copy
 
 
+@pytest.mark.parametrize(
+    ("conversion", "references", "expected"),
+    [
+        ("eV_absolute", None, "IE_pred - 1.40"),
+        ("eV_absolute", {"li_absolute_ev": 1.405}, "IE_pred - 1.405"),
+        ("V_vs_SHE", {"she_vs_li_v": 3.0}, "IE_pred + 3.00"),
+        ("V_vs_Li", None, "IE_pred"),
+        ("hartree_orbital", None, "-27.2114 x IE_pred - 1.40"),
+    ],
+)
+def test_the_volts_formula_is_read_off_the_conversion(conversion, references, expected):
+    assert volts_formula("IE_pred", conversion, references) == expected
+
+
 def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_path):
     smiles = library(4, bad=False)
     absolute = {"unit": "eV", "conversion": "eV_absolute"}
@@ -243,17 +258,14 @@ def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_
     np.testing.assert_allclose(table["logp_v_li"], table["logp_pred"] - 1.5)
     assert Ensemble.load(recorded).units_note() == (
         "logp_pred, _spread, _half_width and _study in eV (absolute energies in eV); logp_v_li "
-        "= logp_pred - 1.50 in V vs Li/Li+ (the offsets of the run that trained the models)"
+        "= logp_pred - 1.50 in V vs Li/Li+ (the offsets of the run that trained them)"
     )
     older = models_with_metrics(model_dir, tmp_path / "older", absolute | {"potentials": None})
     np.testing.assert_allclose(predict_smiles(smiles, older)["logp_v_li"], table["logp_pred"] - 1.4)
-    assert (
-        Ensemble.load(older)
-        .units_note()
-        .endswith(
-            "logp_v_li = logp_pred - 1.40 in V vs Li/Li+ (the default offsets: metrics.json records "
-            "no potentials)"
-        )
+    note = Ensemble.load(older).units_note()
+    assert note.endswith(
+        "logp_v_li: V vs Li/Li+ = logp_pred - 1.40 at the default potentials.li_absolute_ev "
+        "(metrics.json records none)"
     )
     unknown = models_with_metrics(model_dir, tmp_path / "unknown", {"conversion": None})
     assert predict_smiles(smiles, unknown)["logp_v_li"].isna().all()

@@ -160,23 +160,14 @@ CONVERSION_READS = {
     "hartree_orbital": "orbital energies in Hartree",
 }
 
-
-def conversion_formula(conversion: str, references: Mapping[str, float] | None = None) -> str:
-    """How a value in a conversion's unit becomes V vs Li/Li+, its offsets written out."""
-    reference = {key: offset_text(value) for key, value in with_defaults(references).items()}
-    absolute, she = reference["li_absolute_ev"], reference["she_vs_li_v"]
-    return {
-        "eV_absolute": f"value - {absolute}",
-        "V_vs_SHE": f"value + {she}",
-        "V_vs_Li": "value",
-        "hartree_orbital": f"-{HARTREE_EV:.3f} x value - {absolute}",
-    }[conversion]
-
-
-def offset_text(volts: float) -> str:
-    """An offset as written in the config: 1.40 with two decimals, 1.405 whole."""
-    return f"{volts:.2f}" if volts == round(volts, 2) else f"{volts:g}"
-
+# how a value in each conversion's unit becomes a potential vs Li/Li+, at the default references
+CONVERSION_TO_LI = {
+    "eV_absolute": "V vs Li/Li+ = value - 1.40 at the default potentials.li_absolute_ev",
+    "V_vs_SHE": "V vs Li/Li+ = value + 3.04 at the default potentials.she_vs_li_v",
+    "V_vs_Li": "already V vs Li/Li+",
+    "hartree_orbital": "V vs Li/Li+ = -27.211 x value - 1.40 at the default "
+    "potentials.li_absolute_ev",
+}
 
 # eV per label unit of the units whose scale is known, by every spelling's ``unit_key``. A
 # unit named otherwise only labels tables and figures.

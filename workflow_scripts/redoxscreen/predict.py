@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -60,8 +61,8 @@ from redoxscreen.chemistry import (
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.potentials import (
     CONVERSION_READS,
+    CONVERSION_TO_LI,
     CONVERSIONS,
-    conversion_formula,
     to_volts_vs_li,
 )
 from redoxscreen.screening import LIBRARY_ADDED_COLUMNS, SCREEN_COLUMNS
@@ -486,16 +487,17 @@ class Ensemble:
             return f"{columns}: unit unknown ({self.model_dir} has no metrics.json)"
         if self.conversion is None:
             return f"{columns} in {self.unit} (metrics.json records no conversion)"
-        formula = conversion_formula(self.conversion, self.references)
-        if formula == "value":  # no offset
-            offsets = ""
-        elif "potentials" in self.metrics:
-            offsets = " (the offsets of the run that trained the models)"
-        else:
-            offsets = " (the default offsets: metrics.json records no potentials)"
+        predicted = f"{self.target}_pred"
+        described = f"{columns} in {self.unit} ({CONVERSION_READS[self.conversion]})"
+        formula = volts_formula(predicted, self.conversion, self.references)
+        if formula == predicted:  # no offset
+            return f"{described}; {self.target}_v_li = {predicted} in V vs Li/Li+"
+        if self.references is None:  # written before metrics.json recorded the offsets
+            converted = CONVERSION_TO_LI[self.conversion].replace("value", predicted)
+            return f"{described}; {self.target}_v_li: {converted} (metrics.json records none)"
         return (
-            f"{columns} in {self.unit} ({CONVERSION_READS[self.conversion]}); {self.target}_v_li"
-            f" = {formula.replace('value', f'{self.target}_pred')} in V vs Li/Li+{offsets}"
+            f"{described}; {self.target}_v_li = {formula} in V vs Li/Li+ (the offsets of the "
+            "run that trained them)"
         )
 
     @property
@@ -643,6 +645,18 @@ class Ensemble:
             block.log_failures(f"{self.target} prediction")
             described = block.matrix
         return self.predict_features(sparse_fingerprints(mols, self.spec), described)
+
+
+def volts_formula(column: str, conversion: str, references: Mapping | None) -> str:
+    """``column`` as a potential vs Li/Li+ (``IE_pred - 1.40``), read off the conversion,
+    which is affine."""
+    offset = float(to_volts_vs_li(0.0, conversion, references))
+    scale = float(to_volts_vs_li(1.0, conversion, references)) - offset
+    term = column if math.isclose(scale, 1) else f"{scale:.6g} x {column}"
+    if math.isclose(offset, 0, abs_tol=1e-12):
+        return term
+    written = f"{abs(offset):.2f}" if round(offset, 2) == offset else f"{abs(offset):g}"
+    return f"{term} {'+' if offset > 0 else '-'} {written}"
 
 
 def uses_descriptors(recipe: dict) -> bool:
