@@ -352,8 +352,8 @@ def test_rows_that_repeat_an_earlier_rows_id_are_warned_of(ensemble, tmp_path, c
         counts = predict_smiles_file(tmp_path / "ids.smi", {"logp": ensemble}, tmp_path / "out",
                                      chunk_size=2, progress=False)  # fmt: skip
     assert counts["repeated_ids"] == 3  # across chunks
-    assert ("3 rows repeat the id of an earlier row (the first: line 4 repeats the id of line "
-            "2); the predictions tell them apart by their line") in caplog.text  # fmt: skip
+    assert ("3 rows repeat the id of an earlier row (the first: line 4 repeats the id 'a' of "
+            "line 2); the predictions tell them apart by their line") in caplog.text  # fmt: skip
     caplog.clear()
     (tmp_path / "unique.smi").write_text("CCO a\nCCN b\nCCC\n")  # the third: id line3
     counts = predict_smiles_file(tmp_path / "unique.smi", {"logp": ensemble}, tmp_path / "out",

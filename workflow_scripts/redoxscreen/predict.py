@@ -997,30 +997,35 @@ def write_text_parts(paths: list[Path], out_path: Path, delimiter: str) -> int:
 
 
 class RepeatedIds:
-    """Rows whose id an earlier row of the same input has, found from 64-bit hashes of the
-    ids (8 bytes a row, whatever the ids' length). A library may repeat ids: its rows are
-    told apart by their ``line``."""
+    """Rows whose id an earlier row of the same input has (a library may repeat ids; its rows
+    are told apart by their ``line``), found from 64-bit hashes of the ids: 8 bytes a row
+    while predicting, whatever the ids' length, and 8 more while counting. Two different ids
+    of the same hash (odds of about rows² / 2⁶⁵) would be counted as one."""
 
     def __init__(self) -> None:
-        self.hashes: list[np.ndarray] = []
-        self.lines: list[np.ndarray] = []
+        self.chunks: list[np.ndarray] = []  # the hashes of each chunk's ids
 
-    def add(self, ids: Sequence[str], lines: np.ndarray) -> None:
-        self.hashes.append(pd.util.hash_array(np.asarray(ids, dtype=object)))
-        self.lines.append(np.asarray(lines))
+    def add(self, ids: Sequence[str]) -> None:
+        self.chunks.append(pd.util.hash_array(np.asarray(ids, dtype=object)))
 
-    def found(self) -> tuple[int, tuple[int, int] | None]:
-        """How many rows repeat an earlier row's id, and the first such row's line with the
-        line of the row whose id it repeats (None where no row does)."""
-        if not self.hashes:
-            return 0, None
-        hashes, lines = np.concatenate(self.hashes), np.concatenate(self.lines)
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        repeats = np.flatnonzero(first[inverse] != np.arange(len(hashes)))
-        if not len(repeats):
-            return 0, None
-        row = repeats[0]  # rows are in the input's order
-        return len(repeats), (int(lines[row]), int(lines[first[inverse[row]]]))
+    def found(self) -> tuple[int, tuple[int, int] | None, tuple[int, int] | None]:
+        """How many rows repeat an earlier row's id; the first such row and the row whose id
+        it repeats, each as (chunk, row in the chunk); (0, None, None) where none does."""
+        ordered = np.sort(np.concatenate(self.chunks or [np.zeros(0, np.uint64)]))
+        repeats = ordered[1:] == ordered[:-1]
+        if not repeats.any():
+            return 0, None, None
+        repeated = np.unique(ordered[1:][repeats])  # sorted
+        del ordered
+        first_seen: dict[int, tuple[int, int]] = {}
+        for chunk, hashes in enumerate(self.chunks):
+            found = repeated[np.searchsorted(repeated, hashes) % len(repeated)] == hashes
+            for row in np.flatnonzero(found):
+                key = int(hashes[row])
+                if key in first_seen:
+                    return int(repeats.sum()), (chunk, int(row)), first_seen[key]
+                first_seen[key] = (chunk, int(row))
+        raise AssertionError("a repeated hash was not found again")
 
 
 @dataclass
@@ -1138,7 +1143,7 @@ def predict_smiles_file(
                 running = None
             if chunk is None:
                 break
-            ids.add(chunk.ids, chunk.line)
+            ids.add(chunk.ids)
             timer.parse += chunk.seconds["parse"]
             timer.featurize += chunk.seconds["featurize"]
             part = out_dir / f"part-{parts:05d}.parquet"
@@ -1149,13 +1154,16 @@ def predict_smiles_file(
             write_table(empty_frame(ensembles, extra_columns), out_dir / "part-00000.parquet")
             parts = 1
         bar.total = bar.n
+    repeated_ids, *pair = ids.found()
+    if repeated_ids:
+        warn_of_repeated_ids(repeated_ids, *(line_and_id(out_dir, *row) for row in pair))
     seconds = time.perf_counter() - started
     counts = {
         "molecules": molecules,
         "predicted": molecules - failed,
         "failed": failed,
         "repeated": repeated,
-        "repeated_ids": ids.found()[0],
+        "repeated_ids": repeated_ids,
         "parts": parts,
         "seconds": seconds,
         "molecules_per_second": molecules / seconds if seconds > 0 else float("nan"),
@@ -1164,15 +1172,19 @@ def predict_smiles_file(
     log.info("predicted %d of %d molecules (%d failed; %d listed again in their chunk, "
              "predicted once) in %.1f s, %.0f mol/s", molecules - failed, molecules, failed,
              repeated, seconds, counts["molecules_per_second"])  # fmt: skip
-    warn_of_repeated_ids(*ids.found())
     return counts
 
 
-def warn_of_repeated_ids(count: int, first: tuple[int, int] | None) -> None:
-    if count:
-        log.warning("%d rows repeat the id of an earlier row (the first: line %d repeats the id "
-                    "of line %d); the predictions tell them apart by their line", count,
-                    *first)  # fmt: skip
+def line_and_id(out_dir: Path, chunk: int, row: int) -> tuple[int, str]:
+    """The ``line`` and ``id`` of a row of a written part (one part per chunk)."""
+    part = pd.read_parquet(out_dir / f"part-{chunk:05d}.parquet", columns=["line", "id"])
+    return int(part["line"].iloc[row]), str(part["id"].iloc[row])
+
+
+def warn_of_repeated_ids(count: int, repeat: tuple[int, str], first: tuple[int, str]) -> None:
+    log.warning("%d rows repeat the id of an earlier row (the first: line %d repeats the id %r "
+                "of line %d); the predictions tell them apart by their line", count, repeat[0],
+                repeat[1], first[0])  # fmt: skip
 
 
 def empty_frame(
