@@ -18,8 +18,8 @@ rule summarize_run:
     params:
         targets=TARGETS,
         libraries=list(config["screen"]),
-        # what the summary says the counts count: each role's potential and band, the cap
-        screening={key: config["screening"][key] for key in ("roles", "collector_max_v")},
+        # the summary marks the windows that the collector caps (counts.tsv holds the rest)
+        collector_max_v=config["screening"]["collector_max_v"],
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -242,7 +242,8 @@ def models_with_metrics(model_dir, copy, entries: dict):
         ("eV_absolute", {"li_absolute_ev": 1.405}, "IE_pred - 1.405"),
         ("V_vs_SHE", {"she_vs_li_v": 3.0}, "IE_pred + 3.00"),
         ("V_vs_Li", None, "IE_pred"),
-        ("hartree_orbital", None, "-27.2114 x IE_pred - 1.40"),
+        ("hartree_orbital", None, "-27.211 x IE_pred - 1.40"),
+        ("eV_absolute", {"li_absolute_ev": 1.4412345}, "IE_pred - 1.4412345"),
     ],
 )
 def test_the_volts_formula_is_read_off_the_conversion(conversion, references, expected):

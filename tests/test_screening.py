@@ -32,6 +32,7 @@ from redoxscreen.screening_plots import (
     similarity_histogram,
 )
 from redoxscreen.summary import architecture_text, run_summary
+from redoxscreen.tables import write_table
 
 REPO = Path(__file__).resolve().parents[1]
 ACETONITRILE = Electrolyte("acetonitrile", reduction_limit_v=0.44, oxidation_limit_v=6.54)
@@ -636,45 +637,56 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
                          "screening.reduction_target are null.\n")  # fmt: skip
 
 
+def written_counts(path, roles, collector_max_v=4.7, molecules=3):
+    """A counts.tsv as screening writes it: acetonitrile (capped at 4.7 V by default) and a
+    carbonate whose own limit is 4.0 V, the study's roles at the reduction potential."""
+    electrolytes = {"acetonitrile": ACETONITRILE,
+                    "carbonate": Electrolyte("carbonate", 1.0, 4.0)}  # fmt: skip
+    table = potentials([4.0] * molecules, [0.1] * molecules, e_red=[3.1] * molecules,
+                       e_red_half_width=[0.1] * molecules)  # fmt: skip
+    counts = candidate_counts(screen(table, electrolytes, roles, collector_max_v))
+    write_table(with_criteria(counts, electrolytes, roles, collector_max_v), str(path))
+    return str(path)
+
+
+STUDY_ROLES = [Role("cathode", "reduction", 3.0, 3.29), Role("anode", "reduction", 1.8)]
+
+
 def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
-    counts = (
-        "electrolyte\trole\tpotential\treduction_limit_v\tupper_limit_v\tband_min_v\t"
-        "band_max_v\tmargin_on_band\tn_screened\tn_candidates\n"
-        "acetonitrile\tcathode\treduction\t0.44\t4.7\t3.0\t3.29\tFalse\t{}\t{}\n"
-    )
-    (tmp_path / "dataset.tsv").write_text(counts.format(1685, 93))
-    (tmp_path / "lib.tsv").write_text(counts.format(5, 2))
+    dataset = written_counts(tmp_path / "dataset.tsv", STUDY_ROLES, molecules=1685)
+    library = written_counts(tmp_path / "lib.tsv", STUDY_ROLES, molecules=5)
     selected = "model: 27\nval_mae_mean: 0.05377\nrunner_up: 26\nunit: eV\n"
     (tmp_path / "selected.yaml").write_text(selected)
     grid = "model\tval_mae_mean\tfolds\n27\t0.05377\t2\n26\t0.05701\t2\n14\t0.0774\t2\n"
     (tmp_path / "mae_table.tsv").write_text(grid)
     (tmp_path / "metrics.json").write_text(json.dumps(SUMMARY_METRICS))
-    screening = {"collector_max_v": 4.7, "roles": {
-        "cathode": {"potential": "reduction", "band_min_v": 3.0, "band_max_v": 3.29},
-        "anode": {"potential": "reduction", "band_min_v": 1.8}, "removed": None}}  # fmt: skip
     text = run_summary(
         {"EA": str(tmp_path / "metrics.json")},
-        str(tmp_path / "dataset.tsv"),
-        {"my lib": str(tmp_path / "lib.tsv")},
+        dataset,
+        {"my lib": library},
         selections={"EA": (str(tmp_path / "selected.yaml"), str(tmp_path / "mae_table.tsv"))},
-        screening=screening,
+        collector_max_v=4.7,
     )
     assert ("; chosen among 3 grid models by its mean held-out MAE over 2 folds, 0.0538 eV "
             "(runner-up: model 26, 0.0570 eV)\n") in text  # fmt: skip
-    assert ("Roles (cathode: reduction potential 3.0–3.29 V; anode: reduction potential ≥ 1.8 "
-            "V): a candidate's estimate lies in its role's band and its whole 95 % interval "
-            "inside the electrolyte's window (acetonitrile 0.44–4.7 V, the upper limit capped "
-            "at 4.7 V by the current collector).") in text  # fmt: skip
-    screening["collector_max_v"] = None
-    screening["roles"]["cathode"]["margin_on_band"] = True
-    assert ("Roles (cathode: reduction potential 3.0–3.29 V, whole interval; anode: reduction "
-            "potential ≥ 1.8 V): a candidate's estimate (its whole 95 % interval where a role "
-            "says 'whole interval') lies in its role's band and its whole 95 % interval inside "
-            "the electrolyte's window (acetonitrile 0.44–4.7 V).") in run_summary(
-        {}, str(tmp_path / "dataset.tsv"), screening=screening)  # fmt: skip
-    dataset, library = text.split("## Candidates in library `my lib`")
-    assert "| acetonitrile  | cathode |         1685 |             93 |" in dataset
-    assert "| acetonitrile  | cathode |            5 |              2 |" in library
+    assert ("Roles (cathode: reduction potential 3–3.29 V; anode: reduction potential ≥ 1.8 V): "
+            "a candidate's estimate lies in its role's band and its whole 95 % interval inside "
+            "the electrolyte's window (acetonitrile 0.44–4.7 V, capped by the current collector; "
+            "carbonate 1–4 V).") in text  # fmt: skip
+    in_dataset, in_library = text.split("## Candidates in library `my lib`")
+    assert "| acetonitrile | cathode | 1685 | 1685 |" in " ".join(in_dataset.split())
+    assert "| acetonitrile | cathode | 5 | 5 |" in " ".join(in_library.split())
+    assert "band_min_v" not in text  # the roles line says it
+
+
+def test_the_run_summary_says_which_roles_judge_the_whole_interval(tmp_path):
+    whole = Role("cathode", "reduction", 3.0, 3.29, margin_on_band=True)
+    counts = written_counts(tmp_path / "dataset.tsv", [whole, Role("any", "oxidation")], None)
+    assert ("Roles (cathode: reduction potential 3–3.29 V, whole interval; any: oxidation "
+            "potential anywhere in the window): a candidate's estimate (its whole 95 % interval "
+            "where a role says 'whole interval') lies in its role's band and its whole 95 % "
+            "interval inside the electrolyte's window (acetonitrile 0.44–6.54 V; carbonate 1–4 "
+            "V).") in run_summary({}, counts)  # fmt: skip
 
 
 @pytest.mark.parametrize(

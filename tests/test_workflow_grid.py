@@ -308,8 +308,13 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     chunked, whole = (screened[name].sort_values(order, ignore_index=True) for name in screened)
     assert (whole["Row"] == whole["id"].str.removeprefix("lib")).all()  # the table's column
     for name, rows in (("chunked", chunked), ("whole", whole)):  # each row's line in its file
-        line_of = read_parts(workdir / f"results/predict/{name}").set_index("id")["line"]
-        assert rows["line"].tolist() == line_of.loc[rows["id"]].tolist()
+        predicted = read_parts(workdir / f"results/predict/{name}")
+        assert rows["line"].tolist() == predicted.set_index("id")["line"].loc[rows["id"]].tolist()
+        # the predictions' volts (metrics.json's offsets) are the screening's (the config's)
+        target_of = {"oxidation": "IE", "reduction": "EA"}
+        for potential, judged in rows.groupby("potential"):
+            volts = predicted.set_index("line")[f"{target_of[potential]}_v_li"]
+            np.testing.assert_allclose(judged["potential_v_li"], volts.loc[judged["line"]])
     assert chunked.loc[chunked["id"] == "lib0", "line"].iloc[0] == 1  # a .smi without header
     assert whole.loc[whole["id"] == "lib0", "line"].iloc[0] == 2  # below the CSV's header
     pd.testing.assert_frame_equal(chunked.drop(columns="line"), whole.drop(columns=["Row", "line"]))

@@ -18,7 +18,7 @@ with rule_log(snakemake.log[0]):
                 strict=True,
             )
         },
-        screening=snakemake.params.screening,
+        collector_max_v=snakemake.params.collector_max_v,
     )
     with atomic_path(snakemake.output.summary) as temporary:
         temporary.write_text(text)

@@ -78,10 +78,10 @@ def evaluate_final(
 ) -> dict:
     """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
     The labels' ``unit``, ``conversion`` and the ``references`` it reads (the config's
-    ``potentials``) are recorded, so that predictions say what they are and in volts; ``ingest`` (the config's section) too: the molecules the
-    models may predict; and
-    so are the molecules they trained on (``out["training_molecules"]``: every out-of-fold
-    one, read from ``molecules_path``), to which new molecules are compared."""
+    ``potentials``) are recorded, so that predictions say what they are and in volts;
+    ``ingest`` (the config's section) too: the molecules the models may predict; and so are
+    the molecules they trained on (``out["training_molecules"]``: every out-of-fold one, read
+    from ``molecules_path``), to which new molecules are compared."""
     oof = gather_out_of_fold(prediction_paths)
     write_training_molecules(molecules_path, oof["id"].tolist(), out["training_molecules"])
     calibration, ensemble = calibration_ensemble(calibration_paths)

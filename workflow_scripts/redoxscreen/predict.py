@@ -516,7 +516,7 @@ class Ensemble:
         """Values in the label unit as V vs Li/Li+; NaN without a known conversion."""
         if self.conversion is None:
             return np.full(len(values), np.nan)
-        return to_volts_vs_li(values, self.conversion, self.references)
+        return to_volts_vs_li(values, self.conversion, self.references).copy()  # never a view
 
     @property
     def interval_half_width(self) -> dict[str, float]:
@@ -652,10 +652,10 @@ def volts_formula(column: str, conversion: str, references: Mapping | None) -> s
     which is affine."""
     offset = float(to_volts_vs_li(0.0, conversion, references))
     scale = float(to_volts_vs_li(1.0, conversion, references)) - offset
-    term = column if math.isclose(scale, 1) else f"{scale:.6g} x {column}"
+    term = column if math.isclose(scale, 1) else f"{scale:.5g} x {column}"  # as potentials
     if math.isclose(offset, 0, abs_tol=1e-12):
         return term
-    written = f"{abs(offset):.2f}" if round(offset, 2) == offset else f"{abs(offset):g}"
+    written = f"{abs(offset):.2f}" if round(offset, 2) == offset else f"{abs(offset):.10g}"
     return f"{term} {'+' if offset > 0 else '-'} {written}"
 
 

@@ -435,7 +435,8 @@ def with_criteria(
         index=counts.index,
     ).astype({"reduction_limit_v": float, "upper_limit_v": float, "band_min_v": float,
               "band_max_v": float, "margin_on_band": bool})  # fmt: skip
-    return pd.concat([counts[["electrolyte", "role"]], judged, counts.iloc[:, 2:]], axis=1)
+    counted = counts.drop(columns=["electrolyte", "role"])
+    return pd.concat([counts[["electrolyte", "role"]], judged, counted], axis=1)
 
 
 def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:

@@ -66,38 +66,38 @@ def selection_text(selected: Mapping, grid: pd.DataFrame) -> str:
     return f"{chosen} (runner-up: model {runner_up}, {by_model[runner_up]:.4f}{unit})"
 
 
-def roles_text(screening: Mapping, counts: pd.DataFrame) -> str:
-    """What the candidate counts count: each role's potential and band, and each electrolyte's
-    window as ``counts`` (a counts.tsv) gives it."""
-    roles, whole_interval = [], False
-    for name, role in screening["roles"].items():
-        if role is None:
-            continue
-        low, high = role.get("band_min_v"), role.get("band_max_v")
-        band = (f"{low}–{high} V" if low is not None and high is not None
-                else f"≥ {low} V" if low is not None
-                else f"≤ {high} V" if high is not None else "anywhere in the window")  # fmt: skip
-        if role.get("margin_on_band") and (low, high) != (None, None):
-            band, whole_interval = f"{band}, whole interval", True
-        roles.append(f"{name}: {role['potential']} potential {band}")
+def roles_text(counts: pd.DataFrame, collector_max_v: float | None) -> str:
+    """What the candidate counts count, from the criteria that ``counts`` (a counts.tsv)
+    records: each role's potential and band, and each electrolyte's window."""
+    roles = "; ".join(role_text(row) for row in counts.drop_duplicates("role").itertuples())
+    windows = "; ".join(
+        window_text(row, collector_max_v)
+        for row in counts.drop_duplicates("electrolyte").itertuples()
+    )
     estimate = (
         "estimate (its whole 95 % interval where a role says 'whole interval')"
-        if whole_interval
+        if counts["margin_on_band"].any()
         else "estimate"
     )
-    windows = counts.drop_duplicates("electrolyte")
-    windows = "; ".join(
-        f"{row.electrolyte} {row.reduction_limit_v:g}–{row.upper_limit_v:g} V"
-        for row in windows.itertuples()
-    )
-    cap = screening.get("collector_max_v")
-    capped = (
-        "" if cap is None else f", the upper limit capped at {cap:g} V by the current collector"
-    )
     return (
-        f"Roles ({'; '.join(roles)}): a candidate's {estimate} lies in its role's band and its "
-        f"whole 95 % interval inside the electrolyte's window ({windows}{capped})."
+        f"Roles ({roles}): a candidate's {estimate} lies in its role's band and its whole 95 % "
+        f"interval inside the electrolyte's window ({windows})."
     )
+
+
+def role_text(row) -> str:
+    low = None if pd.isna(row.band_min_v) else f"{row.band_min_v:g}"
+    high = None if pd.isna(row.band_max_v) else f"{row.band_max_v:g}"
+    band = (f"{low}–{high} V" if low and high else f"≥ {low} V" if low
+            else f"≤ {high} V" if high else "anywhere in the window")  # fmt: skip
+    whole = ", whole interval" if row.margin_on_band and (low or high) else ""
+    return f"{row.role}: {row.potential} potential {band}{whole}"
+
+
+def window_text(row, collector_max_v: float | None) -> str:
+    capped = collector_max_v is not None and row.upper_limit_v == collector_max_v
+    cap = ", capped by the current collector" if capped else ""
+    return f"{row.electrolyte} {row.reduction_limit_v:g}–{row.upper_limit_v:g} V{cap}"
 
 
 def run_summary(
@@ -105,12 +105,13 @@ def run_summary(
     counts_path: str | None,
     library_counts: Mapping[str, str] | None = None,
     selections: Mapping[str, tuple[str, str]] | None = None,
-    screening: Mapping | None = None,
+    collector_max_v: float | None = None,
 ) -> str:
     """The summary's Markdown; ``counts_path`` None where the run screens nothing;
     ``library_counts``: each library's counts.tsv by its name under ``screen``;
     ``selections``: each target's grid ``selected.yaml`` and ``mae_table.tsv``;
-    ``screening``: the config's section, whose roles the counts count."""
+    ``collector_max_v``: the current collector's cap, which the summary marks where it
+    limits a window."""
     import yaml
 
     lines = [
@@ -132,8 +133,8 @@ def run_summary(
         )
     else:
         counts = pd.read_csv(counts_path, sep="\t")
-        if screening:
-            lines += [roles_text(screening, counts), ""]
+        if not counts.empty:
+            lines += [roles_text(counts, collector_max_v), ""]
         lines.append(counts_table(counts))
     for library, path in (library_counts or {}).items():
         counts = pd.read_csv(path, sep="\t")
