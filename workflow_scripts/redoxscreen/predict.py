@@ -1147,12 +1147,12 @@ def predict_smiles_file(
             ids.add(chunk.ids)
             timer.parse += chunk.seconds["parse"]
             timer.featurize += chunk.seconds["featurize"]
-            part = out_dir / f"part-{parts:05d}.parquet"
+            part = part_path(out_dir, parts)
             future = executor.submit(predict_and_write, chunk, part)
             running = (future, len(chunk), int((~chunk.parsed).sum()), chunk.repeats)
             parts += 1
         if parts == 0:  # an empty library still gets a (header-only) part to read
-            write_table(empty_frame(ensembles, extra_columns), out_dir / "part-00000.parquet")
+            write_table(empty_frame(ensembles, extra_columns), part_path(out_dir, 0))
             parts = 1
         bar.total = bar.n
     repeated_ids, *pair = ids.found()
@@ -1176,9 +1176,14 @@ def predict_smiles_file(
     return counts
 
 
+def part_path(out_dir: Path, chunk: int) -> Path:
+    """Where the predictions of a chunk (numbered from 0) are written."""
+    return out_dir / f"part-{chunk:05d}.parquet"
+
+
 def line_and_id(out_dir: Path, chunk: int, row: int) -> tuple[int, str]:
     """The ``line`` and ``id`` of a row of a written part (one part per chunk)."""
-    part = pd.read_parquet(out_dir / f"part-{chunk:05d}.parquet", columns=["line", "id"])
+    part = pd.read_parquet(part_path(out_dir, chunk), columns=["line", "id"])
     return int(part["line"].iloc[row]), str(part["id"].iloc[row])
 
 
