@@ -173,6 +173,31 @@ def test_averaging_changes_the_kept_weights_but_not_the_training_itself():
     assert not all(np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[0.5][1], strict=True))
 
 
+def test_watching_held_out_molecules_records_their_mae_and_changes_nothing_else():
+    import keras
+
+    molecules = labelled_molecules(every=20)
+    molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
+    labels = molecules["logp"].to_numpy() - molecules["logp"].mean()
+    watched_graphs, watched_labels = molecule_graphs[:7], labels[:7]
+    runs = {}
+    for watched in (None, (watched_graphs, watched_labels), ([], np.zeros(0))):
+        keras.utils.set_random_seed(0)
+        model = MessagePassingNetwork(2, 8, (8,))
+        history = train(model, molecule_graphs[7:], labels[7:], epochs=3, batch_size=8,
+                        peak_learning_rate=1e-3, seed=0, held_out=watched)  # fmt: skip
+        runs[len(watched[0]) if watched else None] = history, model.get_weights()
+    (plain, plain_weights), (with_held_out, weights) = runs[None], runs[7]
+    watched_mae = with_held_out.pop("held_out_mae")
+    assert "held_out_mae" not in plain and "held_out_mae" not in runs[0][0]
+    assert len(watched_mae) == 3 and with_held_out == plain  # the same losses, epoch by epoch
+    assert all(np.array_equal(a, b) for a, b in zip(plain_weights, weights, strict=True))
+    model = MessagePassingNetwork(2, 8, (8,))
+    model.set_weights(weights)  # the last epoch's value is the kept model's (no averaging)
+    predicted = model(graphs.graph_batch(watched_graphs)).numpy()
+    assert watched_mae[-1] == pytest.approx(np.abs(predicted - watched_labels).mean())
+
+
 def test_network_stays_float32_under_a_mixed_precision_policy():
     import keras
 

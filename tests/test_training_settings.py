@@ -6,6 +6,7 @@ import logging
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from redoxscreen.training import (
@@ -15,6 +16,7 @@ from redoxscreen.training import (
     configure_tensorflow,
     fit_network,
     learning_rate_callbacks,
+    predict,
     set_threads,
     training_read_by,
 )
@@ -81,6 +83,23 @@ def test_a_split_held_out_with_no_early_stopping_is_logged(caplog):
         fit = fit_network(x, y, (8,), settings, seed=0)
     assert (fit.n_fit, fit.n_stop) == (90, 10)
     assert "patience 0: 10 training molecules (validation_fraction 0.1) are held out" in caplog.text
+
+
+def test_watching_held_out_molecules_leaves_the_fingerprint_network_as_it_was():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 3, (120, 16)).astype("float32"), rng.normal(size=120)
+    settings = TrainingSettings(max_epochs=6, patience=2, validation_fraction=0.2, dropout=0.1)
+    plain = fit_network(x[20:], y[20:], (8,), settings, seed=0)
+    watched = fit_network(x[20:], y[20:], (8,), settings, seed=0, held_out=(x[:20], y[:20]))
+    curve = watched.history.pop("held_out_mae")
+    pd.testing.assert_frame_equal(watched.history, plain.history)
+    weights = zip(plain.model.get_weights(), watched.model.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in weights)
+    assert len(curve) == len(plain.history) and (curve > 0).all()
+    last = TrainingSettings(max_epochs=3, patience=0, validation_fraction=0.0)
+    fit = fit_network(x[20:], y[20:], (8,), last, seed=0, held_out=(x[:20], y[:20]))
+    held_out_mae = np.abs(predict(fit.model, fit.scaler, x[:20]) - y[:20]).mean()
+    assert fit.history["held_out_mae"].iloc[-1] == pytest.approx(held_out_mae, rel=1e-5)
 
 
 def test_threads_asked_for_after_tensorflow_started_are_a_warning_not_an_error(caplog):

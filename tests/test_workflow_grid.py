@@ -56,6 +56,7 @@ def test_selection_and_fold_outputs(finished_grid):
     assert metrics["n_val"] + metrics["n_train"] + metrics["n_early_stopping"] == len(searched)
     history = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/history.parquet")
     assert {"epoch", "loss", "mae", "val_loss", "val_mae"} <= set(history.columns)
+    assert "held_out_mae" not in history  # the grid does not pay for the held-out curve
     assert len(history) == metrics["epochs"]
     predictions = pd.read_parquet(workdir / "results/grid/IE/m24/fold1/predictions.parquet")
     assert set(predictions["id"]) == set(folds.loc[folds["fold"] == 1, "id"])
@@ -146,7 +147,7 @@ def test_a_message_passing_row_reads_the_graph_store_through_to_screening_a_libr
     recipe = json.loads((workdir / "results/final/EA/fold1/recipe.json").read_text())
     assert recipe["fingerprint"] == {"radius": 2, "n_bits": 32, "kind": "graph"}
     history = pd.read_parquet(workdir / "results/final/EA/fold1/history.parquet")
-    assert len(history) == 3
+    assert len(history) == 3 and np.isfinite(history["held_out_mae"]).all()
     predicted = pd.read_parquet(workdir / "results/predict/lib/part-00000.parquet")
     assert np.isfinite(predicted["EA_pred"][0]) and np.isnan(predicted["EA_pred"][1])
     assert predicted["smiles"][2] == "CCCCO" and np.isfinite(predicted["EA_pred"][2])
@@ -197,6 +198,10 @@ def test_out_of_fold_predictions_never_come_from_a_model_that_saw_the_molecule(f
         trained_on = metrics["n_train"] + metrics["n_early_stopping"]
         assert trained_on == int(((folds != fold) & (folds != -1)).sum())  # other folds only
         assert (fold_dir / "model.keras").stat().st_size > 0
+        history = pd.read_parquet(fold_dir / "history.parquet")  # the learning curves' data
+        assert len(history) == metrics["epochs"] and history["held_out_mae"].notna().all()
+        kept = history["held_out_mae"].iloc[metrics["best_epoch"] - 1]  # early stopping kept it
+        assert kept == pytest.approx(metrics["val_mae"], rel=1e-4)
         predicted = pd.read_parquet(fold_dir / "calibration_predictions.parquet")
         assert set(predicted["id"]) == calibration  # every fold model meets them unseen
 

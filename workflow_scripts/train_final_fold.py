@@ -9,4 +9,4 @@ from redoxscreen.training import train_fold_of_rule
 
 with rule_log(snakemake.log[0]):
     selected = yaml.safe_load(Path(snakemake.input.selected).read_text())
-    train_fold_of_rule(snakemake, selected, save_model=True)
+    train_fold_of_rule(snakemake, selected, final=True)

@@ -139,6 +139,21 @@ def predict_scaled(forward, graphs: Sequence[MoleculeGraph], n_models: int) -> n
     return np.concatenate(parts, axis=1) if parts else np.zeros((n_models, 0), np.float32)
 
 
+def held_out_watcher(model: keras.Model, graphs: Sequence[MoleculeGraph], scaled_labels):
+    """A function that gives the model's MAE on these graphs as its weights are now; their
+    batches are built once."""
+    forward = forward_function([model])
+    starts = range(0, len(graphs), PREDICT_BATCH)
+    batches = [graph_batch(graphs[start : start + PREDICT_BATCH]) for start in starts]
+    labels = np.asarray(scaled_labels, dtype=np.float64)
+
+    def mae() -> float:
+        predicted = np.concatenate([forward(*batch).numpy()[0] for batch in batches])
+        return float(np.mean(np.abs(predicted - labels)))
+
+    return mae
+
+
 def learning_rate_at(step: int, steps_per_epoch: int, epochs: int, peak: float) -> float:
     """chemprop's schedule: peak/10 -> peak linearly over 2 epochs, then exponentially to
     peak/10 at the last step."""
@@ -187,11 +202,15 @@ def train(
     seed: int,
     time_limit_s: float | None = None,
     average_last: float = 0.0,
+    held_out: tuple[Sequence[MoleculeGraph], np.ndarray] | None = None,
 ) -> dict[str, list[float]]:
     """Adam on the mean squared error of scaled labels, seeded shuffles; per-epoch training
     ``loss`` and ``mae`` (scaled). Stops after ``epochs`` or the first epoch past the limit.
     The model ends with the mean of its weights over the last ``average_last`` of the epochs
-    (those it reached), or its last weights when that is 0 or the limit came first."""
+    (those it reached), or its last weights when that is 0 or the limit came first.
+
+    ``held_out`` (graphs and scaled labels the network does not train on) adds
+    ``held_out_mae``: their MAE at the end of each epoch, watched only, never used to choose."""
     import tensorflow as tf
 
     if not graphs or batch_size < 1:
@@ -212,6 +231,9 @@ def train(
     steps_per_epoch = -(-len(graphs) // batch_size)
     history: dict[str, list[float]] = {"loss": [], "mae": [], "learning_rate": []}
     average, first_averaged = WeightAverage(variables), averaging_start(epochs, average_last)
+    held_out_mae = held_out_watcher(model, *held_out) if held_out and len(held_out[0]) else None
+    if held_out_mae:
+        history["held_out_mae"] = []
     started, step = time.perf_counter(), 0
     while len(history["loss"]) < epochs:
         if time_limit_s is not None and time.perf_counter() - started > time_limit_s:
@@ -228,6 +250,8 @@ def train(
         history["loss"].append(squared / len(graphs))
         history["mae"].append(absolute / len(graphs))
         history["learning_rate"].append(rate)
+        if held_out_mae:
+            history["held_out_mae"].append(held_out_mae())
         if len(history["loss"]) > first_averaged:
             average.add()
     average.apply()

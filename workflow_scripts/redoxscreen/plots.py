@@ -70,18 +70,27 @@ def parity_plot(y_true, y_pred, target: str, unit: str, metrics: dict, path: str
 
 
 def learning_curves(histories: dict[int, pd.DataFrame], target: str, unit: str, path: str) -> None:
-    """Training and early-stopping MAE per epoch for every fold."""
+    """MAE per epoch for every fold: training (solid), the inner early-stopping split
+    (dashed) and the held-out fold (dotted), where the histories have them."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    curves = {
+        "mae": ("-", "training molecules (solid)"),
+        "val_mae": ("--", "early-stopping split (dashed)"),
+        "held_out_mae": (":", "held-out fold (dotted)"),
+    }
     for fold, history in sorted(histories.items()):
-        line = axes.plot(history["epoch"], history["mae"], linewidth=1, label=f"fold {fold}")
-        if "val_mae" in history:
-            axes.plot(history["epoch"], history["val_mae"], linewidth=1, linestyle="--",
-                      color=line[0].get_color())  # fmt: skip
+        colour = None
+        for column, (style, _) in curves.items():
+            if column in history:
+                label = f"fold {fold}" if colour is None else None
+                line = axes.plot(history["epoch"], history[column], linewidth=1,
+                                 linestyle=style, color=colour, label=label)  # fmt: skip
+                colour = line[0].get_color()
     axes.set_xlabel("epoch")
     axes.set_ylabel(f"MAE ({unit})")
     axes.set_yscale("log")
-    stopped_early = any("val_mae" in history for history in histories.values())
-    detail = "training (solid) and early-stopping (dashed)" if stopped_early else "training"
-    axes.set_title(f"{target}: {detail} MAE")
+    shown = [name for column, (_, name) in curves.items()
+             if any(column in history for history in histories.values())]  # fmt: skip
+    axes.set_title(f"{target}: MAE on the " + ", ".join(shown), fontsize=9)
     axes.legend(fontsize=7, ncol=2)
     save_figure(figure, path)

@@ -282,6 +282,19 @@ def stop_after(seconds: float, model):
     )
 
 
+def held_out_recorder(model, x_held: np.ndarray, scaled_labels: np.ndarray):
+    """A callback that records the model's MAE (scaled) on molecules it does not train on at
+    the end of every epoch, and the list it records them in; it only watches."""
+    import keras
+
+    recorded: list[float] = []
+
+    def record(epoch, logs):
+        recorded.append(float(np.mean(np.abs(scaled_predictions(model, x_held) - scaled_labels))))
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=record), recorded
+
+
 def fit_network(
     x: np.ndarray,
     y: np.ndarray,
@@ -289,10 +302,13 @@ def fit_network(
     settings: TrainingSettings,
     seed: int,
     time_limit_s: float | None = None,
+    held_out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:
     """Train a network on (x, y); early stopping on an inner split when patience > 0.
 
     ``time_limit_s`` stops training after the epoch that passes that wall time (benchmarks).
+    ``held_out`` (features and labels of molecules it does not train on) adds the history's
+    ``held_out_mae``, watched only.
     """
     import keras
 
@@ -319,6 +335,10 @@ def fit_network(
         )
     if time_limit_s is not None:
         callbacks.append(stop_after(time_limit_s, model))
+    recorded = None
+    if held_out is not None and len(held_out[1]):
+        watcher, recorded = held_out_recorder(model, held_out[0], scaler.transform(held_out[1]))
+        callbacks.append(watcher)
     batch_size = min(settings.batch_size, len(fit_rows))
     training_data = batched(
         x[fit_rows], scaler.transform(y[fit_rows]), batch_size, shuffle_seed=seed
@@ -336,7 +356,8 @@ def fit_network(
         verbose=0,
     )
     seconds = time.perf_counter() - started
-    history = history_in_label_units(fitted.history, scaler)
+    raw = fitted.history | ({"held_out_mae": recorded} if recorded is not None else {})
+    history = history_in_label_units(raw, scaler)
     best_epoch = int(history["val_mae"].idxmin()) + 1 if "val_mae" in history else len(history)
     return FitResult(model, scaler, history, best_epoch, seconds, len(fit_rows), len(stop_rows))
 
@@ -376,10 +397,12 @@ def fit_graph_network(
     settings: TrainingSettings,
     seed: int,
     time_limit_s: float | None = None,
+    held_out: tuple[list, np.ndarray] | None = None,
 ) -> FitResult:
     """Train a message-passing network on every molecule's graph for ``graph_epochs`` epochs,
     at most ``learning_rate``, on labels scaled by ``label_scaling``; keep the mean of its
-    weights over the last ``graph_weight_averaging`` of the epochs."""
+    weights over the last ``graph_weight_averaging`` of the epochs. ``held_out`` (graphs and
+    labels it does not train on) adds the history's ``held_out_mae``, watched only."""
     import keras
 
     from redoxscreen import message_passing
@@ -402,6 +425,7 @@ def fit_graph_network(
         seed=seed,
         time_limit_s=time_limit_s,
         average_last=settings.graph_weight_averaging,
+        held_out=(held_out[0], scaler.transform(held_out[1])) if held_out is not None else None,
     )
     seconds = time.perf_counter() - started
     history = history_in_label_units(raw, scaler)
@@ -409,11 +433,12 @@ def fit_graph_network(
 
 
 def fit_model(x, y, spec: FingerprintSpec, hidden_layers, settings: TrainingSettings, seed: int,
-              time_limit_s: float | None = None) -> FitResult:  # fmt: skip
-    """A message-passing network on graphs when ``spec`` is learned, else a fingerprint network."""
+              time_limit_s: float | None = None, held_out=None) -> FitResult:  # fmt: skip
+    """A message-passing network on graphs when ``spec`` is learned, else a fingerprint network;
+    ``held_out``: (inputs, labels) whose MAE the history records per epoch."""
     fit = fit_graph_network if spec.learned else fit_network
     extra = (spec,) if spec.learned else ()
-    return fit(x, y, *extra, hidden_layers, settings, seed, time_limit_s=time_limit_s)
+    return fit(x, y, *extra, hidden_layers, settings, seed, time_limit_s, held_out)
 
 
 def batched(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
@@ -429,15 +454,20 @@ def batched(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
 def history_in_label_units(raw: dict, scaler: LabelScaler) -> pd.DataFrame:
     """Per-epoch loss (scaled) and MAE converted back to the label's unit."""
     history = pd.DataFrame({key: np.asarray(values, dtype=float) for key, values in raw.items()})
-    for column in ("mae", "val_mae"):
+    for column in ("mae", "val_mae", "held_out_mae"):
         if column in history:
             history[column] = history[column] * scaler.scale
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     return history
 
 
-def predict(model, scaler: LabelScaler, x: np.ndarray | list, batch_size: int = 4096) -> np.ndarray:
+def predict(model, scaler: LabelScaler, x: np.ndarray | list) -> np.ndarray:
     """Predictions in label units of a feature matrix, or of a list of molecule graphs."""
+    return scaler.inverse(scaled_predictions(model, x))
+
+
+def scaled_predictions(model, x: np.ndarray | list, batch_size: int = 4096) -> np.ndarray:
+    """The model's outputs (scaled labels) for a feature matrix or a list of molecule graphs."""
     if isinstance(x, list):
         from redoxscreen.message_passing import forward_function, predict_scaled
 
@@ -448,7 +478,7 @@ def predict(model, scaler: LabelScaler, x: np.ndarray | list, batch_size: int = 
         batches = [model.predict_on_batch(x[start : start + batch_size])
                    for start in range(0, len(x), batch_size)]  # fmt: skip
         scaled = np.concatenate([np.asarray(batch) for batch in batches]) if batches else []
-    return scaler.inverse(np.asarray(scaled, dtype=float).ravel())
+    return np.asarray(scaled, dtype=float).ravel()
 
 
 @dataclass(frozen=True)
@@ -509,9 +539,16 @@ def fold_data(job: FoldJob):
 
 
 def train_fold(
-    job: FoldJob, settings: TrainingSettings, out_dir: str, threads: int, save_model: bool = False
+    job: FoldJob,
+    settings: TrainingSettings,
+    out_dir: str,
+    threads: int,
+    save_model: bool = False,
+    held_out_curve: bool = False,
 ) -> dict:
-    """Train on every fold but one, evaluate on that one; write metrics, history, predictions."""
+    """Train on every fold but one, evaluate on that one; write metrics, history, predictions.
+    ``held_out_curve``: the history also records the held-out fold's MAE after every epoch
+    (for the learning curves; it costs a prediction of that fold per epoch)."""
     if settings.descriptors != bool(job.descriptors):  # else columns would be misread
         raise ValueError(f"training.descriptors is {settings.descriptors}, but the job "
                          f"{'has' if job.descriptors else 'has no'} descriptor store")  # fmt: skip
@@ -523,7 +560,8 @@ def train_fold(
     log.info("%s model %d fold %d: %d training, %d held-out molecules on %s",
              job.target, job.model_id, job.fold, len(y_train), len(y_held), device)  # fmt: skip
     seed = job.seed + job.fold
-    fit = fit_model(x_train, y_train, spec, job.hidden_layers, settings, seed)
+    watched = (x_held, y_held) if held_out_curve else None
+    fit = fit_model(x_train, y_train, spec, job.hidden_layers, settings, seed, held_out=watched)
     y_pred = predict(fit.model, fit.scaler, x_held)
     held = regression_metrics(y_held, y_pred)
     epochs = len(fit.history)
@@ -609,11 +647,12 @@ def load_fitted(model_dir: str | os.PathLike):
     return model, LabelScaler(**recipe["scaler"]), recipe
 
 
-def train_fold_of_rule(smk, architecture: dict, save_model: bool = False) -> dict:
+def train_fold_of_rule(smk, architecture: dict, final: bool = False) -> dict:
     """The body shared by rules train_grid_fold and train_final_fold (``smk`` is snakemake).
 
     ``architecture``: ``model``, ``radius``, ``n_bits``, ``fingerprint`` and ``hidden_layers``,
-    as a grid row or ``selected.yaml`` gives them.
+    as a grid row or ``selected.yaml`` gives them. A ``final`` fold saves its model and records
+    the held-out fold's learning curve.
     """
     from redoxscreen.grid import parse_layers
 
@@ -637,5 +676,6 @@ def train_fold_of_rule(smk, architecture: dict, save_model: bool = False) -> dic
         TrainingSettings.from_config(smk.params.training),
         out_dir=str(Path(smk.output.metrics).parent),
         threads=smk.threads,
-        save_model=save_model,
+        save_model=final,
+        held_out_curve=final,
     )
