@@ -309,7 +309,9 @@ def test_models_trained_on_differently_checked_molecules_do_not_mix(model_dir, t
     for recipe in other.glob("fold*/recipe.json"):  # the CLI takes one directory per target
         recipe.write_text(json.dumps(json.loads(recipe.read_text()) | {"target": "other"}))
     inputs = write_smiles(tmp_path / "in.smi", ["CCO"])
-    for names in (["--model-dir", chno, "--model-dir", other], ["--model-paths", chno, other]):
+    spellings = (["--model-dir", chno, "--model-dir", other], ["--model-paths", chno, other],
+                 ["--model", chno, "--model-path", other])  # fmt: skip
+    for names in spellings:
         result = run_cli("predict", *names, "-i", inputs, "-o", tmp_path / "o.csv")  # chemprop's
         assert result.returncode == 2 and "different ingest options" in result.stderr
 

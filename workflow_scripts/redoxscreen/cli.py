@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--model-dir",
-        "--model-paths",  # chemprop's name
+        "--model-paths",  # chemprop's names
+        "--model-path",
+        "--model",  # else argparse finds it an ambiguous abbreviation of the three above
         action="extend",
         nargs="+",
         required=True,
