@@ -189,6 +189,7 @@ def test_watching_held_out_molecules_records_their_mae_and_changes_nothing_else(
         runs[len(watched[0]) if watched else None] = history, model.get_weights()
     (plain, plain_weights), (with_held_out, weights) = runs[None], runs[7]
     watched_mae = with_held_out.pop("held_out_mae")
+    assert len(with_held_out.pop("held_out_seconds")) == 3
     assert "held_out_mae" not in plain and "held_out_mae" not in runs[0][0]
     assert len(watched_mae) == 3 and with_held_out == plain  # the same losses, epoch by epoch
     assert all(np.array_equal(a, b) for a, b in zip(plain_weights, weights, strict=True))

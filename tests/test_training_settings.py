@@ -92,6 +92,7 @@ def test_watching_held_out_molecules_leaves_the_fingerprint_network_as_it_was():
     plain = fit_network(x[20:], y[20:], (8,), settings, seed=0)
     watched = fit_network(x[20:], y[20:], (8,), settings, seed=0, held_out=(x[:20], y[:20]))
     curve = watched.history.pop("held_out_mae")
+    assert (watched.history.pop("held_out_seconds") > 0).all()  # left out of fit.seconds
     pd.testing.assert_frame_equal(watched.history, plain.history)
     weights = zip(plain.model.get_weights(), watched.model.get_weights(), strict=True)
     assert all(np.array_equal(a, b) for a, b in weights)

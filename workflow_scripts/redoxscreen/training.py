@@ -284,13 +284,18 @@ def stop_after(seconds: float, model):
 
 def held_out_recorder(model, x_held: np.ndarray, scaled_labels: np.ndarray):
     """A callback that records the model's MAE (scaled) on molecules it does not train on at
-    the end of every epoch, and the list it records them in; it only watches."""
+    the end of every epoch, and the seconds that took, in the lists it returns; it only
+    watches."""
     import keras
 
-    recorded: list[float] = []
+    recorded: dict[str, list[float]] = {"held_out_mae": [], "held_out_seconds": []}
+    x_held = np.asarray(x_held, dtype=np.float32)  # converted once, not every epoch
 
     def record(epoch, logs):
-        recorded.append(float(np.mean(np.abs(scaled_predictions(model, x_held) - scaled_labels))))
+        started = time.perf_counter()
+        error = np.mean(np.abs(scaled_predictions(model, x_held) - scaled_labels))
+        recorded["held_out_mae"].append(float(error))
+        recorded["held_out_seconds"].append(time.perf_counter() - started)
 
     return keras.callbacks.LambdaCallback(on_epoch_end=record), recorded
 
@@ -308,7 +313,7 @@ def fit_network(
 
     ``time_limit_s`` stops training after the epoch that passes that wall time (benchmarks).
     ``held_out`` (features and labels of molecules it does not train on) adds the history's
-    ``held_out_mae``, watched only.
+    ``held_out_mae``, watched only, and ``held_out_seconds``, which ``seconds`` leaves out.
     """
     import keras
 
@@ -335,7 +340,7 @@ def fit_network(
         )
     if time_limit_s is not None:
         callbacks.append(stop_after(time_limit_s, model))
-    recorded = None
+    recorded = {}
     if held_out is not None and len(held_out[1]):
         watcher, recorded = held_out_recorder(model, held_out[0], scaler.transform(held_out[1]))
         callbacks.append(watcher)
@@ -355,8 +360,8 @@ def fit_network(
         callbacks=callbacks,
         verbose=0,
     )
-    seconds = time.perf_counter() - started
-    raw = fitted.history | ({"held_out_mae": recorded} if recorded is not None else {})
+    raw = fitted.history | recorded
+    seconds = seconds_training(started, raw)
     history = history_in_label_units(raw, scaler)
     best_epoch = int(history["val_mae"].idxmin()) + 1 if "val_mae" in history else len(history)
     return FitResult(model, scaler, history, best_epoch, seconds, len(fit_rows), len(stop_rows))
@@ -402,7 +407,8 @@ def fit_graph_network(
     """Train a message-passing network on every molecule's graph for ``graph_epochs`` epochs,
     at most ``learning_rate``, on labels scaled by ``label_scaling``; keep the mean of its
     weights over the last ``graph_weight_averaging`` of the epochs. ``held_out`` (graphs and
-    labels it does not train on) adds the history's ``held_out_mae``, watched only."""
+    labels it does not train on) adds the history's ``held_out_mae``, watched only, and
+    ``held_out_seconds``, which ``seconds`` leaves out."""
     import keras
 
     from redoxscreen import message_passing
@@ -427,7 +433,7 @@ def fit_graph_network(
         average_last=settings.graph_weight_averaging,
         held_out=(held_out[0], scaler.transform(held_out[1])) if held_out is not None else None,
     )
-    seconds = time.perf_counter() - started
+    seconds = seconds_training(started, raw)
     history = history_in_label_units(raw, scaler)
     return FitResult(model, scaler, history, len(history), seconds, len(y), 0)
 
@@ -449,6 +455,11 @@ def batched(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     if shuffle_seed is not None:
         data = data.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(2)
+
+
+def seconds_training(started: float, raw_history: dict) -> float:
+    """Seconds since ``started``, less those spent watching a held-out set."""
+    return time.perf_counter() - started - sum(raw_history.get("held_out_seconds", []))
 
 
 def history_in_label_units(raw: dict, scaler: LabelScaler) -> pd.DataFrame:
@@ -474,7 +485,7 @@ def scaled_predictions(model, x: np.ndarray | list, batch_size: int = 4096) -> n
         scaled = predict_scaled(forward_function([model]), x, n_models=1)[0]
     else:  # batch by batch, the numbers of Keras' predict: its tf.data map makes TensorFlow
         # 2.21 print an error line (use_unbounded_threadpool) on every training job's stderr
-        x = x.astype("float32")
+        x = np.asarray(x, dtype=np.float32)
         batches = [model.predict_on_batch(x[start : start + batch_size])
                    for start in range(0, len(x), batch_size)]  # fmt: skip
         scaled = np.concatenate([np.asarray(batch) for batch in batches]) if batches else []
