@@ -265,8 +265,8 @@ def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_
     np.testing.assert_allclose(predict_smiles(smiles, older)["logp_v_li"], table["logp_pred"] - 1.4)
     note = Ensemble.load(older).units_note()
     assert note.endswith(
-        "logp_v_li: V vs Li/Li+ = logp_pred - 1.40 at the default potentials.li_absolute_ev "
-        "(metrics.json records none)"
+        "logp_v_li = logp_pred - 1.40 in V vs Li/Li+ (the default potentials: metrics.json "
+        "records none)"
     )
     unknown = models_with_metrics(model_dir, tmp_path / "unknown", {"conversion": None})
     assert predict_smiles(smiles, unknown)["logp_v_li"].isna().all()

@@ -160,15 +160,6 @@ CONVERSION_READS = {
     "hartree_orbital": "orbital energies in Hartree",
 }
 
-# how a value in each conversion's unit becomes a potential vs Li/Li+, at the default references
-CONVERSION_TO_LI = {
-    "eV_absolute": "V vs Li/Li+ = value - 1.40 at the default potentials.li_absolute_ev",
-    "V_vs_SHE": "V vs Li/Li+ = value + 3.04 at the default potentials.she_vs_li_v",
-    "V_vs_Li": "already V vs Li/Li+",
-    "hartree_orbital": "V vs Li/Li+ = -27.211 x value - 1.40 at the default "
-    "potentials.li_absolute_ev",
-}
-
 # eV per label unit of the units whose scale is known, by every spelling's ``unit_key``. A
 # unit named otherwise only labels tables and figures.
 HARTREE_SPELLINGS = ("hartree", "hartrees", "ha", "eh", "au", "atomicunit", "atomicunits")

@@ -61,7 +61,6 @@ from redoxscreen.chemistry import (
 from redoxscreen.features import COUNT_CEILING, FingerprintSpec, generators
 from redoxscreen.potentials import (
     CONVERSION_READS,
-    CONVERSION_TO_LI,
     CONVERSIONS,
     to_volts_vs_li,
 )
@@ -81,6 +80,7 @@ from redoxscreen.tables import (
     carried_column_names,
     iter_smiles_file,
     molecule_count_bound,
+    part_path,
     part_paths,
     smiles_file_extra_columns,
     write_table,
@@ -490,15 +490,12 @@ class Ensemble:
         predicted = f"{self.target}_pred"
         described = f"{columns} in {self.unit} ({CONVERSION_READS[self.conversion]})"
         formula = volts_formula(predicted, self.conversion, self.references)
+        volts = f"{described}; {self.target}_v_li = {formula} in V vs Li/Li+"
         if formula == predicted:  # no offset
-            return f"{described}; {self.target}_v_li = {predicted} in V vs Li/Li+"
+            return volts
         if self.references is None:  # written before metrics.json recorded the offsets
-            converted = CONVERSION_TO_LI[self.conversion].replace("value", predicted)
-            return f"{described}; {self.target}_v_li: {converted} (metrics.json records none)"
-        return (
-            f"{described}; {self.target}_v_li = {formula} in V vs Li/Li+ (the offsets of the "
-            "run that trained them)"
-        )
+            return f"{volts} (the default potentials: metrics.json records none)"
+        return f"{volts} (the offsets of the run that trained them)"
 
     @property
     def conversion(self) -> str | None:
@@ -1174,11 +1171,6 @@ def predict_smiles_file(
              "predicted once) in %.1f s, %.0f mol/s", molecules - failed, molecules, failed,
              repeated, seconds, counts["molecules_per_second"])  # fmt: skip
     return counts
-
-
-def part_path(out_dir: Path, chunk: int) -> Path:
-    """Where the predictions of a chunk (numbered from 0) are written."""
-    return out_dir / f"part-{chunk:05d}.parquet"
 
 
 def line_and_id(out_dir: Path, chunk: int, row: int) -> tuple[int, str]:

@@ -37,6 +37,7 @@ from redoxscreen.tables import (
     NEIGHBOUR_COLUMNS,
     carried_column_names,
     input_columns,
+    part_path,
     part_paths,
     write_table,
 )
@@ -374,7 +375,7 @@ def screen_library(
         part_potentials, screened = plan.screen(library_predictions(kept, targets, half_widths))
         screened = with_input_columns(screened, kept[["id", "line", *neighbours, *carried]])
         screened = plan.judge_similarity(screened)
-        write_table(screened, out / f"part-{number:05d}.parquet")
+        write_table(screened, part_path(out, number))
         passing.append(screened[screened["passes"]])
         counts.append(candidate_counts(screened))
         potentials.append(part_potentials.drop(columns=["id", "smiles"]))

@@ -1333,6 +1333,12 @@ CARRIED = "carried_columns"  # a part's frame attribute (kept in Parquet): the i
 NEIGHBOUR_COLUMNS = ("similarity", "nearest")
 
 
+def part_path(out_dir: Path, number: int) -> Path:
+    """Where the part numbered ``number`` (from 0, one per chunk) of a prediction or screening
+    folder is written."""
+    return out_dir / f"part-{number:05d}.parquet"
+
+
 def part_paths(out_dir: str | os.PathLike) -> list[Path]:
     """The ``part-<N>.parquet`` files of a prediction folder, in the order of ``N``."""
     out_dir = Path(out_dir)
