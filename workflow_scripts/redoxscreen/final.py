@@ -118,7 +118,8 @@ def evaluate_final(
         int(m["fold"]): pd.read_parquet(path)
         for m, path in zip(fold_metrics, history_paths, strict=True)
     }
-    learning_curves(histories, target, unit, out["learning_curves"])
+    kept = {int(m["fold"]): (int(m["best_epoch"]), m["val_mae"]) for m in fold_metrics}
+    learning_curves(histories, target, unit, out["learning_curves"], kept)
     log.info(
         "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; 95%% conformal +-%.3f (coverage %.3f)",
         target, overall["mae"], unit, overall["r2"], overall["residual_sd"],

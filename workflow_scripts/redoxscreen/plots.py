@@ -69,28 +69,44 @@ def parity_plot(y_true, y_pred, target: str, unit: str, metrics: dict, path: str
     save_figure(figure, path)
 
 
-def learning_curves(histories: dict[int, pd.DataFrame], target: str, unit: str, path: str) -> None:
+def learning_curves(
+    histories: dict[int, pd.DataFrame],
+    target: str,
+    unit: str,
+    path: str,
+    kept: dict[int, tuple[int, float]] | None = None,
+) -> None:
+    """``learning_curves_figure``, written to ``path``."""
+    save_figure(learning_curves_figure(histories, target, unit, kept), path)
+
+
+def learning_curves_figure(histories, target: str, unit: str, kept=None):
     """MAE per epoch for every fold: training (solid), the inner early-stopping split
-    (dashed) and the held-out fold (dotted), where the histories have them."""
+    (dashed) and the held-out fold (dotted), where the histories have them; ``kept``
+    (fold: its model's epoch and held-out MAE) marks the models kept with a cross."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
     curves = {
         "mae": ("-", "training molecules (solid)"),
         "val_mae": ("--", "early-stopping split (dashed)"),
         "held_out_mae": (":", "held-out fold (dotted)"),
     }
+    colours = {}
     for fold, history in sorted(histories.items()):
-        colour = None
         for column, (style, _) in curves.items():
             if column in history:
-                label = f"fold {fold}" if colour is None else None
+                label = None if fold in colours else f"fold {fold}"
                 line = axes.plot(history["epoch"], history[column], linewidth=1,
-                                 linestyle=style, color=colour, label=label)  # fmt: skip
-                colour = line[0].get_color()
+                                 linestyle=style, color=colours.get(fold), label=label)  # fmt: skip
+                colours[fold] = line[0].get_color()
+    for fold, (epoch, mae) in sorted((kept or {}).items()):
+        axes.plot([epoch], [mae], marker="x", markersize=7, linestyle="none",
+                  color=colours.get(fold, "black"))  # fmt: skip
     axes.set_xlabel("epoch")
     axes.set_ylabel(f"MAE ({unit})")
     axes.set_yscale("log")
     shown = [name for column, (_, name) in curves.items()
              if any(column in history for history in histories.values())]  # fmt: skip
+    shown += ["each fold's kept model on its held-out fold (x)"] if kept else []
     axes.set_title(f"{target}: MAE on the " + ", ".join(shown), fontsize=9)
     axes.legend(fontsize=7, ncol=2)
-    save_figure(figure, path)
+    return figure
