@@ -22,7 +22,7 @@ def test_learning_curves_draw_each_curve_and_mark_the_kept_models(tmp_path):
     marked = [(line.get_xdata()[0], line.get_ydata()[0]) for line in crosses]
     assert marked == [(5, 0.12), (5, 0.11)]
     assert [line.get_color() for line in crosses] == [lines[0].get_color(), lines[2].get_color()]
-    title = figure.axes[0].get_title()
+    title = figure.axes[0].get_title().replace("\n", " ")  # wrapped to the figure's width
     assert title == (
         "IE: MAE on the training molecules (solid), held-out fold (dotted), each fold's kept "
         "model on its held-out fold (x)"

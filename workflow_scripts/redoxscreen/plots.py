@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -107,6 +109,6 @@ def learning_curves_figure(histories, target: str, unit: str, kept=None):
     shown = [name for column, (_, name) in curves.items()
              if any(column in history for history in histories.values())]  # fmt: skip
     shown += ["each fold's kept model on its held-out fold (x)"] if kept else []
-    axes.set_title(f"{target}: MAE on the " + ", ".join(shown), fontsize=9)
+    axes.set_title(textwrap.fill(f"{target}: MAE on the " + ", ".join(shown), 80), fontsize=9)
     axes.legend(fontsize=7, ncol=2)
     return figure
