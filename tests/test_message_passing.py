@@ -173,30 +173,45 @@ def test_averaging_changes_the_kept_weights_but_not_the_training_itself():
     assert not all(np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[0.5][1], strict=True))
 
 
-def test_watching_held_out_molecules_records_their_mae_and_changes_nothing_else():
+def test_the_epoch_hook_sees_each_epochs_weights_before_they_are_averaged():
     import keras
 
     molecules = labelled_molecules(every=20)
     molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
-    labels = molecules["logp"].to_numpy() - molecules["logp"].mean()
-    watched_graphs, watched_labels = molecule_graphs[:7], labels[:7]
-    runs = {}
-    for watched in (None, (watched_graphs, watched_labels), ([], np.zeros(0))):
-        keras.utils.set_random_seed(0)
-        model = MessagePassingNetwork(2, 8, (8,))
-        history = train(model, molecule_graphs[7:], labels[7:], epochs=3, batch_size=8,
-                        peak_learning_rate=1e-3, seed=0, held_out=watched)  # fmt: skip
-        runs[len(watched[0]) if watched else None] = history, model.get_weights()
-    (plain, plain_weights), (with_held_out, weights) = runs[None], runs[7]
-    watched_mae = with_held_out.pop("held_out_mae")
-    assert len(with_held_out.pop("held_out_seconds")) == 3
-    assert "held_out_mae" not in plain and "held_out_mae" not in runs[0][0]
-    assert len(watched_mae) == 3 and with_held_out == plain  # the same losses, epoch by epoch
-    assert all(np.array_equal(a, b) for a, b in zip(plain_weights, weights, strict=True))
+    labels = molecules["logp"].to_numpy()
+    keras.utils.set_random_seed(0)
     model = MessagePassingNetwork(2, 8, (8,))
-    model.set_weights(weights)  # the last epoch's value is the kept model's (no averaging)
-    predicted = model(graphs.graph_batch(watched_graphs)).numpy()
-    assert watched_mae[-1] == pytest.approx(np.abs(predicted - watched_labels).mean())
+    seen = []
+    train(model, molecule_graphs, labels - labels.mean(), epochs=4, batch_size=8,
+          peak_learning_rate=1e-3, seed=0, average_last=0.5,
+          on_epoch_end=lambda: seen.append(model.get_weights()))  # fmt: skip
+    assert len(seen) == 4  # once per epoch; the last two epochs' weights are averaged:
+    for kept, third, fourth in zip(model.get_weights(), seen[2], seen[3], strict=True):
+        assert np.allclose(kept, (third + fourth) / 2)
+
+
+def test_watching_held_out_molecules_records_their_mae_and_changes_nothing_else():
+    molecules = labelled_molecules(every=20)
+    molecule_graphs = [graph_of(text) for text in molecules["smiles"]]
+    labels = molecules["logp"].to_numpy()
+    watched_graphs, watched_labels = molecule_graphs[:7], labels[:7]
+    settings = training.TrainingSettings(graph_epochs=3, graph_batch_size=8, learning_rate=1e-3,
+                                         graph_weight_averaging=0.0)  # fmt: skip
+    fits = {}
+    for watched in (None, (watched_graphs, watched_labels), ([], np.zeros(0))):
+        fits[len(watched[0]) if watched else None] = training.fit_graph_network(
+            molecule_graphs[7:], labels[7:], FingerprintSpec(2, 8, "graph"), (8,), settings,
+            seed=0, held_out=watched)  # fmt: skip
+    plain, with_held_out = fits[None], fits[7]
+    curve = with_held_out.history.pop("held_out_mae")
+    assert (with_held_out.history.pop("held_out_seconds") > 0).all()  # left out of fit.seconds
+    assert "held_out_mae" not in plain.history and "held_out_mae" not in fits[0].history
+    pd.testing.assert_frame_equal(with_held_out.history, plain.history)  # epoch by epoch
+    weights = zip(plain.model.get_weights(), with_held_out.model.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in weights)
+    assert len(curve) == 3  # the last epoch's value is the kept model's (no averaging):
+    kept = training.predict(with_held_out.model, with_held_out.scaler, watched_graphs)
+    assert curve.iloc[-1] == pytest.approx(np.abs(kept - watched_labels).mean(), rel=1e-5)
 
 
 def test_network_stays_float32_under_a_mixed_precision_policy():

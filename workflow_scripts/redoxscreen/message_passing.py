@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -202,16 +202,15 @@ def train(
     seed: int,
     time_limit_s: float | None = None,
     average_last: float = 0.0,
-    held_out: tuple[Sequence[MoleculeGraph], np.ndarray] | None = None,
+    on_epoch_end: Callable[[], None] | None = None,
 ) -> dict[str, list[float]]:
     """Adam on the mean squared error of scaled labels, seeded shuffles; per-epoch training
     ``loss`` and ``mae`` (scaled). Stops after ``epochs`` or the first epoch past the limit.
     The model ends with the mean of its weights over the last ``average_last`` of the epochs
     (those it reached), or its last weights when that is 0 or the limit came first.
 
-    ``held_out`` (graphs and scaled labels the network does not train on) adds
-    ``held_out_mae``: their MAE at the end of each epoch, watched only, never used to choose,
-    and ``held_out_seconds``, the time that took."""
+    ``on_epoch_end()`` is called after every epoch's training, before its weights enter the
+    average: to watch the model (``training.held_out_recording``), never to change it."""
     import tensorflow as tf
 
     if not graphs or batch_size < 1:
@@ -232,9 +231,6 @@ def train(
     steps_per_epoch = -(-len(graphs) // batch_size)
     history: dict[str, list[float]] = {"loss": [], "mae": [], "learning_rate": []}
     average, first_averaged = WeightAverage(variables), averaging_start(epochs, average_last)
-    held_out_mae = held_out_watcher(model, *held_out) if held_out and len(held_out[0]) else None
-    if held_out_mae:
-        history |= {"held_out_mae": [], "held_out_seconds": []}
     started, step = time.perf_counter(), 0
     while len(history["loss"]) < epochs:
         if time_limit_s is not None and time.perf_counter() - started > time_limit_s:
@@ -251,10 +247,8 @@ def train(
         history["loss"].append(squared / len(graphs))
         history["mae"].append(absolute / len(graphs))
         history["learning_rate"].append(rate)
-        if held_out_mae:
-            watched = time.perf_counter()
-            history["held_out_mae"].append(held_out_mae())
-            history["held_out_seconds"].append(time.perf_counter() - watched)
+        if on_epoch_end:
+            on_epoch_end()
         if len(history["loss"]) > first_averaged:
             average.add()
     average.apply()

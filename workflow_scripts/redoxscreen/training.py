@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -282,22 +284,31 @@ def stop_after(seconds: float, model):
     )
 
 
-def held_out_recorder(model, x_held: np.ndarray, scaled_labels: np.ndarray):
-    """A callback that records the model's MAE (scaled) on molecules it does not train on at
-    the end of every epoch, and the seconds that took, in the lists it returns; it only
-    watches."""
-    import keras
-
+def held_out_recording(
+    held_out: tuple | None, scaler: LabelScaler, watcher_for: Callable[..., Callable[[], float]]
+):
+    """``(record, recorded)`` for molecules a network does not train on: ``record()``, called at
+    the end of every epoch, appends to ``recorded`` their MAE (scaled) as the weights are then
+    and the seconds that took; it only watches. ``watcher_for(inputs, scaled_labels)`` gives the
+    function that computes that MAE. ``(None, {})`` when ``held_out`` holds no molecule."""
+    if held_out is None or not len(held_out[1]):
+        return None, {}
+    mae = watcher_for(held_out[0], scaler.transform(held_out[1]))
     recorded: dict[str, list[float]] = {"held_out_mae": [], "held_out_seconds": []}
-    x_held = np.asarray(x_held, dtype=np.float32)  # converted once, not every epoch
 
-    def record(epoch, logs):
+    def record() -> None:
         started = time.perf_counter()
-        error = np.mean(np.abs(scaled_predictions(model, x_held) - scaled_labels))
-        recorded["held_out_mae"].append(float(error))
+        recorded["held_out_mae"].append(float(mae()))
         recorded["held_out_seconds"].append(time.perf_counter() - started)
 
-    return keras.callbacks.LambdaCallback(on_epoch_end=record), recorded
+    return record, recorded
+
+
+def fingerprint_held_out_watcher(model, x_held: np.ndarray, scaled_labels: np.ndarray):
+    """A function that gives a fingerprint network's MAE (scaled) on these features as its
+    weights are now."""
+    x_held = np.asarray(x_held, dtype=np.float32)  # converted once, not every epoch
+    return lambda: np.mean(np.abs(scaled_predictions(model, x_held) - scaled_labels))
 
 
 def fit_network(
@@ -340,10 +351,10 @@ def fit_network(
         )
     if time_limit_s is not None:
         callbacks.append(stop_after(time_limit_s, model))
-    recorded = {}
-    if held_out is not None and len(held_out[1]):
-        watcher, recorded = held_out_recorder(model, held_out[0], scaler.transform(held_out[1]))
-        callbacks.append(watcher)
+    watcher_for = partial(fingerprint_held_out_watcher, model)
+    record, recorded = held_out_recording(held_out, scaler, watcher_for)
+    if record:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: record()))
     batch_size = min(settings.batch_size, len(fit_rows))
     training_data = batched(
         x[fit_rows], scaler.transform(y[fit_rows]), batch_size, shuffle_seed=seed
@@ -420,6 +431,8 @@ def fit_graph_network(
              ", ".join(FINGERPRINT_NETWORK_KEYS))  # fmt: skip
     scaler = LabelScaler.fit(y, settings.label_scaling)
     model = message_passing.MessagePassingNetwork(spec.radius, spec.n_bits, tuple(head_layers))
+    watcher_for = partial(message_passing.held_out_watcher, model)
+    record, recorded = held_out_recording(held_out, scaler, watcher_for)
     started = time.perf_counter()
     raw = message_passing.train(
         model,
@@ -431,8 +444,9 @@ def fit_graph_network(
         seed=seed,
         time_limit_s=time_limit_s,
         average_last=settings.graph_weight_averaging,
-        held_out=(held_out[0], scaler.transform(held_out[1])) if held_out is not None else None,
+        on_epoch_end=record,
     )
+    raw |= recorded
     seconds = seconds_training(started, raw)
     history = history_in_label_units(raw, scaler)
     return FitResult(model, scaler, history, len(history), seconds, len(y), 0)
