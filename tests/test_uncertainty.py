@@ -46,12 +46,27 @@ def test_heavy_tails_break_the_gaussian_interval_not_the_conformal_one():
     assert intervals["gaussian"]["coverage"] > 0.97  # 1.96 sd overshoots for t(2) tails
 
 
+def brute_force_leave_one_out_coverage(errors, spread):
+    """Each molecule judged by the interval that ensemble_interval calibrates without it."""
+    covered = []
+    for i in range(len(errors)):
+        others = np.delete(np.arange(len(errors)), i)
+        floor = np.quantile(spread[others], 0.05)
+        scale = conformal_quantile(errors[others] / np.maximum(spread[others], floor))
+        covered.append(errors[i] <= ensemble_half_widths(spread[i], scale, floor))
+    return np.mean(covered)
+
+
 def test_leave_one_out_coverage_matches_brute_force():
-    scores = np.random.default_rng(2).exponential(size=57)
-    brute = np.mean([
-        scores[i] <= conformal_quantile(np.delete(scores, i)) for i in range(len(scores))
-    ])  # fmt: skip
-    assert leave_one_out_coverage(scores) == pytest.approx(brute)
+    for seed in range(30):  # in 6 of these 30 the floor without the molecule changes the answer
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(20, 60))  # 20: MIN_CALIBRATION_MOLECULES
+        spread = rng.exponential(0.05, n)
+        if seed % 2:
+            spread[: n // 4] = np.sort(spread)[1]  # ties, at the floor
+        errors = np.abs(rng.normal(0, 3 * spread + 0.01))
+        expected = brute_force_leave_one_out_coverage(errors, spread)
+        assert leave_one_out_coverage(errors, spread) == pytest.approx(expected), seed
 
 
 def heteroscedastic_ensemble(n: int, seed: int):
@@ -92,3 +107,10 @@ def test_tiny_spreads_are_raised_to_the_floor():
 def test_ensemble_interval_refuses_a_tiny_calibration_set():
     with pytest.raises(ValueError, match="calibration_fraction"):
         ensemble_interval(np.zeros(5), np.zeros((8, 5)))
+
+
+def test_ensemble_interval_refuses_predictions_that_are_not_numbers():
+    truth, members, _ = heteroscedastic_ensemble(40, seed=5)
+    members[3, 7] = members[0, 9] = np.nan
+    with pytest.raises(ValueError, match="2 calibration molecules have a prediction that is not"):
+        ensemble_interval(truth, members)

@@ -10,7 +10,8 @@ calibration set that no fold model trained on, the score of a molecule is its en
 divided by its spread (SD across fold models); the conformal quantile of those scores is the
 ``scale``, and a molecule's half-width is ``scale x spread``. Spreads below ``spread_floor``
 (the calibration set's 5th percentile) are raised to it, so that models agreeing by chance
-do not give a zero-width interval. Its coverage is leave-one-out over the calibration set.
+do not give a zero-width interval. Its coverage is leave-one-out over the calibration set: each
+molecule is judged by the floor and the scale of all the others.
 """
 
 from __future__ import annotations
@@ -86,15 +87,51 @@ def ensemble_half_widths(spread: np.ndarray, scale: float, spread_floor: float) 
     return scale * np.maximum(np.asarray(spread, dtype=float), spread_floor)
 
 
-def leave_one_out_coverage(scores: np.ndarray, level: float = 0.95) -> float:
-    """Share of scores within the conformal quantile of all the other scores."""
+def spread_floor_of(spread: np.ndarray) -> float:
+    """The calibration spreads' 5th percentile: the least spread an interval is scaled by."""
+    return float(np.quantile(spread, SPREAD_FLOOR_QUANTILE))
+
+
+def normalized_scores(errors: np.ndarray, spread: np.ndarray, spread_floor: float) -> np.ndarray:
+    return errors / np.maximum(spread, max(spread_floor, np.finfo(float).tiny))
+
+
+def quantiles_without_each(scores: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """For every score, the conformal quantile of all the other scores (their largest where
+    they are too few for ``conformal_quantile``, which ``MIN_CALIBRATION_MOLECULES`` prevents
+    at 95 %)."""
     n = len(scores)
     ordered = np.sort(scores)
     position = np.empty(n, dtype=np.int64)
     position[np.argsort(scores, kind="stable")] = np.arange(n)
     rank = min(int(np.ceil(n * level)) - 1, n - 2)  # the quantile's rank among n - 1 scores
-    quantile_without = np.where(position <= rank, ordered[min(rank + 1, n - 1)], ordered[rank])
-    return float(np.mean(scores <= quantile_without))
+    return np.where(position <= rank, ordered[min(rank + 1, n - 1)], ordered[rank])
+
+
+def spread_floors_without_each(spread: np.ndarray) -> np.ndarray:
+    """For every molecule, the spread floor of all the other molecules. Leaving one out moves
+    the interpolated percentile in one of three ways (the molecule is the lower of the two
+    spreads it interpolates or below it, is the upper one, or lies above both), so three
+    quantiles give every floor."""
+    n = len(spread)
+    position = np.empty(n, dtype=np.int64)
+    position[np.argsort(spread, kind="stable")] = np.arange(n)
+    lower = int(np.floor((n - 2) * SPREAD_FLOOR_QUANTILE))  # the lower one's rank among n - 1
+    ordered = np.sort(spread)
+    below, upper, above = (spread_floor_of(np.delete(ordered, at)) for at in (0, lower + 1, n - 1))
+    return np.where(position <= lower, below, np.where(position == lower + 1, upper, above))
+
+
+def leave_one_out_coverage(errors: np.ndarray, spread: np.ndarray, level: float = 0.95) -> float:
+    """Share of calibration molecules inside the interval calibrated on all the others: its
+    spread floor and its scale computed without the molecule."""
+    floors = spread_floors_without_each(spread)
+    covered = np.zeros(len(errors), dtype=bool)
+    for floor in np.unique(floors):
+        scores = normalized_scores(errors, spread, floor)
+        judged = floors == floor
+        covered[judged] = (scores <= quantiles_without_each(scores, level))[judged]
+    return float(covered.mean())
 
 
 @dataclass(frozen=True)
@@ -122,17 +159,21 @@ def ensemble_interval(
             "calibration molecules, "
             f"not {member_predictions.shape[0]} and {len(y_true)}; raise final.calibration_fraction"
         )
+    if not (np.isfinite(member_predictions).all() and np.isfinite(y_true).all()):
+        bad_predictions = int((~np.isfinite(member_predictions)).any(axis=0).sum())
+        raise ValueError(f"the ensemble interval needs finite numbers: {bad_predictions} "
+                         "calibration molecules have a prediction that is not finite, "
+                         f"{int((~np.isfinite(y_true)).sum())} a label")  # fmt: skip
     mean = member_predictions.mean(axis=0)
     spread = member_predictions.std(axis=0, ddof=1)
-    spread_floor = float(np.quantile(spread, SPREAD_FLOOR_QUANTILE))
+    spread_floor = spread_floor_of(spread)
     errors = np.abs(y_true - mean)
-    scores = errors / np.maximum(spread, max(spread_floor, np.finfo(float).tiny))
-    scale = conformal_quantile(scores, level)
+    scale = conformal_quantile(normalized_scores(errors, spread, spread_floor), level)
     half_widths = ensemble_half_widths(spread, scale, spread_floor)
     summary = {
         "scale": scale,
         "spread_floor": spread_floor,
-        "coverage": leave_one_out_coverage(scores, level),
+        "coverage": leave_one_out_coverage(errors, spread, level),
         "n_calibration": int(len(y_true)),
         "median_half_width": float(np.median(half_widths)),
         "half_width_5_95": [float(np.quantile(half_widths, q)) for q in (0.05, 0.95)],
