@@ -2,8 +2,9 @@
 
 It runs Debian's ``slurm-wlm`` and ``munge`` (``.ci/run`` installs them): munged, slurmctld and
 slurmd are started as child processes, and stopped by PID when the cluster is closed. The node
-declares two GPU gres (``/dev/null`` and ``/dev/zero`` stand in for their device files), so jobs
-asking for ``--gpus=1`` are accepted, run two at a time and get ``CUDA_VISIBLE_DEVICES`` 0 or 1.
+declares two GPU gres of type ``GPU_TYPE`` (``/dev/null`` and ``/dev/zero`` stand in for their
+device files), so jobs asking for ``--gpus=1`` or ``--gpus=testgpu:1`` are accepted, run two at a
+time and get ``CUDA_VISIBLE_DEVICES`` 0 or 1.
 Accounting is off, so the Snakemake executor must poll with ``--slurm-status-command squeue``,
 and the controller keeps finished jobs for two hours (``MinJobAge``; SLURM's default of 300 s
 forgot the first jobs of a slow CI run).
@@ -30,6 +31,7 @@ DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
 START_TIMEOUT_S = 60
 # Two GPUs for the node: SLURM needs a character device file per GPU, any will do.
 GPU_DEVICE_FILES = ("/dev/null", "/dev/zero")
+GPU_TYPE = "testgpu"  # what a site's gres calls its GPUs, for the profile's gpu_model
 
 
 class ClusterError(RuntimeError):
@@ -78,13 +80,15 @@ ReturnToService=2
 SlurmdTimeout=30
 MinJobAge=7200
 GresTypes=gpu
-NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:{len(GPU_DEVICE_FILES)} State=UNKNOWN
+NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:{GPU_TYPE}:{len(GPU_DEVICE_FILES)} State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """
 
 
 def gres_conf(node: str) -> str:
-    lines = [f"NodeName={node} Name=gpu File={device}" for device in GPU_DEVICE_FILES]
+    lines = [
+        f"NodeName={node} Name=gpu Type={GPU_TYPE} File={device}" for device in GPU_DEVICE_FILES
+    ]
     return "\n".join([CONF_MARKER, *lines, ""])
 
 

@@ -21,7 +21,7 @@ import yaml
 from redoxscreen.training import CPU_TRAINING_ON_GPU_JOBS
 
 from molecule_fixtures import labelled_molecules, tiny_dataset_config
-from slurm_cluster import SlurmCluster, missing_binaries
+from slurm_cluster import GPU_TYPE, SlurmCluster, missing_binaries
 from workflow_runner import REPO, snakemake_command, write_config
 
 RUN_TIMEOUT_S = 900
@@ -38,7 +38,8 @@ PROFILE = REPO / "profiles" / "slurm"
 DEFAULT_RESOURCES = yaml.safe_load((PROFILE / "config.yaml").read_text())["default-resources"] | {
     "slurm_partition": "debug", "mem_mb": 1000, "runtime": 20
 }  # fmt: skip
-# What a site adapts in the profile, set for the test cluster: no accounting, one partition.
+# What a site adapts in the profile, set for the test cluster: no accounting, one partition,
+# and the final folds' GPU type (gpu_model; the grid's bundles ask for any GPU).
 SITE = [
     "--slurm-no-account",
     "--slurm-status-command", "squeue",
@@ -46,7 +47,7 @@ SITE = [
     "--seconds-between-status-checks", "2",
     "--default-resources", *(f"{key}={value}" for key, value in DEFAULT_RESOURCES.items()),
     "--set-resources", "train_grid_fold:slurm_partition=debug",
-    "train_final_fold:slurm_partition=debug",
+    "train_final_fold:slurm_partition=debug", f"train_final_fold:gpu_model={GPU_TYPE}",
     "--latency-wait", "10",
     "--jobs", "4",
 ]  # fmt: skip
@@ -199,6 +200,15 @@ def test_a_job_asks_slurm_for_its_threads_and_the_librarys_runtime(runs):
     shown = shown_job(log)
     assert "NumCPUs=2 " in shown, shown  # predict.threads, not a profile-wide default
     assert "TimeLimit=02:00:00 " in shown, shown  # the rule's 120 minutes, not the default 20
+
+
+def test_a_site_can_name_the_gpu_type_it_asks_for(runs):
+    on_slurm, *_ = runs
+    logs = list((on_slurm / ".snakemake" / "slurm_logs").glob("rule_train_final_fold/**/*.log"))
+    assert len(logs) == 2 * 2  # targets x final folds
+    for log in logs:
+        shown = shown_job(log)
+        assert re.search(rf"TresPerJob=\S*gpu:{GPU_TYPE}:1\b", shown), shown
 
 
 LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ", re.M)
