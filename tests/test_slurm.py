@@ -92,15 +92,20 @@ def start_workflow(workdir: Path, *args: str, env: dict | None = None) -> subpro
 CPU_TRAINING = os.environ | {CPU_TRAINING_ON_GPU_JOBS: "1"}
 
 
-def finished_output(workdir: Path, process: subprocess.Popen, deadline: float) -> str:
-    """Wait for a started workflow (killed at ``deadline``); its output, checked for success."""
+def waited_for(workdir: Path, process: subprocess.Popen, deadline: float) -> tuple[int | str, str]:
+    """Wait for a started workflow (killed at ``deadline``): its return code and output."""
     try:
         returncode = process.wait(timeout=max(deadline - time.monotonic(), 1))
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
         returncode = f"killed after {RUN_TIMEOUT_S} s"
-    output = (workdir / "snakemake.out").read_text()
+    return returncode, (workdir / "snakemake.out").read_text()
+
+
+def finished_output(workdir: Path, process: subprocess.Popen, deadline: float) -> str:
+    """Wait for a started workflow (killed at ``deadline``); its output, checked for success."""
+    returncode, output = waited_for(workdir, process, deadline)
     assert returncode == 0, f"{workdir.name}: {returncode}\n{output[-6000:]}"
     return output
 
@@ -209,6 +214,26 @@ def test_a_site_can_name_the_gpu_type_it_asks_for(runs):
     for log in logs:
         shown = shown_job(log)
         assert re.search(rf"TresPerJob=\S*gpu:{GPU_TYPE}:1\b", shown), shown
+
+
+def test_a_resubmitted_job_asks_for_its_runtime_and_memory_times_its_attempt(cluster, tmp_path):
+    # Without CPU_TRAINING a grid job given a GPU that TensorFlow cannot see stops: the profile
+    # submits it three times (retries: 2), each time with more time and memory (per_attempt).
+    workdir = prepared_workdir(tmp_path / "refused")
+    grid_job = "results/grid/IE/m24/fold0/metrics.json"
+    process = start_workflow(workdir, grid_job, "--profile", str(PROFILE), *SITE)
+    returncode, output = waited_for(workdir, process, time.monotonic() + RUN_TIMEOUT_S)
+    assert returncode == 1, output[-3000:]
+    logs = (workdir / ".snakemake" / "slurm_logs").glob("rule_train_grid_fold/**/*.log")
+    attempts = sorted(logs, key=lambda log: int(log.stem))
+    assert len(attempts) == 3, output[-3000:]
+    time_limits = ("00:20:00", "00:40:00", "01:00:00")  # 20 minutes x the attempt
+    for attempt, (log, time_limit) in enumerate(zip(attempts, time_limits, strict=True), 1):
+        shown = shown_job(log)
+        assert f"TimeLimit={time_limit} " in shown, shown
+        assert f"MinMemoryNode={1000 * attempt}M " in shown, shown
+    said = (workdir / "logs" / "train_grid_fold" / "IE" / "m24" / "fold0.log").read_text()
+    assert "but TensorFlow sees none" in said, said
 
 
 LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ", re.M)
