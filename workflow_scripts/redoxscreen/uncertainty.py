@@ -96,14 +96,20 @@ def normalized_scores(errors: np.ndarray, spread: np.ndarray, spread_floor: floa
     return errors / np.maximum(spread, max(spread_floor, np.finfo(float).tiny))
 
 
+def sorted_with_positions(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values sorted, and each value's position in that order (equal values in theirs)."""
+    order = np.argsort(values, kind="stable")
+    position = np.empty(len(values), dtype=np.int64)
+    position[order] = np.arange(len(values))
+    return values[order], position
+
+
 def quantiles_without_each(scores: np.ndarray, level: float = 0.95) -> np.ndarray:
     """For every score, the conformal quantile of all the other scores (their largest where
     they are too few for ``conformal_quantile``, which ``MIN_CALIBRATION_MOLECULES`` prevents
     at 95 %)."""
     n = len(scores)
-    ordered = np.sort(scores)
-    position = np.empty(n, dtype=np.int64)
-    position[np.argsort(scores, kind="stable")] = np.arange(n)
+    ordered, position = sorted_with_positions(scores)
     rank = min(int(np.ceil(n * level)) - 1, n - 2)  # the quantile's rank among n - 1 scores
     return np.where(position <= rank, ordered[min(rank + 1, n - 1)], ordered[rank])
 
@@ -114,10 +120,8 @@ def spread_floors_without_each(spread: np.ndarray) -> np.ndarray:
     spreads it interpolates or below it, is the upper one, or lies above both), so three
     quantiles give every floor."""
     n = len(spread)
-    position = np.empty(n, dtype=np.int64)
-    position[np.argsort(spread, kind="stable")] = np.arange(n)
+    ordered, position = sorted_with_positions(spread)
     lower = int(np.floor((n - 2) * SPREAD_FLOOR_QUANTILE))  # the lower one's rank among n - 1
-    ordered = np.sort(spread)
     below, upper, above = (spread_floor_of(np.delete(ordered, at)) for at in (0, lower + 1, n - 1))
     return np.where(position <= lower, below, np.where(position == lower + 1, upper, above))
 
