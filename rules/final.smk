@@ -85,6 +85,7 @@ rule evaluate_final:
         conversion=target_conversion,
         references=config["potentials"],
         ingest=config["ingest"],
+        interval_level=config["final"]["interval_level"],
     conda:
         "../envs/redoxscreen.yaml"
     script:

@@ -85,10 +85,11 @@ def train_model_dir(work, settings):
         "unit": "logP",
         "conversion": "V_vs_Li",
         "study_choice": {"fold": 1},
-        "interval_95": {
+        "interval": {
             "gaussian": {"half_width": 0.5, "coverage": 0.95},
             "conformal": {"half_width": 0.6, "coverage": 0.95},
             "ensemble": {"scale": 4.0, "spread_floor": 0.05, "coverage": 0.95},
+            "level": 0.95,
         },
         "out_of_fold": {},
         "fold_mae": {"0": 0.3, "1": 0.3},
@@ -159,6 +160,18 @@ def test_ensemble_loads_folds_spec_and_metrics(ensemble, model_dir):
     assert ensemble.study_fold == 1
     assert ensemble.unit == "logP"
     assert ensemble.interval_half_width == {"gaussian": 0.5, "conformal": 0.6}
+
+
+def test_models_of_an_older_run_keep_their_95_percent_intervals(model_dir, tmp_path):
+    """Runs from before final.interval_level recorded the intervals as ``interval_95``."""
+    intervals = json.loads((model_dir / "metrics.json").read_text())["interval"]
+    older = models_with_metrics(
+        model_dir, tmp_path / "older", {"interval": None, "interval_95": intervals}
+    )
+    ensemble = Ensemble.load(older)
+    assert ensemble.interval_half_width == {"gaussian": 0.5, "conformal": 0.6}
+    assert ensemble.per_molecule_interval == intervals["ensemble"]
+    assert "_half_width (of a 95 % interval)" in ensemble.units_note()
 
 
 def test_ensemble_equals_the_fold_models_of_training(ensemble, model_dir):
@@ -258,8 +271,9 @@ def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_
     table = predict_smiles(smiles, recorded)
     np.testing.assert_allclose(table["logp_v_li"], table["logp_pred"] - 1.5)
     assert Ensemble.load(recorded).units_note() == (
-        "logp_pred, _spread, _half_width and _study in eV (absolute energies in eV); logp_v_li "
-        "= logp_pred - 1.50 in V vs Li/Li+ (the offsets of the run that trained them)"
+        "logp_pred, _spread, _half_width (of a 95 % interval) and _study in eV (absolute "
+        "energies in eV); logp_v_li = logp_pred - 1.50 in V vs Li/Li+ (the offsets of the run "
+        "that trained them)"
     )
     older = models_with_metrics(model_dir, tmp_path / "older", absolute | {"potentials": None})
     np.testing.assert_allclose(predict_smiles(smiles, older)["logp_v_li"], table["logp_pred"] - 1.4)
@@ -271,7 +285,8 @@ def test_predictions_carry_volts_as_the_run_converted_its_labels(model_dir, tmp_
     unknown = models_with_metrics(model_dir, tmp_path / "unknown", {"conversion": None})
     assert predict_smiles(smiles, unknown)["logp_v_li"].isna().all()
     assert Ensemble.load(unknown).units_note() == (
-        "logp_pred, _spread, _half_width and _study in logP (metrics.json records no conversion)"
+        "logp_pred, _spread, _half_width (of a 95 % interval) and _study in logP (metrics.json "
+        "records no conversion)"
     )
 
 
@@ -376,8 +391,8 @@ def test_cli_round_trip_one_parquet_file(model_dir, tmp_path):
         r"predicted 20 of 21 molecules \(1 failed\) in [\d.]+ s, \d+ mol/s", summary
     )
     assert units == (
-        "logp_pred, _spread, _half_width and _study in logP (potentials in V vs Li/Li+); "
-        "logp_v_li = logp_pred in V vs Li/Li+"
+        "logp_pred, _spread, _half_width (of a 95 % interval) and _study in logP (potentials "
+        "in V vs Li/Li+); logp_v_li = logp_pred in V vs Li/Li+"
     )
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr  # TensorFlow's notes
     table = pd.read_parquet(out)

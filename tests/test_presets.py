@@ -33,6 +33,7 @@ def test_study_preset_states_the_thesis_recipe():
     assert settings.descriptors is False  # the fingerprint is the only input
     assert (preset["grid"]["k"], preset["final"]["k"]) == (2, 8)
     assert preset["final"]["calibration_fraction"] == 0
+    assert preset["final"]["interval_level"] == 0.95  # the thesis's 95 % margin
     assert preset["screening"]["interval"] == "gaussian"  # the thesis's 1.96 sigma
 
 
@@ -51,7 +52,7 @@ def test_study_preset_runs_end_to_end_on_the_demo_data(study_run):
     for target in ("IE", "EA"):
         metrics = json.loads((study_run / f"results/final/{target}/metrics.json").read_text())
         assert metrics["folds"] == TINY["final"]["k"]
-        assert metrics["interval_95"]["ensemble"] is None  # no calibration set, as in the thesis
+        assert metrics["interval"]["ensemble"] is None  # no calibration set, as in the thesis
         assert metrics["out_of_fold"]["n"] == molecules[target].notna().sum()
         recipe = json.loads((study_run / f"results/final/{target}/fold0/recipe.json").read_text())
         assert recipe["fingerprint"]["kind"] == "bit"
@@ -63,6 +64,6 @@ def test_study_preset_runs_end_to_end_on_the_demo_data(study_run):
 def test_study_preset_screens_with_the_gaussian_interval(study_run):
     candidates = pd.read_parquet(study_run / "results/screen/dataset/screened.parquet")
     metrics = json.loads((study_run / "results/final/EA/metrics.json").read_text())
-    gaussian = metrics["interval_95"]["gaussian"]["half_width"]
+    gaussian = metrics["interval"]["gaussian"]["half_width"]
     reduction = candidates[candidates["potential"] == "reduction"]
     assert reduction["half_width_v"].to_numpy() == pytest.approx(gaussian)  # EA in eV: 1 eV = 1 V

@@ -612,9 +612,10 @@ SUMMARY_METRICS = {
         "residual_sd": 0.06,
         "n": 1685,
     },  # fmt: skip
-    "interval_95": {
+    "interval": {
         "conformal": {"half_width": 0.121, "coverage": 0.949},
         "gaussian": {"half_width": 0.118, "coverage": 0.94},
+        "level": 0.95,
     },
     "architecture": {
         "model": 27,
@@ -631,8 +632,9 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps(SUMMARY_METRICS))
     text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
     assert ("- IE (grid model 27: message passing, depth 3, width 600, head 600): out-of-fold "
-            "MAE 0.034 eV, R² 0.996, mean residual -0.002, residual SD 0.060 (n = 1685)"
-            ) in text  # fmt: skip
+            "MAE 0.034 eV, R² 0.996, mean residual -0.002, residual SD 0.060 (n = 1685); "
+            "95 % interval ±0.121 (conformal, coverage 0.949) / ±0.118 (gaussian, coverage "
+            "0.940)") in text  # fmt: skip
     assert text.endswith("None screened: screening.oxidation_target and "
                          "screening.reduction_target are null.\n")  # fmt: skip
 
@@ -670,7 +672,7 @@ def test_the_run_summary_counts_the_candidates_of_each_library(tmp_path):
     assert ("; chosen among 3 grid models by its mean held-out MAE over 2 folds, 0.0538 eV "
             "(runner-up: model 26, 0.0570 eV)\n") in text  # fmt: skip
     assert ("Roles (cathode: reduction potential 3–3.29 V; anode: reduction potential ≥ 1.8 V): "
-            "a candidate's estimate lies in its role's band and its whole 95 % interval inside "
+            "a candidate's estimate lies in its role's band and its whole interval inside "
             "the electrolyte's window (acetonitrile 0.44–4.7 V, capped by the current collector; "
             "carbonate 1–4 V).") in text  # fmt: skip
     in_dataset, in_library = text.split("## Candidates in library `my lib`")
@@ -683,8 +685,8 @@ def test_the_run_summary_says_which_roles_judge_the_whole_interval(tmp_path):
     whole = Role("cathode", "reduction", 3.0, 3.29, margin_on_band=True)
     counts = written_counts(tmp_path / "dataset.tsv", [whole, Role("any", "oxidation")], None)
     assert ("Roles (cathode: reduction potential 3–3.29 V, whole interval; any: oxidation "
-            "potential anywhere in the window): a candidate's estimate (its whole 95 % interval "
-            "where a role says 'whole interval') lies in its role's band and its whole 95 % "
+            "potential anywhere in the window): a candidate's estimate (its whole interval "
+            "where a role says 'whole interval') lies in its role's band and its whole "
             "interval inside the electrolyte's window (acetonitrile 0.44–6.54 V; carbonate 1–4 "
             "V).") in run_summary({}, counts)  # fmt: skip
 

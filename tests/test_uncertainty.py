@@ -21,21 +21,34 @@ def test_conformal_half_width_is_the_finite_sample_quantile():
     with pytest.raises(ValueError) as error:  # ceil(19 * .95) = 19th of 18: unbounded
         conformal_half_width(np.arange(1, 19, dtype=float))
     assert str(error.value) == (
-        "a 95% conformal interval needs at least 19 residuals, not 18: label more molecules"
+        "a 95% conformal interval needs at least 19 residuals, not 18: lower "
+        "final.interval_level (only the intervals are computed again), or label more molecules"
     )
+    with pytest.raises(ValueError, match="at least 99 residuals, not 98"):
+        conformal_half_width(np.arange(1, 99, dtype=float), level=0.99)
 
 
-def test_gaussian_half_width_is_1_96_sd():
+def test_gaussian_half_width_is_1_96_sd_at_95_percent():
     residuals = np.array([-1.0, 1.0, -1.0, 1.0])
-    assert gaussian_half_width(residuals) == pytest.approx(1.959964 * np.std(residuals, ddof=1))
+    sd = np.std(residuals, ddof=1)
+    assert gaussian_half_width(residuals) == pytest.approx(1.959964 * sd)
+    assert gaussian_half_width(residuals, level=0.8) == pytest.approx(1.281552 * sd)
 
 
-def test_coverage_is_near_nominal_for_normal_residuals():
+@pytest.mark.parametrize("level", [0.8, 0.95])
+def test_coverage_is_near_nominal_for_normal_residuals(level):
     rng = np.random.default_rng(0)
     residuals = rng.normal(0, 0.1, 4000)
     folds = np.arange(4000) % 8
+    intervals = global_intervals(residuals, folds, level)
+    assert intervals["level"] == level
     for method in ("gaussian", "conformal"):
-        assert cross_fitted_coverage(residuals, folds, method) == pytest.approx(0.95, abs=0.015)
+        assert cross_fitted_coverage(residuals, folds, method, level) == pytest.approx(
+            level, abs=0.015
+        )
+        assert intervals[method]["coverage"] == cross_fitted_coverage(
+            residuals, folds, method, level
+        )
 
 
 def test_heavy_tails_break_the_gaussian_interval_not_the_conformal_one():
@@ -98,6 +111,18 @@ def test_ensemble_interval_is_calibrated_and_follows_the_spread():
     covered = np.abs(members.mean(axis=0) - truth) <= widths
     assert covered.mean() == pytest.approx(0.95, abs=0.015)
     assert np.median(widths[difficulty > 0.2]) > 3 * np.median(widths[difficulty < 0.08])
+
+
+def test_ensemble_interval_holds_the_level_it_is_calibrated_for():
+    truth, members, _ = heteroscedastic_ensemble(4000, seed=3)
+    at_80 = ensemble_interval(truth, members, level=0.8)
+    assert at_80.summary["coverage"] == pytest.approx(0.8, abs=0.015)
+    assert at_80.summary["scale"] < ensemble_interval(truth, members).summary["scale"]
+    truth, members, _ = heteroscedastic_ensemble(4000, seed=4)  # fresh molecules
+    widths = ensemble_half_widths(
+        members.std(axis=0, ddof=1), at_80.summary["scale"], at_80.summary["spread_floor"]
+    )
+    assert (np.abs(members.mean(axis=0) - truth) <= widths).mean() == pytest.approx(0.8, abs=0.015)
 
 
 def test_tiny_spreads_are_raised_to_the_floor():

@@ -85,6 +85,30 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
     }
 
 
+def test_another_interval_level_computes_the_intervals_again_and_trains_nothing(
+    finished_grid, tmp_path
+):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "level")
+    before = json.loads((workdir / "results/final/EA/metrics.json").read_text())["interval"]
+    configs = with_override(workdir, workdir / "level.yaml", {"final": {"interval_level": 0.8}})
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs == {"evaluate_final": 2, "screen_dataset": 1, "summarize_run": 1, "all": 1}
+    run_snakemake(workdir, *configs)
+    after = json.loads((workdir / "results/final/EA/metrics.json").read_text())["interval"]
+    assert (before["level"], after["level"]) == (0.95, 0.8)
+    for method in ("gaussian", "conformal"):
+        assert after[method]["half_width"] < before[method]["half_width"]
+    assert after["ensemble"]["scale"] < before["ensemble"]["scale"]
+    assert after["ensemble"]["coverage"] < before["ensemble"]["coverage"]
+    screened = pd.read_parquet(workdir / "results/screen/dataset/screened.parquet")
+    by_fold_model = screened[screened["EA_source"] == "fold model"]  # the global conformal one
+    assert by_fold_model["half_width_v"].to_numpy() == pytest.approx(
+        after["conformal"]["half_width"]
+    )
+    summary = (workdir / "results/summary.md").read_text()
+    assert "80 % interval ±" in summary and "95 % interval" not in summary
+
+
 def test_descriptors_add_one_job_and_reach_training(finished_grid, tmp_path):
     workdir = copy_workdir(finished_grid[0], tmp_path / "described")
     override = {"training": {"descriptors": True}}
@@ -220,8 +244,9 @@ def test_final_metrics_are_out_of_fold_and_honest(finished_grid):
     assert metrics["study_choice"]["fold"] in {0, 1, 2}
     assert StandardizeOptions.from_config(metrics["ingest"]) == StandardizeOptions()  # defaults
     for method in ("gaussian", "conformal", "ensemble"):
-        assert 0.85 < metrics["interval_95"][method]["coverage"] <= 1.0
-    ensemble = metrics["interval_95"]["ensemble"]
+        assert 0.85 < metrics["interval"][method]["coverage"] <= 1.0
+    assert metrics["interval"]["level"] == 0.95  # final.interval_level
+    ensemble = metrics["interval"]["ensemble"]
     calibration = predictions[predictions["source"] == "ensemble"]
     assert ensemble["n_calibration"] == len(calibration)
     assert ensemble["ensemble_metrics"]["mae"] == pytest.approx(

@@ -1,4 +1,4 @@
-"""Rule evaluate_final: out-of-fold metrics, 95 % intervals, parity plot, learning curves."""
+"""Rule evaluate_final: out-of-fold metrics, intervals (final.interval_level), parity plot, learning curves."""
 
 from redoxscreen.final import evaluate_final
 from redoxscreen.rulelog import rule_log
@@ -16,4 +16,5 @@ with rule_log(snakemake.log[0]):
         out=dict(snakemake.output.items()),
         ingest=snakemake.params.ingest,
         molecules_path=snakemake.input.molecules,
+        level=snakemake.params.interval_level,
     )

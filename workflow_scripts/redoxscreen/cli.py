@@ -24,8 +24,9 @@ Predict every molecule of a SMILES file with the fold models of one or more trai
 Each output row holds the input line number, id and SMILES, the canonical SMILES (empty when
 the molecule was rejected), the rejection reason in `error` (empty when fine), and per
 target T: T_pred (mean over the fold models), T_spread (their SD, ddof=1), T_half_width (the
-per-molecule 95 % half-width from the calibrated spread) and T_study (the fold model the
-study kept), all in the unit of the target's labels; T_v_li (T_pred as a potential in V vs
+per-molecule half-width from the calibrated spread; the line printed after the counts names
+the interval's level) and T_study (the fold model the study kept), all in the unit of the
+target's labels; T_v_li (T_pred as a potential in V vs
 Li/Li+, with the conversion and offsets that the models' metrics.json records; empty without
 a conversion; the line printed after the counts gives the formula), T_similarity (the
 Tanimoto similarity on ECFP4 bits of the most similar molecule the models trained on; 1.0

@@ -34,8 +34,11 @@ def gather_out_of_fold(prediction_paths: Sequence[str]) -> pd.DataFrame:
     return predictions.sort_values("id").reset_index(drop=True)
 
 
-def calibration_ensemble(calibration_paths: Sequence[str]) -> tuple[pd.DataFrame, dict | None]:
-    """The ensemble's predictions of the calibration molecules and the interval they calibrate.
+def calibration_ensemble(
+    calibration_paths: Sequence[str], level: float
+) -> tuple[pd.DataFrame, dict | None]:
+    """The ensemble's predictions of the calibration molecules and the interval they calibrate
+    (holding ``level`` of new molecules).
 
     Returns rows (id, y_true, y_pred = ensemble mean, spread, half_width) and the interval's
     parameters, or an empty table and None when there is no calibration set.
@@ -45,7 +48,7 @@ def calibration_ensemble(calibration_paths: Sequence[str]) -> tuple[pd.DataFrame
         return pd.DataFrame(columns=["id", "y_true", "y_pred", "spread", "half_width"]), None
     members = long.pivot(index="id", columns="fold", values="y_pred").sort_index()
     y_true = long.groupby("id")["y_true"].first().loc[members.index].to_numpy()
-    calibrated = ensemble_interval(y_true, members.to_numpy().T)
+    calibrated = ensemble_interval(y_true, members.to_numpy().T, level)
     rows = pd.DataFrame({
         "id": members.index,
         "y_true": y_true,
@@ -73,10 +76,12 @@ def evaluate_final(
     out: dict[str, str],
     ingest: Mapping,
     molecules_path: str,
+    level: float,
     conversion: str | None = None,
     references: Mapping[str, float] | None = None,
 ) -> dict:
-    """Out-of-fold metrics, intervals, the study's best fold, parity plot and learning curves.
+    """Out-of-fold metrics, intervals holding ``level`` (``final.interval_level``; in
+    ``metrics.json``'s ``interval``), the study's best fold, parity plot and learning curves.
     The labels' ``unit``, ``conversion`` and the ``references`` it reads (the config's
     ``potentials``) are recorded, so that predictions say what they are and in volts;
     ``ingest`` (the config's section) too: the molecules the models may predict; and so are
@@ -84,7 +89,7 @@ def evaluate_final(
     from ``molecules_path``), to which new molecules are compared."""
     oof = gather_out_of_fold(prediction_paths)
     write_training_molecules(molecules_path, oof["id"].tolist(), out["training_molecules"])
-    calibration, ensemble = calibration_ensemble(calibration_paths)
+    calibration, ensemble = calibration_ensemble(calibration_paths, level)
     residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
     overall = regression_metrics(oof["y_true"], oof["y_pred"])
     fold_metrics = [json.loads(Path(path).read_text()) for path in metric_paths]
@@ -95,7 +100,8 @@ def evaluate_final(
         "conversion": conversion,
         "potentials": with_defaults(references),
         "out_of_fold": overall,
-        "interval_95": global_intervals(residuals, oof["fold"].to_numpy()) | {"ensemble": ensemble},
+        "interval": global_intervals(residuals, oof["fold"].to_numpy(), level)
+        | {"ensemble": ensemble},
         "folds": len(fold_metrics),
         "fold_mae": {int(m["fold"]): m["val_mae"] for m in fold_metrics},
         "study_choice": {
@@ -121,15 +127,15 @@ def evaluate_final(
     kept = {int(m["fold"]): (int(m["best_epoch"]), m["val_mae"]) for m in fold_metrics}
     learning_curves(histories, target, unit, out["learning_curves"], kept)
     log.info(
-        "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; 95%% conformal +-%.3f (coverage %.3f)",
-        target, overall["mae"], unit, overall["r2"], overall["residual_sd"],
-        summary["interval_95"]["conformal"]["half_width"], summary["interval_95"]["conformal"]["coverage"],
+        "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; %.0f%% conformal +-%.3f (coverage %.3f)",
+        target, overall["mae"], unit, overall["r2"], overall["residual_sd"], 100 * level,
+        summary["interval"]["conformal"]["half_width"], summary["interval"]["conformal"]["coverage"],
     )  # fmt: skip
     if ensemble is not None:
         log.info(
-            "%s ensemble on %d calibration molecules: MAE %.4f %s; 95%% interval scale x spread "
+            "%s ensemble on %d calibration molecules: MAE %.4f %s; %.0f%% interval scale x spread "
             "(scale %.2f, median half-width %.3f), leave-one-out coverage %.3f",
-            target, ensemble["n_calibration"], ensemble["ensemble_metrics"]["mae"], unit,
+            target, ensemble["n_calibration"], ensemble["ensemble_metrics"]["mae"], unit, 100 * level,
             ensemble["scale"], ensemble["median_half_width"], ensemble["coverage"],
         )  # fmt: skip
     return summary

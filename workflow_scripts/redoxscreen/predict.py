@@ -4,7 +4,7 @@ A target's model directory (``results/final/<target>/``) holds one network per c
 fold: fingerprint networks, or message-passing networks that read molecular graphs (built from
 the canonical SMILES, as in training). ``Ensemble`` loads them all and reports, per molecule,
 the mean over the fold models (``pred``), their spread (SD across fold models, ddof=1), the
-per-molecule 95 % half-width calibrated on the final stage's calibration set (``half_width``:
+per-molecule half-width calibrated on the final stage's calibration set (``half_width``:
 scale x spread, see ``uncertainty``; NaN without one) and the prediction of the single fold
 model the study kept (``study``, the fold named in ``metrics.json``), and the mean as a
 potential vs Li/Li+ (``v_li``), converted with the conversion and offsets that ``metrics.json``
@@ -64,7 +64,12 @@ from redoxscreen.potentials import (
     CONVERSIONS,
     to_volts_vs_li,
 )
-from redoxscreen.screening import LIBRARY_ADDED_COLUMNS, SCREEN_COLUMNS
+from redoxscreen.screening import (
+    LIBRARY_ADDED_COLUMNS,
+    SCREEN_COLUMNS,
+    level_text,
+    recorded_intervals,
+)
 from redoxscreen.similarity import (
     TrainingNeighbours,
     read_training_molecules,
@@ -402,7 +407,7 @@ class Ensemble:
     """The fold models of one target, predicting together.
 
     ``folds`` are the fold numbers in order; ``study_fold`` the fold whose model the study kept;
-    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval_95``, ...) or None;
+    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval``, ...) or None;
     ``options`` the ``ingest`` options that the training molecules passed, as metrics.json
     records them (None where it does not).
     """
@@ -482,7 +487,9 @@ class Ensemble:
     def units_note(self) -> str:
         """What the target's prediction columns are in, and how ``<T>_v_li`` was converted to
         potentials vs Li/Li+, as metrics.json records them."""
-        columns = f"{self.target}_pred, _spread, _half_width and _study"
+        level = recorded_intervals(self.metrics or {}).get("level")
+        interval = f" (of a {level_text(level)} interval)" if level else ""
+        columns = f"{self.target}_pred, _spread, _half_width{interval} and _study"
         if self.unit is None:
             return f"{columns}: unit unknown ({self.model_dir} has no metrics.json)"
         if self.conversion is None:
@@ -517,10 +524,11 @@ class Ensemble:
 
     @property
     def interval_half_width(self) -> dict[str, float]:
-        """95% interval half-widths from out-of-fold residuals: ``gaussian`` and ``conformal``."""
+        """Global interval half-widths from out-of-fold residuals: ``gaussian`` and
+        ``conformal``."""
         if not self.metrics:
             return {}
-        intervals = self.metrics.get("interval_95", {})
+        intervals = recorded_intervals(self.metrics)
         return {
             name: float(entry["half_width"])
             for name, entry in intervals.items()
@@ -601,7 +609,7 @@ class Ensemble:
     @property
     def per_molecule_interval(self) -> dict | None:
         """The calibrated ensemble interval (``scale``, ``spread_floor``, ...) or None."""
-        return (self.metrics or {}).get("interval_95", {}).get("ensemble")
+        return recorded_intervals(self.metrics or {}).get("ensemble")
 
     def summarize(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """``pred`` (mean), ``spread`` (SD across fold models, ddof=1), ``half_width``,

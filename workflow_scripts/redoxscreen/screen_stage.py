@@ -2,9 +2,10 @@
 
 The data set's own molecules are screened with their honest predictions, so no molecule is
 judged by a model that trained on it: out-of-fold predictions, and the ensemble's for the
-calibration molecules. The 95 % half-width (``screening.interval``) is per molecule with
-``ensemble`` (ensemble spread x calibrated scale) where an ensemble predicted the molecule (the
-calibration set, libraries), and otherwise the global ``conformal`` (or ``gaussian``) one.
+calibration molecules. The half-width (``screening.interval``, at ``final.interval_level``) is
+per molecule with ``ensemble`` (ensemble spread x calibrated scale) where an ensemble predicted
+the molecule (the calibration set, libraries), and otherwise the global ``conformal`` (or
+``gaussian``) one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from redoxscreen.screening import (
     distinct_candidate_counts,
     potentials_table,
     read_electrolytes,
+    recorded_intervals,
     screen,
     with_criteria,
     with_repeats_marked,
@@ -81,17 +83,17 @@ PER_MOLECULE = "ensemble"
 
 
 def global_half_width(metrics: Mapping, interval: str) -> float:
-    """A global 95 % half-width from a target's metrics.json; the fold-model fallback for
+    """A global half-width from a target's metrics.json; the fold-model fallback for
     ``ensemble`` is ``conformal``."""
     method = "conformal" if interval == PER_MOLECULE else interval
-    return float(metrics["interval_95"][method]["half_width"])
+    return float(recorded_intervals(metrics)[method]["half_width"])
 
 
 def check_per_molecule_interval(metrics: Mapping, interval: str, target: str) -> None:
     """Refuse the per-molecule interval for final models trained without a calibration set
     (``final.calibration_fraction`` 0, or a share that held out none of the target's molecules
     under another ``screening.interval``)."""
-    if interval == PER_MOLECULE and not metrics["interval_95"].get(PER_MOLECULE):
+    if interval == PER_MOLECULE and not recorded_intervals(metrics).get(PER_MOLECULE):
         raise ValueError(
             f"screening.interval is 'ensemble' but the {target} final models have no calibrated "
             "ensemble interval: final.calibration_fraction held out none of its molecules when "
@@ -106,7 +108,7 @@ def out_of_fold_predictions(
     metric_paths: Mapping[str, str],
     interval: str,
 ) -> pd.DataFrame:
-    """id, smiles and per target T: T_pred (honest), T_half_width (95 %), and what a reader
+    """id, smiles and per target T: T_pred (honest), T_half_width, and what a reader
     checks a candidate against (``DATASET_COLUMNS``): T_label, the molecule's own label, and
     T_source, the prediction's source (``fold model``: out-of-fold; ``ensemble``: a calibration
     molecule, which no fold model trained on)."""
@@ -328,7 +330,7 @@ def check_prediction_part(part: pd.DataFrame, path: str, needed: Sequence[str]) 
 def library_predictions(
     part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
 ) -> pd.DataFrame:
-    """The screening input of one prediction part: ensemble means and 95 % half-widths."""
+    """The screening input of one prediction part: ensemble means and half-widths."""
     table = part[["id", "smiles"]].reset_index(drop=True)
     for target in targets:
         table[f"{target}_pred"] = part[f"{target}_pred"].to_numpy()

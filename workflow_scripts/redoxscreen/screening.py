@@ -1,12 +1,13 @@
 """Screening predicted redox potentials against electrolyte windows and role criteria.
 
 A molecule has an oxidation potential (from its ionization energy) and a reduction potential
-(from its electron affinity), both in V vs Li/Li+ with a 95 % half-width. A *role* (a cathode
+(from its electron affinity), both in V vs Li/Li+ with the half-width of an interval that
+holds ``final.interval_level`` (95 %) of new molecules. A *role* (a cathode
 material, an anode material, a redox shuttle...) operates at one of the two potentials and may
 prefer a band of it. An *electrolyte* is stable between a reduction and an oxidation limit, and
 the positive current collector caps the upper limit further.
 
-A molecule passes for (electrolyte, role) when its whole 95 % interval lies inside the window
+A molecule passes for (electrolyte, role) when its whole interval lies inside the window
 and its potential lies in the role's band (the point estimate, or the whole interval when the
 role asks for the margin on the band too). A library molecule must also be ``familiar`` where
 ``screening.min_similarity`` is set: its nearest training molecule at least that alike.
@@ -70,8 +71,20 @@ def potential_column(kind: str) -> str:
 
 
 def half_width_column(kind: str) -> str:
-    """Column holding the 95 % half-width of a potential kind in V."""
+    """Column holding the interval's half-width of a potential kind in V."""
     return f"{COLUMN_PREFIX[check_kind(kind)]}_half_width_v"
+
+
+def recorded_intervals(metrics: Mapping) -> dict:
+    """The intervals a target's metrics.json records (``gaussian``, ``conformal``, ``ensemble``
+    and their ``level``); runs from before ``final.interval_level`` recorded them, at 95 %, as
+    ``interval_95``. Empty where it records none."""
+    return metrics.get("interval", metrics.get("interval_95", {}))
+
+
+def level_text(level: float) -> str:
+    """An interval's level as people write it: 0.95 -> '95 %'."""
+    return f"{100 * level:g} %"
 
 
 def check_kind(kind: str, where: str = "potential kind") -> str:
@@ -166,7 +179,7 @@ class Role:
     ``potential``: "oxidation" (IE − offset) or "reduction" (EA − offset): the one the role is
     judged at; the study judged both its cathode and its anode at the reduction potential
     (config/config.yaml). ``band_min_v`` / ``band_max_v``: the preferred potentials in V vs Li/Li+ (either may be open). With
-    ``margin_on_band`` the whole 95 % interval must lie in the band, not only the estimate.
+    ``margin_on_band`` the whole interval must lie in the band, not only the estimate.
     """
 
     name: str
@@ -234,7 +247,7 @@ def potentials_table(
     """Turn per-target predictions into potentials vs Li/Li+ with half-widths in volts.
 
     ``predictions``: ``id``, ``smiles`` and, per target T, ``T_pred`` and ``T_half_width`` (the
-    95 % half-width in T's unit, one value or one per molecule). ``targets`` maps a potential
+    interval's half-width in T's unit, one value or one per molecule). ``targets`` maps a potential
     kind ("oxidation", "reduction") to ``{"target": T, "conversion": ..., "references": {...}}``.
     Returns ``id``, ``smiles``, ``e_ox_v_li``, ``e_ox_half_width_v``, ``e_red_v_li``,
     ``e_red_half_width_v``, for the kinds present.
@@ -282,7 +295,7 @@ def screen(
 ) -> pd.DataFrame:
     """One row per (molecule, electrolyte, role): is the molecule a candidate there?
 
-    ``in_window``: the 95 % interval [low_v, high_v] lies between the electrolyte's reduction
+    ``in_window``: the interval [low_v, high_v] lies between the electrolyte's reduction
     limit and ``upper_limit_v`` = min(oxidation limit, collector cap). ``in_band``: the role's
     band holds the estimate (or the whole interval with ``margin_on_band``). ``passes``: both.
     A molecule without a potential or half-width fails everything and says why in ``note``.

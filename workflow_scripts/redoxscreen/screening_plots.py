@@ -44,8 +44,8 @@ def potential_histogram(
     """Histogram of one kind of predicted potential with the electrolyte window drawn on it.
 
     Marks the window edges, the collector cap (when it is below the oxidation limit), the
-    typical (median) 95 % margin as shaded strips inside the edges, and the preference band of
-    every role that works at this potential kind.
+    typical margin (the median half-width of the interval) as shaded strips inside the edges,
+    and the preference band of every role that works at this potential kind.
     """
     check_kind(kind)
     values = potentials[potential_column(kind)].to_numpy(dtype=float)
@@ -68,7 +68,7 @@ def potential_histogram(
 
 
 def typical_margin_v(potentials: pd.DataFrame, kind: str) -> float:
-    """The median 95 % half-width of a potential kind (0 when none is known)."""
+    """The median interval half-width of a potential kind (0 when none is known)."""
     half_widths = potentials[half_width_column(kind)].to_numpy(dtype=float)
     half_widths = half_widths[np.isfinite(half_widths)]
     return float(np.median(half_widths)) if half_widths.size else 0.0
@@ -91,7 +91,7 @@ def draw_window(
         axes.axvline(upper, color="tab:red", linewidth=1.5, label=f"collector cap {upper:.2f} V")
     if margin_v > 0:
         axes.axvspan(lower, lower + margin_v, color="tab:red", alpha=0.15, zorder=0,
-                     label=f"typical 95 % margin {margin_v:.2f} V")  # fmt: skip
+                     label=f"typical margin {margin_v:.2f} V")  # fmt: skip
         axes.axvspan(upper - margin_v, upper, color="tab:red", alpha=0.15, zorder=0)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from redoxscreen.features import GRAPH
-from redoxscreen.screening import CRITERIA_COLUMNS
+from redoxscreen.screening import CRITERIA_COLUMNS, level_text, recorded_intervals
 
 FINGERPRINT_NAMES = {"count": "Morgan counts", "bit": "Morgan bits",
                      "count_ap": "Morgan + atom-pair counts"}  # fmt: skip
@@ -29,26 +29,26 @@ def architecture_text(architecture: Mapping) -> str:
 
 def target_line(target: str, metrics: Mapping) -> str:
     oof = metrics["out_of_fold"]
-    interval = metrics["interval_95"]
+    interval = recorded_intervals(metrics)
     return (
         f"- {target} ({architecture_text(metrics['architecture'])}): out-of-fold MAE {oof['mae']:.3f} {metrics['unit']}, R² {oof['r2']:.3f}, "
         f"mean residual {oof['mean_residual']:+.3f}, residual SD {oof['residual_sd']:.3f} "
-        f"(n = {oof['n']}); 95 % interval "
+        f"(n = {oof['n']}); {level_text(interval['level'])} interval "
         f"±{interval['conformal']['half_width']:.3f} (conformal, coverage "
         f"{interval['conformal']['coverage']:.3f}) / ±{interval['gaussian']['half_width']:.3f} "
-        f"(1.96 σ, coverage {interval['gaussian']['coverage']:.3f})" + ensemble_text(metrics)
+        f"(gaussian, coverage {interval['gaussian']['coverage']:.3f})" + ensemble_text(metrics)
     )
 
 
 def ensemble_text(metrics: Mapping) -> str:
     """The ensemble's accuracy and per-molecule interval on its calibration set, if any."""
-    ensemble = metrics["interval_95"].get("ensemble")
+    ensemble = recorded_intervals(metrics).get("ensemble")
     if not ensemble:
         return ""
     low, high = ensemble["half_width_5_95"]
     return (
         f"; ensemble of the fold models on {ensemble['n_calibration']} calibration molecules: "
-        f"MAE {ensemble['ensemble_metrics']['mae']:.3f}, per-molecule 95 % interval "
+        f"MAE {ensemble['ensemble_metrics']['mae']:.3f}, per-molecule interval "
         f"±{low:.3f}–{high:.3f} from its 5th to its 95th percentile (median "
         f"±{ensemble['median_half_width']:.3f}, coverage {ensemble['coverage']:.3f})"
     )
@@ -75,12 +75,12 @@ def roles_text(counts: pd.DataFrame, collector_max_v: float | None) -> str:
         for row in counts.drop_duplicates("electrolyte").itertuples()
     )
     estimate = (
-        "estimate (its whole 95 % interval where a role says 'whole interval')"
+        "estimate (its whole interval where a role says 'whole interval')"
         if counts["margin_on_band"].any()
         else "estimate"
     )
     return (
-        f"Roles ({roles}): a candidate's {estimate} lies in its role's band and its whole 95 % "
+        f"Roles ({roles}): a candidate's {estimate} lies in its role's band and its whole "
         f"interval inside the electrolyte's window ({windows})."
     )
 

@@ -1,7 +1,7 @@
-"""95 % prediction intervals and their honest coverage.
+"""Prediction intervals and their honest coverage, at ``final.interval_level`` (95 % by default).
 
-Two global half-widths come from out-of-fold residuals: the study's 1.96 x residual SD (assumes
-normal residuals) and the split-conformal quantile of absolute residuals (assumes only
+Two global half-widths come from out-of-fold residuals: the study's z x residual SD (1.96 at
+95 %; assumes normal residuals) and the split-conformal quantile of absolute residuals (assumes only
 exchangeability). Their coverage is cross-fitted: the half-width applied to fold f is computed
 from the other folds' residuals.
 
@@ -24,13 +24,14 @@ from scipy.stats import norm, spearmanr
 from redoxscreen.folds import MIN_CALIBRATION_MOLECULES
 from redoxscreen.metrics import regression_metrics
 
-Z_95 = 1.959964
+
+def normal_quantile(level: float) -> float:
+    """The z of a two-sided normal interval holding ``level``: 1.96 at 95 %."""
+    return float(norm.ppf(0.5 + level / 2))
 
 
 def gaussian_half_width(residuals: np.ndarray, level: float = 0.95) -> float:
-    if not np.isclose(level, 0.95):
-        return float(norm.ppf(0.5 + level / 2) * np.std(residuals, ddof=1))
-    return float(Z_95 * np.std(residuals, ddof=1))
+    return normal_quantile(level) * float(np.std(residuals, ddof=1))
 
 
 def conformal_quantile(scores: np.ndarray, level: float = 0.95) -> float:
@@ -44,7 +45,8 @@ def conformal_quantile(scores: np.ndarray, level: float = 0.95) -> float:
         needed = next(n for n in range(1, 10**6) if np.ceil((n + 1) * level) <= n)
         raise ValueError(
             f"a {level:.0%} conformal interval needs at least {needed} residuals, not "
-            f"{len(ordered)}: label more molecules"
+            f"{len(ordered)}: lower final.interval_level (only the intervals are computed "
+            "again), or label more molecules"
         )
     return float(ordered[rank])
 
@@ -83,7 +85,7 @@ SPREAD_FLOOR_QUANTILE = 0.05
 
 
 def ensemble_half_widths(spread: np.ndarray, scale: float, spread_floor: float) -> np.ndarray:
-    """Per-molecule 95 % half-widths: ``scale x max(spread, spread_floor)``."""
+    """Per-molecule half-widths: ``scale x max(spread, spread_floor)``."""
     return scale * np.maximum(np.asarray(spread, dtype=float), spread_floor)
 
 
@@ -106,8 +108,9 @@ def sorted_with_positions(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def quantiles_without_each(scores: np.ndarray, level: float = 0.95) -> np.ndarray:
     """For every score, the conformal quantile of all the other scores (their largest where
-    they are too few for ``conformal_quantile``, which ``MIN_CALIBRATION_MOLECULES`` prevents
-    at 95 %)."""
+    they are too few for ``conformal_quantile``: at 95 %, ``MIN_CALIBRATION_MOLECULES`` prevents
+    it; at higher levels the calibration set may be just large enough for all of its scores
+    and one short without one)."""
     n = len(scores)
     ordered, position = sorted_with_positions(scores)
     rank = min(int(np.ceil(n * level)) - 1, n - 2)  # the quantile's rank among n - 1 scores
