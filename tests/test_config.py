@@ -424,6 +424,23 @@ def test_a_role_set_to_null_is_removed(config):
             lambda s: s["plausible_spread_ev"].update(reduction=[5.0, 0.1]),
             r"screening\.plausible_spread_ev\.reduction: \[5\.0, 0\.1\] is no range",
         ),
+        (  # propylene carbonate is reduced at 1.0 V
+            lambda s: s.update(collector_max_v=0.9),
+            r"screening\.collector_max_v: 0\.9 V caps propylene_carbonate's window at or below "
+            r"its reduction limit, 1\.0 V: no molecule can pass there",
+        ),
+        (
+            lambda s: s["roles"]["cathode"].update(band_min_v=4.8, band_max_v=5.0),
+            r"screening\.roles\.cathode: its band \(4\.8 to 5\.0 V\) lies outside "
+            r"acetonitrile's window, 0\.44 to 4\.7 V \(the lower of its oxidation limit and "
+            r"collector_max_v\): no molecule can pass there; change the band, or leave "
+            r"acetonitrile out",
+        ),
+        (
+            lambda s: s["roles"]["anode"].update(band_min_v=None, band_max_v=0.9),
+            r"screening\.roles\.anode: its band \(None to 0\.9 V\) lies outside "
+            r"propylene_carbonate's window, 1\.0 to 4\.7 V",
+        ),
     ],
 )
 def test_screening_settings_are_checked_before_any_job(config, edit, message):

@@ -240,16 +240,23 @@ def test_screen_is_long_with_one_row_per_molecule_electrolyte_and_role():
 # --- missing values ----------------------------------------------------------------------
 
 
-def test_missing_potentials_fail_everything_and_say_why():
-    table = potentials([np.nan, 3.1, 3.1], [0.1, np.nan, 0.1])
+def test_missing_or_infinite_potentials_fail_everything_and_say_why():
+    table = potentials(
+        [np.nan, 3.1, 3.1, np.inf, -np.inf, 3.1], [0.1, np.nan, 0.1, 0.1, 0.1, np.inf]
+    )
     screened = screen(table, [ACETONITRILE], [CATHODE, WIDE_OPEN], 4.7)
+    notes = {
+        "m0": "no predicted oxidation potential",
+        "m1": "no half-width for the oxidation potential",
+        "m3": "an infinite predicted oxidation potential",
+        "m4": "an infinite predicted oxidation potential",
+        "m5": "an infinite half-width for the oxidation potential",
+    }
     for role in ("cathode", "any_oxidation"):
-        no_potential = row(screened, "m0", role=role)
-        no_width = row(screened, "m1", role=role)
-        for missing in (no_potential, no_width):
-            assert not missing.in_window and not missing.in_band and not missing.passes
-        assert no_potential.note == "no predicted oxidation potential"
-        assert no_width.note == "no 95 % half-width for the oxidation potential"
+        for molecule, note in notes.items():
+            unusable = row(screened, molecule, role=role)
+            assert not unusable.in_window and not unusable.in_band and not unusable.passes
+            assert unusable.note == note
         assert row(screened, "m2", role=role).note == ""
 
 
@@ -291,12 +298,34 @@ def test_counts_say_what_their_rows_were_judged_by():
     assert by_pair.loc[("propylene_carbonate", "whole")].dropna().tolist() == [
         "oxidation", 1.0, 4.7, 3.0, True]  # fmt: skip
     assert judged["band_max_v"].isna().all()  # open bands are empty
-    assert (judged[counts.columns] == counts).all().all()  # the counts unchanged
+    pairs = ["electrolyte", "role"]
+    assert (
+        judged[counts.columns]
+        .set_index(pairs)
+        .sort_index()
+        .equals(counts.set_index(pairs).sort_index())
+    )  # the counts unchanged, in the order of the electrolytes and then of the roles given
+    assert judged["role"].tolist() == ["whole", "anode"] * 2
     assert with_criteria(counts, electrolytes, [whole, ANODE], None)["upper_limit_v"].tolist() == [
         6.54, 6.54, 5.0, 5.0]  # no collector: the electrolytes' own limits  # fmt: skip
-    nothing = candidate_counts(screen(table, [], [ANODE], 4.7))
-    assert with_criteria(nothing, electrolytes, [ANODE], 4.7).columns.tolist() == [
-        "electrolyte", "role", *CRITERIA_COLUMNS, *nothing.columns[2:]]  # fmt: skip
+
+
+def test_counts_hold_every_electrolyte_and_role_when_nothing_was_screened():
+    electrolytes = {"acetonitrile": ACETONITRILE, "carbonate": Electrolyte("carbonate", 1.0, 5.0)}
+    nothing = candidate_counts(screen(potentials([], []), electrolytes, [CATHODE, ANODE], 4.7))
+    assert nothing.empty  # every line of a library rejected: no row screened
+    judged = with_criteria(nothing, electrolytes, [CATHODE, ANODE], 4.7)
+    assert judged.columns.tolist() == [
+        "electrolyte",
+        "role",
+        *CRITERIA_COLUMNS,
+        *nothing.columns[2:],
+    ]
+    assert judged[["electrolyte", "role"]].values.tolist() == [
+        ["acetonitrile", "cathode"], ["acetonitrile", "anode"],
+        ["carbonate", "cathode"], ["carbonate", "anode"]]  # fmt: skip
+    assert (judged[["n_screened", "n_candidates"]] == 0).all().all()
+    assert judged["n_candidates"].dtype == np.int64
 
 
 def test_candidate_counts_count_rows_so_that_chunks_add_up():
@@ -601,6 +630,36 @@ def test_a_library_without_parts_or_predicted_without_the_search_is_refused(tmp_
         f"{paths[0]} has no column IE_similarity, IE_nearest: it was predicted by an earlier "
         "redoxscreen or for other targets; delete its folder and predict the library again"
     )
+
+
+def test_a_library_whose_every_line_was_rejected_counts_zero_candidates(tmp_path):
+    predicted = tmp_path / "predict"
+    predicted.mkdir()
+    part = pd.DataFrame({"line": [1, 2], "id": ["m0", "m1"], "input_smiles": ["C1CC", "[U]"],
+                         "smiles": ["", ""], "error": ["invalid_smiles", "element"],
+                         "IE_pred": [np.nan] * 2, "IE_spread": [np.nan] * 2,
+                         "IE_half_width": [np.nan] * 2, "IE_study": [np.nan] * 2,
+                         "IE_similarity": [np.nan] * 2, "IE_nearest": [""] * 2})  # fmt: skip
+    part.to_parquet(predicted / "part-00000.parquet")
+    electrolytes = {"acetonitrile": ACETONITRILE}
+    targets = {"oxidation": {"target": "IE", "conversion": "eV_absolute", "references": {}}}
+    plan = ScreeningPlan(targets, electrolytes, [CATHODE, WIDE_OPEN], 4.7)
+    out = {name: str(tmp_path / name) for name in ("candidates.csv", "counts.tsv", "rejected.tsv")}
+    screen_library(library_parts(str(predicted)), plan, {"IE": 0.1}, str(tmp_path / "screened"),
+                   out["candidates.csv"], out["counts.tsv"], out["rejected.tsv"],
+                   [str(tmp_path / "oxidation_acetonitrile.png")], str(tmp_path / "s.png"))  # fmt: skip
+    counts = pd.read_csv(out["counts.tsv"], sep="\t")
+    assert counts[["electrolyte", "role"]].values.tolist() == [
+        ["acetonitrile", "cathode"], ["acetonitrile", "any_oxidation"]]  # fmt: skip
+    assert (
+        (counts[["n_screened", "n_candidates", "n_unfamiliar", "n_distinct_candidates"]] == 0)
+        .all()
+        .all()
+    )
+    assert pd.read_csv(out["rejected.tsv"], sep="\t")["error"].tolist() == [
+        "invalid_smiles",
+        "element",
+    ]
 
 
 SUMMARY_METRICS = {

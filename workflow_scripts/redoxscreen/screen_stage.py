@@ -27,6 +27,7 @@ from redoxscreen.screening import (
     SCREEN_COLUMNS,
     Role,
     candidate_counts,
+    check_candidates_can_pass,
     distinct_candidate_counts,
     potentials_table,
     read_electrolytes,
@@ -180,9 +181,11 @@ class ScreeningPlan:
                     f"screening.{role.potential}_target is null; name a target there, or "
                     f"remove the role (in a layered config file: {role.name}: null)"
                 )
+        electrolytes = {name: available[name] for name in settings["electrolytes"]}
+        check_candidates_can_pass(electrolytes, roles, settings["collector_max_v"])
         return cls(
             targets=chosen,
-            electrolytes={name: available[name] for name in settings["electrolytes"]},
+            electrolytes=electrolytes,
             roles=roles,
             collector_max_v=settings["collector_max_v"],
             min_similarity=settings.get("min_similarity"),

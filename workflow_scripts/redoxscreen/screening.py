@@ -360,6 +360,35 @@ def upper_limit_v(electrolyte: Electrolyte, collector_max_v: float | None) -> fl
     return min(electrolyte.oxidation_limit_v, collector_max_v)
 
 
+def check_candidates_can_pass(
+    electrolytes: Mapping[str, Electrolyte], roles: list[Role], collector_max_v: float | None
+) -> None:
+    """Refuse a window that holds no potential (a collector cap at or below an electrolyte's
+    reduction limit), then a role's band that lies wholly outside a window: no molecule could
+    pass there, and the counts would only say 0."""
+    for electrolyte in electrolytes.values():
+        if upper_limit_v(electrolyte, collector_max_v) <= electrolyte.reduction_limit_v:
+            raise ScreeningConfigError(
+                f"screening.collector_max_v: {collector_max_v} V caps {electrolyte.name}'s "
+                f"window at or below its reduction limit, {electrolyte.reduction_limit_v} V: no "
+                f"molecule can pass there; raise collector_max_v, or leave {electrolyte.name} "
+                "out of screening.electrolytes"
+            )
+    for electrolyte in electrolytes.values():
+        upper = upper_limit_v(electrolyte, collector_max_v)
+        for role in roles:
+            above = role.band_min_v is not None and role.band_min_v > upper
+            below = role.band_max_v is not None and role.band_max_v < electrolyte.reduction_limit_v
+            if above or below:
+                raise ScreeningConfigError(
+                    f"screening.roles.{role.name}: its band ({role.band_min_v} to "
+                    f"{role.band_max_v} V) lies outside {electrolyte.name}'s window, "
+                    f"{electrolyte.reduction_limit_v} to {upper} V (the lower of its oxidation "
+                    "limit and collector_max_v): no molecule can pass there; change the band, "
+                    f"or leave {electrolyte.name} out of screening.electrolytes"
+                )
+
+
 def band_holds(role: Role, potential: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     bottom, top = (low, high) if role.margin_on_band else (potential, potential)
     holds = np.ones(potential.shape, dtype=bool)
@@ -371,8 +400,12 @@ def band_holds(role: Role, potential: np.ndarray, low: np.ndarray, high: np.ndar
 
 
 def missing_value_notes(kind: str, potential: np.ndarray, half_width: np.ndarray) -> np.ndarray:
+    """Why a row without a usable potential or half-width fails: NaN (none) or infinite (a
+    model that diverged)."""
     notes = np.full(potential.shape, "", dtype=object)
-    notes[np.isnan(half_width)] = f"no 95 % half-width for the {kind} potential"
+    notes[np.isinf(half_width)] = f"an infinite half-width for the {kind} potential"
+    notes[np.isnan(half_width)] = f"no half-width for the {kind} potential"
+    notes[np.isinf(potential)] = f"an infinite predicted {kind} potential"
     notes[np.isnan(potential)] = f"no predicted {kind} potential"
     return notes
 
@@ -431,7 +464,11 @@ def with_criteria(
     """``counts`` with what its rows were judged by, after ``electrolyte`` and ``role``: the
     role's ``potential``, the window (``reduction_limit_v``, and ``upper_limit_v``: the
     oxidation limit or the collector cap) and the role's band (``band_min_v``, ``band_max_v``,
-    empty where open; ``margin_on_band``: the whole interval must lie in it)."""
+    empty where open; ``margin_on_band``: the whole interval must lie in it). One row per
+    electrolyte and role, in that order: zeros where nothing was screened (every line of a
+    library rejected)."""
+    roles = list(roles)
+    counts = every_pair_counted(counts, list(electrolytes), [role.name for role in roles])
     by_name = {role.name: role for role in roles}
     pairs = list(zip(counts["electrolyte"], counts["role"], strict=True))
     role_of = [by_name[role] for _, role in pairs]
@@ -450,6 +487,15 @@ def with_criteria(
               "band_max_v": float, "margin_on_band": bool})  # fmt: skip
     counted = counts.drop(columns=["electrolyte", "role"])
     return pd.concat([counts[["electrolyte", "role"]], judged, counted], axis=1)
+
+
+def every_pair_counted(
+    counts: pd.DataFrame, electrolytes: list[str], roles: list[str]
+) -> pd.DataFrame:
+    """``counts`` with a row of zeros for each (electrolyte, role) that it lacks."""
+    pairs = pd.MultiIndex.from_product([electrolytes, roles], names=["electrolyte", "role"])
+    counted = counts.set_index(["electrolyte", "role"]).reindex(pairs, fill_value=0)
+    return counted.astype("int64").reset_index()
 
 
 def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:
