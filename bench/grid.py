@@ -27,7 +27,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="radical_redox", help="a key of bench/datasets.yaml")
     parser.add_argument("--subsample", type=int, help="seeded random sample of this many rows")
-    parser.add_argument("--models", type=int, nargs="+", help="grid model ids (default: every row of the config's grid.architectures, 28 in config/grid_mpnn.tsv)")
+    parser.add_argument(
+        "--models", type=int, nargs="+", help="grid model ids (default: all 28 of grid_mpnn.tsv)"
+    )
     parser.add_argument("--max-epochs", type=int, help="override training.max_epochs")
     parser.add_argument("--k", type=int, default=2)
     parser.add_argument("--cores", default="all")

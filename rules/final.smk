@@ -58,6 +58,7 @@ rule evaluate_final:
             "metrics",
             "plots",
             "potentials",
+            "screening",
             "similarity",
             "tables",
             "rulelog",

@@ -431,15 +431,15 @@ def test_a_role_set_to_null_is_removed(config):
         ),
         (
             lambda s: s["roles"]["cathode"].update(band_min_v=4.8, band_max_v=5.0),
-            r"screening\.roles\.cathode: its band \(4\.8 to 5\.0 V\) lies outside "
-            r"acetonitrile's window, 0\.44 to 4\.7 V \(the lower of its oxidation limit and "
-            r"collector_max_v\): no molecule can pass there; change the band, or leave "
-            r"acetonitrile out",
+            r"screening\.roles\.cathode: its band \(4\.8–5 V\) lies outside every "
+            r"electrolyte's window \(acetonitrile 0\.44–4\.7 V; propylene_carbonate 1–4\.7 V; up "
+            r"to the lower of the oxidation limit and collector_max_v\): no molecule can pass; "
+            r"change the band or the electrolytes, or remove the role \(in a layered config "
+            r"file: cathode: null\)",
         ),
         (
-            lambda s: s["roles"]["anode"].update(band_min_v=None, band_max_v=0.9),
-            r"screening\.roles\.anode: its band \(None to 0\.9 V\) lies outside "
-            r"propylene_carbonate's window, 1\.0 to 4\.7 V",
+            lambda s: s["roles"]["anode"].update(band_min_v=None, band_max_v=0.4),
+            r"screening\.roles\.anode: its band \(≤ 0\.4 V\) lies outside every",
         ),
     ],
 )
@@ -447,6 +447,18 @@ def test_screening_settings_are_checked_before_any_job(config, edit, message):
     edit(config["screening"])
     with pytest.raises(ConfigError, match=message):
         check_config(config, REPO)
+
+
+def test_a_band_that_meets_one_electrolytes_window_is_screened(config):
+    """Reduced at 0.44 V in acetonitrile, not in propylene carbonate (1.0 V): its counts there
+    show 0 beside the window and band; so do bands that touch a window's edge."""
+    config["screening"]["roles"].update(
+        low={"potential": "reduction", "band_max_v": 0.44},
+        edge={"potential": "reduction", "band_min_v": 4.7, "margin_on_band": True},
+    )
+    check_config(config, REPO)
+    config["screening"]["collector_max_v"] = None  # the electrolytes' own limits
+    check_config(config, REPO)
 
 
 def test_a_similarity_threshold_needs_the_similarity_search(config):

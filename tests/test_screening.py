@@ -326,6 +326,12 @@ def test_counts_hold_every_electrolyte_and_role_when_nothing_was_screened():
         ["carbonate", "cathode"], ["carbonate", "anode"]]  # fmt: skip
     assert (judged[["n_screened", "n_candidates"]] == 0).all().all()
     assert judged["n_candidates"].dtype == np.int64
+    with pytest.raises(
+        ValueError, match=r"not screened, or counted twice: \[\('water', 'cathode'\)\]"
+    ):
+        stray = pd.DataFrame({"electrolyte": ["water"], "role": ["cathode"], "n_screened": [1],
+                              "n_candidates": [0]})  # fmt: skip
+        with_criteria(stray, electrolytes, [CATHODE, ANODE], 4.7)
 
 
 def test_candidate_counts_count_rows_so_that_chunks_add_up():
@@ -696,6 +702,15 @@ def test_the_run_summary_says_when_nothing_was_screened(tmp_path):
             "0.940)") in text  # fmt: skip
     assert text.endswith("None screened: screening.oxidation_target and "
                          "screening.reduction_target are null.\n")  # fmt: skip
+
+
+def test_the_run_summary_reads_the_intervals_of_an_older_run(tmp_path):
+    """Runs from before final.interval_level wrote ``interval_95``, some without its level."""
+    intervals = {key: value for key, value in SUMMARY_METRICS["interval"].items() if key != "level"}
+    older = {key: value for key, value in SUMMARY_METRICS.items() if key != "interval"}
+    (tmp_path / "metrics.json").write_text(json.dumps(older | {"interval_95": intervals}))
+    text = run_summary({"IE": str(tmp_path / "metrics.json")}, None)
+    assert "(n = 1685); 95 % interval ±0.121 (conformal, coverage 0.949)" in text
 
 
 def written_counts(path, roles, collector_max_v=4.7, molecules=3):

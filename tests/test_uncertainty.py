@@ -21,7 +21,7 @@ def test_conformal_half_width_is_the_finite_sample_quantile():
     with pytest.raises(ValueError) as error:  # ceil(19 * .95) = 19th of 18: unbounded
         conformal_half_width(np.arange(1, 19, dtype=float))
     assert str(error.value) == (
-        "a 95% conformal interval needs at least 19 residuals, not 18: lower "
+        "a 95 % conformal interval needs at least 19 residuals, not 18: lower "
         "final.interval_level (only the intervals are computed again), or label more molecules"
     )
     with pytest.raises(ValueError, match="at least 99 residuals, not 98"):
@@ -111,6 +111,18 @@ def test_ensemble_interval_is_calibrated_and_follows_the_spread():
     covered = np.abs(members.mean(axis=0) - truth) <= widths
     assert covered.mean() == pytest.approx(0.95, abs=0.015)
     assert np.median(widths[difficulty > 0.2]) > 3 * np.median(widths[difficulty < 0.08])
+
+
+def test_a_level_that_the_calibration_set_is_too_small_for_says_what_to_change():
+    truth, members, _ = heteroscedastic_ensemble(50, seed=5)
+    ensemble_interval(truth, members, level=0.95)
+    with pytest.raises(ValueError) as error:
+        ensemble_interval(truth, members, level=0.99)
+    assert str(error.value) == (
+        "the per-molecule 99 % interval needs at least 99 calibration molecules, not 50: lower "
+        "final.interval_level (only the intervals are computed again), or raise "
+        "final.calibration_fraction (which trains the final models again)"
+    )
 
 
 def test_ensemble_interval_holds_the_level_it_is_calibrated_for():

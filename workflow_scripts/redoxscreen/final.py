@@ -19,6 +19,7 @@ import pandas as pd
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
 from redoxscreen.potentials import with_defaults
+from redoxscreen.screening import level_text
 from redoxscreen.similarity import write_training_molecules
 from redoxscreen.tables import write_json, write_table
 from redoxscreen.uncertainty import ensemble_interval, global_intervals
@@ -127,15 +128,15 @@ def evaluate_final(
     kept = {int(m["fold"]): (int(m["best_epoch"]), m["val_mae"]) for m in fold_metrics}
     learning_curves(histories, target, unit, out["learning_curves"], kept)
     log.info(
-        "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; %.0f%% conformal +-%.3f (coverage %.3f)",
-        target, overall["mae"], unit, overall["r2"], overall["residual_sd"], 100 * level,
+        "%s out-of-fold: MAE %.4f %s, R2 %.3f, residual SD %.4f; %s conformal +-%.3f (coverage %.3f)",
+        target, overall["mae"], unit, overall["r2"], overall["residual_sd"], level_text(level),
         summary["interval"]["conformal"]["half_width"], summary["interval"]["conformal"]["coverage"],
     )  # fmt: skip
     if ensemble is not None:
         log.info(
-            "%s ensemble on %d calibration molecules: MAE %.4f %s; %.0f%% interval scale x spread "
+            "%s ensemble on %d calibration molecules: MAE %.4f %s; %s interval scale x spread "
             "(scale %.2f, median half-width %.3f), leave-one-out coverage %.3f",
-            target, ensemble["n_calibration"], ensemble["ensemble_metrics"]["mae"], unit, 100 * level,
-            ensemble["scale"], ensemble["median_half_width"], ensemble["coverage"],
+            target, ensemble["n_calibration"], ensemble["ensemble_metrics"]["mae"], unit,
+            level_text(level), ensemble["scale"], ensemble["median_half_width"], ensemble["coverage"],
         )  # fmt: skip
     return summary

@@ -77,9 +77,13 @@ def half_width_column(kind: str) -> str:
 
 def recorded_intervals(metrics: Mapping) -> dict:
     """The intervals a target's metrics.json records (``gaussian``, ``conformal``, ``ensemble``
-    and their ``level``); runs from before ``final.interval_level`` recorded them, at 95 %, as
-    ``interval_95``. Empty where it records none."""
-    return metrics.get("interval", metrics.get("interval_95", {}))
+    and their ``level``); runs from before ``final.interval_level`` recorded them as
+    ``interval_95``, at 95 %. Empty where it records none."""
+    if "interval" in metrics:
+        return metrics["interval"]
+    if "interval_95" in metrics:
+        return {"level": 0.95} | metrics["interval_95"]
+    return {}
 
 
 def level_text(level: float) -> str:
@@ -364,8 +368,8 @@ def check_candidates_can_pass(
     electrolytes: Mapping[str, Electrolyte], roles: list[Role], collector_max_v: float | None
 ) -> None:
     """Refuse a window that holds no potential (a collector cap at or below an electrolyte's
-    reduction limit), then a role's band that lies wholly outside a window: no molecule could
-    pass there, and the counts would only say 0."""
+    reduction limit), then a role whose band lies outside every window: no molecule could pass,
+    and the counts would only say 0."""
     for electrolyte in electrolytes.values():
         if upper_limit_v(electrolyte, collector_max_v) <= electrolyte.reduction_limit_v:
             raise ScreeningConfigError(
@@ -374,19 +378,44 @@ def check_candidates_can_pass(
                 f"molecule can pass there; raise collector_max_v, or leave {electrolyte.name} "
                 "out of screening.electrolytes"
             )
-    for electrolyte in electrolytes.values():
-        upper = upper_limit_v(electrolyte, collector_max_v)
-        for role in roles:
-            above = role.band_min_v is not None and role.band_min_v > upper
-            below = role.band_max_v is not None and role.band_max_v < electrolyte.reduction_limit_v
-            if above or below:
-                raise ScreeningConfigError(
-                    f"screening.roles.{role.name}: its band ({role.band_min_v} to "
-                    f"{role.band_max_v} V) lies outside {electrolyte.name}'s window, "
-                    f"{electrolyte.reduction_limit_v} to {upper} V (the lower of its oxidation "
-                    "limit and collector_max_v): no molecule can pass there; change the band, "
-                    f"or leave {electrolyte.name} out of screening.electrolytes"
-                )
+    for role in roles:
+        if not any(band_meets_window(role, electrolyte, collector_max_v)
+                   for electrolyte in electrolytes.values()):  # fmt: skip
+            windows = "; ".join(
+                f"{electrolyte.name} {electrolyte.reduction_limit_v:g}–"
+                f"{upper_limit_v(electrolyte, collector_max_v):g} V"
+                for electrolyte in electrolytes.values()
+            )
+            band = band_text(role.band_min_v, role.band_max_v)
+            raise ScreeningConfigError(
+                f"screening.roles.{role.name}: its band ({band}) lies outside every "
+                f"electrolyte's window ({windows}; up to "
+                "the lower of the oxidation limit and collector_max_v): no molecule can pass; "
+                "change the band or the electrolytes, or remove the role (in a layered config "
+                f"file: {role.name}: null)"
+            )
+
+
+def band_meets_window(role: Role, electrolyte: Electrolyte, collector_max_v: float | None) -> bool:
+    """Whether the role's band and the electrolyte's window share a potential (where a pair
+    shares none, its counts show 0 beside the window and band that explain them)."""
+    above = role.band_min_v is not None and role.band_min_v > upper_limit_v(
+        electrolyte, collector_max_v
+    )
+    below = role.band_max_v is not None and role.band_max_v < electrolyte.reduction_limit_v
+    return not (above or below)
+
+
+def band_text(band_min_v: float | None, band_max_v: float | None) -> str:
+    """A role's band in words: '3–3.29 V', '≥ 1.8 V', '≤ 4 V' or 'anywhere in the window'
+    (a bound that is None or NaN is open)."""
+    low = None if band_min_v is None or math.isnan(band_min_v) else f"{band_min_v:g}"
+    high = None if band_max_v is None or math.isnan(band_max_v) else f"{band_max_v:g}"
+    if low and high:
+        return f"{low}–{high} V"
+    if low or high:
+        return f"≥ {low} V" if low else f"≤ {high} V"
+    return "anywhere in the window"
 
 
 def band_holds(role: Role, potential: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -492,10 +521,15 @@ def with_criteria(
 def every_pair_counted(
     counts: pd.DataFrame, electrolytes: list[str], roles: list[str]
 ) -> pd.DataFrame:
-    """``counts`` with a row of zeros for each (electrolyte, role) that it lacks."""
+    """``counts`` (one row per pair, every other column a count) in the order of the
+    electrolytes, then of the roles, with a row of zeros for each pair it lacks."""
     pairs = pd.MultiIndex.from_product([electrolytes, roles], names=["electrolyte", "role"])
-    counted = counts.set_index(["electrolyte", "role"]).reindex(pairs, fill_value=0)
-    return counted.astype("int64").reset_index()
+    counted = counts.set_index(["electrolyte", "role"])
+    unknown = counted.index.difference(pairs)
+    if len(unknown) or counted.index.has_duplicates:
+        raise ValueError(f"counts of pairs that are not screened, or counted twice: "
+                         f"{list(unknown) or list(counted.index[counted.index.duplicated()])}")  # fmt: skip
+    return counted.reindex(pairs, fill_value=0).astype("int64").reset_index()
 
 
 def with_repeats_marked(candidates: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from redoxscreen.features import GRAPH
-from redoxscreen.screening import CRITERIA_COLUMNS, level_text, recorded_intervals
+from redoxscreen.screening import CRITERIA_COLUMNS, band_text, level_text, recorded_intervals
 
 FINGERPRINT_NAMES = {"count": "Morgan counts", "bit": "Morgan bits",
                      "count_ap": "Morgan + atom-pair counts"}  # fmt: skip
@@ -86,11 +86,9 @@ def roles_text(counts: pd.DataFrame, collector_max_v: float | None) -> str:
 
 
 def role_text(row) -> str:
-    low = None if pd.isna(row.band_min_v) else f"{row.band_min_v:g}"
-    high = None if pd.isna(row.band_max_v) else f"{row.band_max_v:g}"
-    band = (f"{low}–{high} V" if low and high else f"≥ {low} V" if low
-            else f"≤ {high} V" if high else "anywhere in the window")  # fmt: skip
-    whole = ", whole interval" if row.margin_on_band and (low or high) else ""
+    band = band_text(row.band_min_v, row.band_max_v)
+    open_band = pd.isna(row.band_min_v) and pd.isna(row.band_max_v)
+    whole = ", whole interval" if row.margin_on_band and not open_band else ""
     return f"{row.role}: {row.potential} potential {band}{whole}"
 
 

@@ -23,6 +23,7 @@ from scipy.stats import norm, spearmanr
 
 from redoxscreen.folds import MIN_CALIBRATION_MOLECULES
 from redoxscreen.metrics import regression_metrics
+from redoxscreen.screening import level_text
 
 
 def normal_quantile(level: float) -> float:
@@ -42,13 +43,17 @@ def conformal_quantile(scores: np.ndarray, level: float = 0.95) -> float:
     ordered = np.sort(scores)
     rank = int(np.ceil((len(ordered) + 1) * level)) - 1
     if rank >= len(ordered):
-        needed = next(n for n in range(1, 10**6) if np.ceil((n + 1) * level) <= n)
         raise ValueError(
-            f"a {level:.0%} conformal interval needs at least {needed} residuals, not "
-            f"{len(ordered)}: lower final.interval_level (only the intervals are computed "
-            "again), or label more molecules"
+            f"a {level_text(level)} conformal interval needs at least {scores_needed(level)} "
+            f"residuals, not {len(ordered)}: lower final.interval_level (only the intervals "
+            "are computed again), or label more molecules"
         )
     return float(ordered[rank])
+
+
+def scores_needed(level: float) -> int:
+    """The fewest scores whose conformal quantile at ``level`` is bounded: 19 at 95 %."""
+    return next(n for n in range(1, 10**6) if np.ceil((n + 1) * level) <= n)
 
 
 def conformal_half_width(residuals: np.ndarray, level: float = 0.95) -> float:
@@ -165,6 +170,13 @@ def ensemble_interval(
             f"the ensemble interval needs at least 2 fold models and {MIN_CALIBRATION_MOLECULES} "
             "calibration molecules, "
             f"not {member_predictions.shape[0]} and {len(y_true)}; raise final.calibration_fraction"
+        )
+    if len(y_true) < scores_needed(level):
+        raise ValueError(
+            f"the per-molecule {level_text(level)} interval needs at least "
+            f"{scores_needed(level)} calibration molecules, not {len(y_true)}: lower "
+            "final.interval_level (only the intervals are computed again), or raise "
+            "final.calibration_fraction (which trains the final models again)"
         )
     if not (np.isfinite(member_predictions).all() and np.isfinite(y_true).all()):
         bad_predictions = int((~np.isfinite(member_predictions)).any(axis=0).sum())
