@@ -325,12 +325,18 @@ def test_two_spellings_of_a_chiral_molecule_get_one_prediction(graph_model_dir):
     spellings = ["Cl[C@@H](F)Br", "F[C@H](Cl)Br", "N[C@@H](C)C(=O)O", "C[C@H](N)C(=O)O"]
     tags = [int(Chem.MolFromSmiles(text).GetAtomWithIdx(1).GetChiralTag()) for text in spellings]
     assert tags[0] != tags[1] and tags[2] != tags[3]
-    table = predict_smiles(spellings, graph_model_dir)
+    mols = [Chem.MolFromSmiles(text) for text in spellings]
+    canonical = [Chem.MolToSmiles(mol) for mol in mols]
+    assert canonical[0] == canonical[1] and canonical[2] == canonical[3]
+    table = predict_smiles(spellings, graph_model_dir)  # a chunk predicts a molecule once
+    predicted = table["logp_pred"].to_numpy()
+    assert predicted[0] == predicted[1] and predicted[2] == predicted[3]
     ensemble = Ensemble.load(graph_model_dir)
-    from_mols = ensemble.predict_mols([Chem.MolFromSmiles(text) for text in spellings])["pred"]
-    for predicted in (table["logp_pred"].to_numpy(), from_mols):
-        assert predicted[0] == predicted[1] and predicted[2] == predicted[3]
-    np.testing.assert_array_equal(from_mols, table["logp_pred"])
+    alone = [ensemble.predict_mols([mol])["pred"][0] for mol in mols]  # the same graph
+    assert alone[0] == alone[1] and alone[2] == alone[3]
+    # in one batch a molecule's place may change the last float32 bits (on AMD EPYC, measured)
+    from_mols = ensemble.predict_mols(mols)["pred"]
+    np.testing.assert_allclose(from_mols, predicted, rtol=1e-6)
 
 
 def test_a_smiles_file_is_screened_with_graph_models(graph_model_dir, tmp_path):
