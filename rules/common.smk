@@ -215,6 +215,7 @@ def final_model_outputs():
         "results/final/{target}/{name}",
         target=TARGETS,
         name=[
+            "models.json",
             "metrics.json",
             "oof_predictions.parquet",
             "training_molecules.parquet",

@@ -43,16 +43,41 @@ rule train_final_fold:
         "../workflow_scripts/train_final_fold.py"
 
 
-rule evaluate_final:
+# What the models are, apart from their evaluation: library predictions read this record, not
+# metrics.json, so that evaluating again (another interval level, other potentials) predicts
+# no library again.
+rule record_final_models:
     localrule: True  # seconds of work: on a cluster it runs here, not through the queue
     input:
         predictions=final_fold_files("predictions.parquet"),
         metrics=final_fold_files("metrics.json"),
+        molecules="results/data/molecules.parquet",
+        code=package_files("final_record", "similarity", "tables", "rulelog"),
+    output:
+        record="results/final/{target}/models.json",
+        training_molecules="results/final/{target}/training_molecules.parquet",
+    log:
+        "logs/record_final_models/{target}.log",
+    params:
+        unit=target_unit,
+        ingest=config["ingest"],
+    conda:
+        "../envs/redoxscreen.yaml"
+    script:
+        "../workflow_scripts/record_final_models.py"
+
+
+rule evaluate_final:
+    localrule: True  # seconds of work: on a cluster it runs here, not through the queue
+    input:
+        record="results/final/{target}/models.json",
+        predictions=final_fold_files("predictions.parquet"),
+        metrics=final_fold_files("metrics.json"),
         histories=final_fold_files("history.parquet"),
         calibration=final_fold_files("calibration_predictions.parquet"),
-        molecules="results/data/molecules.parquet",
         code=package_files(
             "final",
+            "final_record",
             "uncertainty",
             "folds",
             "metrics",
@@ -65,7 +90,6 @@ rule evaluate_final:
         ),
     output:
         predictions="results/final/{target}/oof_predictions.parquet",
-        training_molecules="results/final/{target}/training_molecules.parquet",
         metrics="results/final/{target}/metrics.json",
         parity=report(
             "results/final/{target}/parity.png",
@@ -82,10 +106,8 @@ rule evaluate_final:
     log:
         "logs/evaluate_final/{target}.log",
     params:
-        unit=target_unit,
         conversion=target_conversion,
         references=config["potentials"],
-        ingest=config["ingest"],
         interval_level=config["final"]["interval_level"],
     conda:
         "../envs/redoxscreen.yaml"

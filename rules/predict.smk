@@ -2,13 +2,15 @@ rule predict_library:
     input:
         smiles=library_smiles,
         smiles_parts=lambda wildcards: parquet_parts_of(library_smiles(wildcards)),
-        metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
+        # the models' record, not metrics.json: evaluating again predicts nothing again
+        records=expand("results/final/{target}/models.json", target=SCREEN_TARGETS),
         models=final_models(SCREEN_TARGETS),
         training_molecules=expand(
             "results/final/{target}/training_molecules.parquet", target=SCREEN_TARGETS
         ),
         code=package_files(
             "predict",
+            "final_record",
             "similarity",
             "features",
             "descriptors",

@@ -18,6 +18,7 @@ from rdkit.Chem import AllChem
 
 from redoxscreen import console, descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
+from redoxscreen.final_record import MODELS_RECORD
 from redoxscreen.predict import (
     Ensemble,
     check_output_outside_input,
@@ -100,7 +101,7 @@ def train_model_dir(work, settings):
 
 
 def record_training_molecules(work, target_dir):
-    """Every molecule of ``work``'s molecules.parquet, as evaluate_final records them."""
+    """Every molecule of ``work``'s molecules.parquet, as record_final_models records them."""
     molecules = str(work / "molecules.parquet")
     ids = pd.read_parquet(molecules)["id"].tolist()
     write_training_molecules(molecules, ids, str(target_dir / TRAINING_MOLECULES))
@@ -1281,6 +1282,32 @@ def test_empty_library_gives_an_empty_table(ensemble, tmp_path):
     table = read_parts(tmp_path / "t")
     assert list(table.columns) == [*output_columns(["logp"]), *carried]
     assert input_columns(table) == carried  # recorded in the Parquet file, not guessed
+
+
+def test_the_workflows_predictions_read_the_models_record_and_leave_the_rest_to_screening(
+    model_dir, tmp_path
+):
+    # rule predict_library reads models.json, not metrics.json (absent here), and writes no
+    # <T>_half_width or <T>_v_li: screening computes them with the run's level and offsets
+    recorded = tmp_path / "logp"
+    shutil.copytree(model_dir, recorded)
+    metrics = json.loads((recorded / "metrics.json").read_text())
+    record = {key: metrics[key] for key in ("unit", "study_choice", "fold_mae")}
+    (recorded / MODELS_RECORD).write_text(json.dumps(record))
+    (recorded / "metrics.json").unlink()
+    inputs = write_smiles(tmp_path / "a.smi", library(9))
+    predict_smiles_file(inputs, {"logp": model_dir}, tmp_path / "all", progress=False)
+    predict_smiles_file(inputs, {"logp": recorded}, tmp_path / "models", progress=False,
+                        record=MODELS_RECORD)  # fmt: skip
+    every, by_models = read_parts(tmp_path / "all"), read_parts(tmp_path / "models")
+    left_out = {"logp_half_width", "logp_v_li"}
+    expected = [name for name in output_columns(["logp"]) if name not in left_out]
+    assert list(by_models.columns) == expected
+    pd.testing.assert_frame_equal(by_models, every[expected])  # the study's fold 1 too
+    (tmp_path / "empty.smi").write_text("# nothing here\n")
+    predict_smiles_file(tmp_path / "empty.smi", {"logp": recorded}, tmp_path / "none",
+                        progress=False, record=MODELS_RECORD)  # fmt: skip
+    assert list(read_parts(tmp_path / "none").columns) == expected
 
 
 def test_a_tables_other_columns_are_named_in_the_output(tmp_path):

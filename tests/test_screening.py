@@ -9,7 +9,9 @@ from redoxscreen.potentials import CONVERSIONS, to_volts_vs_li, volts_per_unit
 from redoxscreen.screen_stage import (
     ScreeningPlan,
     check_per_molecule_interval,
+    library_half_widths,
     library_parts,
+    library_predictions,
     screen_library,
     with_input_columns,
 )
@@ -636,6 +638,35 @@ def test_a_library_without_parts_or_predicted_without_the_search_is_refused(tmp_
         f"{paths[0]} has no column IE_similarity, IE_nearest: it was predicted by an earlier "
         "redoxscreen or for other targets; delete its folder and predict the library again"
     )
+
+
+def test_a_librarys_half_widths_come_from_its_spreads_at_the_runs_level(tmp_path):
+    # the workflow's predictions hold no half-width: screening computes it from the spread
+    # and metrics.json, so a new level screens again and predicts nothing
+    part = pd.DataFrame({"id": ["m0", "m1", "m2"], "smiles": ["C", "CC", "CCC"],
+                         "IE_pred": [4.6, 4.7, np.nan], "IE_spread": [0.002, 0.03, np.nan]})  # fmt: skip
+    widths = {}
+    for level, scale in ((0.95, 2.5), (0.8, 1.5)):
+        metrics = {
+            "interval": {
+                "level": level,
+                "conformal": {"half_width": 0.12 * scale},
+                "ensemble": {"scale": scale, "spread_floor": 0.01},
+            }
+        }
+        path = tmp_path / f"metrics_{level}.json"
+        path.write_text(json.dumps(metrics))
+        per_molecule = library_half_widths({"IE": str(path)}, "ensemble")
+        assert per_molecule == {"IE": metrics["interval"]["ensemble"]}
+        widths[level] = library_predictions(part, ["IE"], per_molecule)["IE_half_width"]
+        global_width = library_half_widths({"IE": str(path)}, "conformal")
+        assert (
+            library_predictions(part, ["IE"], global_width)["IE_half_width"].tolist()
+            == [pytest.approx(0.12 * scale)] * 3
+        )
+    # the spread below the floor is raised to it; no spread, no half-width
+    np.testing.assert_allclose(widths[0.95], [2.5 * 0.01, 2.5 * 0.03, np.nan])
+    np.testing.assert_allclose(widths[0.8], [1.5 * 0.01, 1.5 * 0.03, np.nan])
 
 
 def test_a_library_whose_every_line_was_rejected_counts_zero_candidates(tmp_path):

@@ -52,8 +52,8 @@ SITE = [
     "--jobs", "4",
 ]  # fmt: skip
 # Rules that only read small tables run in the submitting process (`localrule: True`).
-LOCAL_RULES = {"make_folds", "gather_grid", "evaluate_final", "screen_dataset", "summarize_run",
-               "all"}  # fmt: skip
+LOCAL_RULES = {"make_folds", "gather_grid", "record_final_models", "evaluate_final",
+               "screen_dataset", "summarize_run", "all"}  # fmt: skip
 COMPARED = [
     "results/data/molecules.parquet",
     "results/folds/IE/final.parquet",

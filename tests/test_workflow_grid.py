@@ -78,6 +78,7 @@ def test_a_training_change_reruns_the_grid_only(finished_grid):
         "train_grid_fold": 8,
         "gather_grid": 2,
         "train_final_fold": 6,
+        "record_final_models": 2,
         "evaluate_final": 2,
         "screen_dataset": 1,
         "summarize_run": 1,
@@ -340,11 +341,12 @@ def test_library_screening_in_chunks_equals_one_chunk(finished_grid):
     for name, rows in (("chunked", chunked), ("whole", whole)):  # each row's line in its file
         predicted = read_parts(workdir / f"results/predict/{name}")
         assert rows["line"].tolist() == predicted.set_index("id")["line"].loc[rows["id"]].tolist()
-        # the predictions' volts (metrics.json's offsets) are the screening's (the config's)
+        # volts and half-widths are the screening's: the predictions hold neither
+        assert not {"IE_v_li", "IE_half_width"} & set(predicted.columns)
         target_of = {"oxidation": "IE", "reduction": "EA"}
-        for potential, judged in rows.groupby("potential"):
-            volts = predicted.set_index("line")[f"{target_of[potential]}_v_li"]
-            np.testing.assert_allclose(judged["potential_v_li"], volts.loc[judged["line"]])
+        for potential, judged in rows.groupby("potential"):  # labels in V vs Li+: volts as such
+            predicted_mean = predicted.set_index("line")[f"{target_of[potential]}_pred"]
+            np.testing.assert_allclose(judged["potential_v_li"], predicted_mean.loc[judged["line"]])
     assert chunked.loc[chunked["id"] == "lib0", "line"].iloc[0] == 1  # a .smi without header
     assert whole.loc[whole["id"] == "lib0", "line"].iloc[0] == 2  # below the CSV's header
     pd.testing.assert_frame_equal(chunked.drop(columns="line"), whole.drop(columns=["Row", "line"]))
@@ -419,3 +421,48 @@ def test_a_similarity_threshold_judges_library_molecules_and_reruns_their_screen
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
     assert jobs["screen_library"] == 1
     assert "predict_library" not in jobs and "screen_dataset" not in jobs
+
+
+def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
+    finished_grid, tmp_path
+):
+    workdir = copy_workdir(finished_grid[0], tmp_path / "library_level")
+    molecules = labelled_molecules(every=9)["smiles"].tolist()[:12]
+    lines = [f"{smiles} lib{i}" for i, smiles in enumerate(molecules)]
+    (workdir / "library.smi").write_text("\n".join(lines) + "\n")
+    override = {"screen": {"lib": "library.smi"}}
+    run_snakemake(workdir, *with_override(workdir, workdir / "lib.yaml", override))
+    parts = workdir / "results/predict/lib"
+    predicted = read_parts(parts).set_index("line")
+    assert not {"EA_half_width", "EA_v_li"} & set(predicted.columns)  # computed at screening
+    written = {path.name: path.stat().st_mtime_ns for path in parts.iterdir()}
+    override["final"] = {"interval_level": 0.8}
+    configs = with_override(workdir, workdir / "lib.yaml", override)
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs == {
+        "evaluate_final": 2,
+        "screen_dataset": 1,
+        "screen_library": 1,
+        "summarize_run": 1,
+        "all": 1,
+    }
+    run_snakemake(workdir, *configs)
+    assert {path.name: path.stat().st_mtime_ns for path in parts.iterdir()} == written
+    interval = json.loads((workdir / "results/final/EA/metrics.json").read_text())["interval"]
+    assert interval["level"] == 0.8
+    scale, floor = interval["ensemble"]["scale"], interval["ensemble"]["spread_floor"]
+    screened = read_parts(workdir / "results/screen/libraries/lib/screened")
+    reduction = screened[screened["potential"] == "reduction"]  # EA as V_vs_Li: 1 unit, 1 V
+    spread = predicted.loc[reduction["line"], "EA_spread"].to_numpy()
+    np.testing.assert_allclose(reduction["half_width_v"], scale * np.maximum(spread, floor))
+    assert "Nothing to be done" in run_snakemake(workdir, "-n", *configs).stdout
+    # nor do other offsets: the volts are the screening's too
+    override["potentials"] = {"li_absolute_ev": 1.44}
+    configs = with_override(workdir, workdir / "lib.yaml", override)
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["screen_library"] == 1 and "predict_library" not in jobs
+    # a prediction setting changed beside them still predicts the library again
+    override["predict"] = {"neutralize": True}
+    configs = with_override(workdir, workdir / "lib.yaml", override)
+    jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
+    assert jobs["predict_library"] == 1 and jobs["evaluate_final"] == 2

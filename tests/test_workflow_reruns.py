@@ -40,6 +40,7 @@ FOLDS_ONWARDS = {
     "train_grid_fold": 2 * 2 * 2,  # targets x models x folds
     "gather_grid": 2,
     "train_final_fold": 2 * 3,  # targets x folds
+    "record_final_models": 2,
     "evaluate_final": 2,
     **SCREENING_ONWARDS,
 }
@@ -48,6 +49,7 @@ RULE_CHAIN = [
     "train_grid_fold",
     "gather_grid",
     "train_final_fold",
+    "record_final_models",
     "evaluate_final",
     "screen_dataset",
     "summarize_run",
@@ -310,7 +312,12 @@ def test_a_killed_job_leaves_nothing_a_rerun_trusts(finished_grid, tmp_path):
     # Every output is written under a temporary name and renamed at the end of training
     assert not [name for name in FOLD_OUTPUTS if (workdir / name).exists()]
     plan = output_of(run_snakemake(workdir, "-n"))
-    assert planned_jobs(plan) == {"train_final_fold": 1, "evaluate_final": 1, **SCREENING_ONWARDS}
+    assert planned_jobs(plan) == {
+        "train_final_fold": 1,
+        "record_final_models": 1,
+        "evaluate_final": 1,
+        **SCREENING_ONWARDS,
+    }
     assert "reason: Missing output files: results/final/IE/fold0/" in plan
     # The killed run's lock stays: a dry run warns, a real run refuses until --unlock
     assert "Error: Directory cannot be locked." in plan

@@ -5,8 +5,7 @@ from redoxscreen.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     evaluate_final(
-        target=snakemake.wildcards.target,
-        unit=snakemake.params.unit,
+        record_path=snakemake.input.record,
         conversion=snakemake.params.conversion,
         references=snakemake.params.references,
         prediction_paths=snakemake.input.predictions,
@@ -14,7 +13,5 @@ with rule_log(snakemake.log[0]):
         history_paths=snakemake.input.histories,
         calibration_paths=snakemake.input.calibration,
         out=dict(snakemake.output.items()),
-        ingest=snakemake.params.ingest,
-        molecules_path=snakemake.input.molecules,
         level=snakemake.params.interval_level,
     )

@@ -1,5 +1,6 @@
 """Rule predict_library: a SMILES library predicted in chunks, one Parquet part per chunk."""
 
+from redoxscreen.final_record import MODELS_RECORD
 from redoxscreen.predict import configure_threads, predict_smiles_file
 from redoxscreen.rulelog import rule_log
 from redoxscreen.tables import SmilesColumns
@@ -20,6 +21,9 @@ def main(smk) -> None:
             largest_fragment=smk.params.largest_fragment,
             neutralize=smk.params.neutralize,
             similarity=smk.params.similarity,
+            # what the models are, not their evaluation: screen_library computes half-widths
+            # and volts at the run's level and offsets
+            record=MODELS_RECORD,
         )
         log.info("counts %s", counts)
 

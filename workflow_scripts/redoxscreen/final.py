@@ -16,23 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from redoxscreen.final_record import RECORDED_KEYS, gather_out_of_fold
 from redoxscreen.metrics import regression_metrics
 from redoxscreen.plots import learning_curves, parity_plot
 from redoxscreen.potentials import with_defaults
 from redoxscreen.screening import level_text
-from redoxscreen.similarity import write_training_molecules
 from redoxscreen.tables import write_json, write_table
 from redoxscreen.uncertainty import ensemble_interval, global_intervals
 
 log = logging.getLogger(__name__)
-
-
-def gather_out_of_fold(prediction_paths: Sequence[str]) -> pd.DataFrame:
-    predictions = pd.concat([pd.read_parquet(path) for path in prediction_paths], ignore_index=True)
-    repeated = predictions["id"][predictions["id"].duplicated()]
-    if len(repeated):  # every molecule belongs to exactly one held-out fold
-        raise ValueError(f"molecules predicted by more than one fold model: {list(repeated[:5])}")
-    return predictions.sort_values("id").reset_index(drop=True)
 
 
 def calibration_ensemble(
@@ -68,33 +60,29 @@ def all_predictions(oof: pd.DataFrame, calibration: pd.DataFrame) -> pd.DataFram
 
 
 def evaluate_final(
-    target: str,
-    unit: str,
+    record_path: str,
     prediction_paths: Sequence[str],
     metric_paths: Sequence[str],
     history_paths: Sequence[str],
     calibration_paths: Sequence[str],
     out: dict[str, str],
-    ingest: Mapping,
-    molecules_path: str,
     level: float,
     conversion: str | None = None,
     references: Mapping[str, float] | None = None,
 ) -> dict:
     """Out-of-fold metrics, intervals holding ``level`` (``final.interval_level``; in
-    ``metrics.json``'s ``interval``), the study's best fold, parity plot and learning curves.
-    The labels' ``unit``, ``conversion`` and the ``references`` it reads (the config's
-    ``potentials``) are recorded, so that predictions say what they are and in volts;
-    ``ingest`` (the config's section) too: the molecules the models may predict; and so are
-    the molecules they trained on (``out["training_molecules"]``: every out-of-fold one, read
-    from ``molecules_path``), to which new molecules are compared."""
+    ``metrics.json``'s ``interval``), parity plot and learning curves. ``metrics.json`` repeats
+    the models' record (``record_path``, see ``final_record``: target, unit, folds, the study's
+    best fold, ingest options), and records the labels' ``conversion`` and the ``references``
+    it reads (the config's ``potentials``), so that ``redoxscreen predict`` says what its
+    predictions are, in volts too."""
+    record = json.loads(Path(record_path).read_text())
+    target, unit = record["target"], record["unit"]
     oof = gather_out_of_fold(prediction_paths)
-    write_training_molecules(molecules_path, oof["id"].tolist(), out["training_molecules"])
     calibration, ensemble = calibration_ensemble(calibration_paths, level)
     residuals = (oof["y_pred"] - oof["y_true"]).to_numpy()
     overall = regression_metrics(oof["y_true"], oof["y_pred"])
     fold_metrics = [json.loads(Path(path).read_text()) for path in metric_paths]
-    best_fold = min(fold_metrics, key=lambda metrics: (metrics["val_mae"], metrics["fold"]))
     summary = {
         "target": target,
         "unit": unit,
@@ -103,18 +91,7 @@ def evaluate_final(
         "out_of_fold": overall,
         "interval": global_intervals(residuals, oof["fold"].to_numpy(), level)
         | {"ensemble": ensemble},
-        "folds": len(fold_metrics),
-        "fold_mae": {int(m["fold"]): m["val_mae"] for m in fold_metrics},
-        "study_choice": {
-            "fold": int(best_fold["fold"]),
-            "val_mae": best_fold["val_mae"],
-            "note": "the fold model with the lowest held-out MAE, as the original study kept",
-        },
-        "architecture": {
-            key: fold_metrics[0][key]
-            for key in ("model", "radius", "n_bits", "hidden_layers", "fingerprint", "descriptors")
-        },
-        "ingest": dict(ingest),
+        **{key: record[key] for key in RECORDED_KEYS},
     }
     write_table(all_predictions(oof, calibration), out["predictions"])
     write_json(summary, out["metrics"])

@@ -97,6 +97,9 @@ log = logging.getLogger(__name__)
 FOLD_DIR = re.compile(r"^fold(\d+)$")
 BATCH_ROWS = 4096  # rows per call of the fold models; results do not depend on it
 PREDICTION_COLUMNS = ("pred", "spread", "half_width", "study", "v_li")
+# read off metrics.json's intervals and offsets, which the run's settings change, not the models
+METRICS_COLUMNS = ("half_width", "v_li")
+METRICS = "metrics.json"
 ID_COLUMNS = ["line", "id", "input_smiles", "smiles", "error"]
 RDKIT_ERROR = "rdkit_error"  # reason for a molecule RDKit raised on outside standardize's checks
 
@@ -452,12 +455,13 @@ class Ensemble:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike) -> Ensemble:
-        """The ``fold<N>/`` models of a target's directory (see read_recipes) and its metrics."""
+    def load(cls, model_dir: str | os.PathLike, record: str = METRICS) -> Ensemble:
+        """The ``fold<N>/`` models of a target's directory (see read_recipes) and its metrics,
+        or with ``record`` another file of them (``final_record.MODELS_RECORD``)."""
         from redoxscreen.training import load_fitted
 
         model_dir = Path(model_dir)
-        metrics = read_metrics(model_dir)
+        metrics = read_metrics(model_dir, record)
         members = [
             FoldModel(fold, *load_fitted(model_dir / f"fold{fold}"))
             for fold in read_recipes(model_dir, metrics)  # checks the folds fit together first
@@ -684,9 +688,10 @@ def configure_threads(threads: int) -> bool:
     return True
 
 
-def read_metrics(model_dir: str | os.PathLike) -> dict | None:
-    """A target directory's ``metrics.json``, or None where it has none."""
-    metrics_path = Path(model_dir) / "metrics.json"
+def read_metrics(model_dir: str | os.PathLike, name: str = METRICS) -> dict | None:
+    """A target directory's ``metrics.json`` (or another file ``name`` of it), or None where it
+    has none."""
+    metrics_path = Path(model_dir) / name
     return json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
 
 
@@ -762,17 +767,18 @@ def check_compatible(model_dir: Path, recipes: Mapping[int, dict]) -> None:
         raise ValueError(f"{model_dir}: fold models of different targets {sorted(targets)}")
 
 
-def as_ensembles(model_dirs) -> dict[str, Ensemble]:
-    """``{column prefix: Ensemble}`` from a path, an Ensemble, or a mapping or list of them."""
+def as_ensembles(model_dirs, record: str = METRICS) -> dict[str, Ensemble]:
+    """``{column prefix: Ensemble}`` from a path, an Ensemble, or a mapping or list of them;
+    paths are loaded with ``record`` (see ``Ensemble.load``)."""
     if isinstance(model_dirs, Mapping):
         return {
-            str(name): item if isinstance(item, Ensemble) else Ensemble.load(item)
+            str(name): item if isinstance(item, Ensemble) else Ensemble.load(item, record)
             for name, item in model_dirs.items()
         }
     items = model_dirs if isinstance(model_dirs, list | tuple) else [model_dirs]
     ensembles: dict[str, Ensemble] = {}
     for item in items:
-        ensemble = item if isinstance(item, Ensemble) else Ensemble.load(item)
+        ensemble = item if isinstance(item, Ensemble) else Ensemble.load(item, record)
         if ensemble.target in ensembles:
             raise ValueError(f"two model directories for target {ensemble.target}")
         ensembles[ensemble.target] = ensemble
@@ -855,16 +861,27 @@ def shared_neighbours(
     return tuple((name, training) for name, _, training in shared)
 
 
+def prediction_kinds(metrics_columns: bool = True) -> tuple[str, ...]:
+    """The prediction columns written per target: without ``METRICS_COLUMNS`` where the caller
+    computes them later (the workflow's library screening, at the run's level and offsets)."""
+    if metrics_columns:
+        return PREDICTION_COLUMNS
+    return tuple(kind for kind in PREDICTION_COLUMNS if kind not in METRICS_COLUMNS)
+
+
 def output_columns(targets: Iterable[str]) -> list[str]:
     kinds = (*PREDICTION_COLUMNS, *NEIGHBOUR_COLUMNS)
     return ID_COLUMNS + [f"{target}_{kind}" for target in targets for kind in kinds]
 
 
 def predicted_frame(
-    chunk: PreparedChunk, ensembles: Mapping[str, Ensemble], extra_columns: Sequence[str] = ()
+    chunk: PreparedChunk,
+    ensembles: Mapping[str, Ensemble],
+    extra_columns: Sequence[str] = (),
+    metrics_columns: bool = True,
 ) -> pd.DataFrame:
-    """The output rows of a chunk: identity, canonical SMILES, error, every prediction, and
-    the input's other cells under ``extra_columns``."""
+    """The output rows of a chunk: identity, canonical SMILES, error, every prediction (see
+    ``prediction_kinds``), and the input's other cells under ``extra_columns``."""
     frame = pd.DataFrame(
         {
             "line": chunk.line,
@@ -875,8 +892,11 @@ def predicted_frame(
         }
     )
     parsed, rows = chunk.parsed, chunk.feature_row[chunk.parsed]
+    left_out = set(PREDICTION_COLUMNS) - set(prediction_kinds(metrics_columns))
     for name, ensemble in ensembles.items():
         for kind, values in distinct_molecule_values(chunk, name, ensemble).items():
+            if kind in left_out:
+                continue
             text = values.dtype == object
             column = np.full(len(chunk), "" if text else np.nan, dtype=values.dtype)
             column[parsed] = values[rows]
@@ -1077,6 +1097,7 @@ def predict_smiles_file(
     largest_fragment: bool | None = None,
     neutralize: bool = False,
     similarity: bool = True,
+    record: str = METRICS,
 ) -> dict:
     """Predict every molecule of a SMILES file with every target's ensemble, chunk by chunk.
 
@@ -1093,7 +1114,12 @@ def predict_smiles_file(
     of an earlier run are removed first.
     ``columns`` names a table's SMILES and id columns (see ``tables.iter_smiles_file``).
     Molecules are standardized with ``options``, by default ``prediction_options`` (with
-    ``largest_fragment`` and ``neutralize``).
+    ``largest_fragment`` and ``neutralize``). ``record`` names the file of each model directory
+    that says what its models are: ``metrics.json``, or the models' record alone
+    (``final_record.MODELS_RECORD``, as the workflow predicts libraries), which leaves
+    ``<T>_half_width`` and ``<T>_v_li`` out: the workflow computes them when it screens (from
+    ``<T>_spread`` and ``metrics.json``, and with the config's offsets), so that another interval
+    level or other potentials predict nothing again.
 
     While a chunk is predicted and written (in a thread: TensorFlow releases the GIL), the
     next one is standardized, fingerprinted and compared with the training molecules, in this
@@ -1106,7 +1132,8 @@ def predict_smiles_file(
     if not smiles_path.exists():  # a file, or a directory of Parquet parts
         raise FileNotFoundError(f"SMILES file not found: {smiles_path}")
     check_output_outside_input(smiles_path, out_dir)
-    ensembles = as_ensembles(dict(model_dirs))
+    ensembles = as_ensembles(dict(model_dirs), record)
+    metrics_columns = record == METRICS
     options = chosen_options(options, ensembles, largest_fragment, neutralize)
     needs = features_needed(ensembles, similarity)
     extra_columns = carried_column_names(  # the same names in the screening candidates
@@ -1121,7 +1148,7 @@ def predict_smiles_file(
 
     def predict_and_write(chunk: PreparedChunk, part: Path) -> None:
         predicting = time.perf_counter()
-        frame = predicted_frame(chunk, ensembles, extra_columns)
+        frame = predicted_frame(chunk, ensembles, extra_columns, metrics_columns)
         writing = time.perf_counter()
         write_table(frame, part)
         timer.predict += writing - predicting
@@ -1157,7 +1184,8 @@ def predict_smiles_file(
             running = (future, len(chunk), int((~chunk.parsed).sum()), chunk.repeats)
             parts += 1
         if parts == 0:  # an empty library still gets a (header-only) part to read
-            write_table(empty_frame(ensembles, extra_columns), part_path(out_dir, 0))
+            frame = empty_frame(ensembles, extra_columns, metrics_columns)
+            write_table(frame, part_path(out_dir, 0))
             parts = 1
         bar.total = bar.n
     repeated_ids, *pair = ids.found()
@@ -1194,13 +1222,15 @@ def warn_of_repeated_ids(count: int, repeat: tuple[int, str], first: tuple[int, 
 
 
 def empty_frame(
-    ensembles: Mapping[str, Ensemble], extra_columns: Sequence[str] = ()
+    ensembles: Mapping[str, Ensemble],
+    extra_columns: Sequence[str] = (),
+    metrics_columns: bool = True,
 ) -> pd.DataFrame:
     """The output columns with no rows."""
     frame = pd.DataFrame({column: pd.Series([], dtype="str") for column in ID_COLUMNS})
     frame["line"] = np.zeros(0, dtype=np.int64)
     for name in ensembles:
-        for kind in PREDICTION_COLUMNS:
+        for kind in prediction_kinds(metrics_columns):
             frame[f"{name}_{kind}"] = np.zeros(0)
         frame[f"{name}_similarity"] = np.zeros(0)
         frame[f"{name}_nearest"] = pd.Series([], dtype="str")

@@ -5,7 +5,8 @@ judged by a model that trained on it: out-of-fold predictions, and the ensemble'
 calibration molecules. The half-width (``screening.interval``, at ``final.interval_level``) is
 per molecule with ``ensemble`` (ensemble spread x calibrated scale) where an ensemble predicted
 the molecule (the calibration set, libraries), and otherwise the global ``conformal`` (or
-``gaussian``) one.
+``gaussian``) one. A library's half-widths are computed here, from its predicted spreads and
+the run's ``metrics.json``, so that another level screens again and predicts nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from redoxscreen.tables import (
     part_paths,
     write_table,
 )
+from redoxscreen.uncertainty import ensemble_half_widths
 
 log = logging.getLogger(__name__)
 
@@ -281,13 +283,16 @@ def run_screening(
 
 
 def library_half_widths(metric_paths: Mapping[str, str], interval: str) -> dict:
-    """Per target: a global half-width, or PER_MOLECULE to read each molecule's own."""
+    """Per target: a global half-width, or with PER_MOLECULE the calibrated ensemble interval
+    (``scale``, ``spread_floor``) that turns each molecule's spread into its half-width."""
     widths = {}
     for target, path in metric_paths.items():
         metrics = json.loads(Path(path).read_text())
         check_per_molecule_interval(metrics, interval, target)
         widths[target] = (
-            PER_MOLECULE if interval == PER_MOLECULE else global_half_width(metrics, interval)
+            recorded_intervals(metrics)[PER_MOLECULE]
+            if interval == PER_MOLECULE
+            else global_half_width(metrics, interval)
         )
     return widths
 
@@ -331,16 +336,20 @@ def check_prediction_part(part: pd.DataFrame, path: str, needed: Sequence[str]) 
 
 
 def library_predictions(
-    part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping
+    part: pd.DataFrame, targets: Sequence[str], half_widths: Mapping[str, float | Mapping]
 ) -> pd.DataFrame:
-    """The screening input of one prediction part: ensemble means and half-widths."""
+    """The screening input of one prediction part: ensemble means and half-widths (global, or
+    each molecule's from its spread: see ``library_half_widths``)."""
     table = part[["id", "smiles"]].reset_index(drop=True)
     for target in targets:
         table[f"{target}_pred"] = part[f"{target}_pred"].to_numpy()
         width = half_widths[target]
-        per_molecule = width == PER_MOLECULE
         table[f"{target}_half_width"] = (
-            part[f"{target}_half_width"].to_numpy() if per_molecule else width
+            ensemble_half_widths(
+                part[f"{target}_spread"].to_numpy(), width["scale"], width["spread_floor"]
+            )
+            if isinstance(width, Mapping)
+            else width
         )
     return table
 
@@ -348,7 +357,7 @@ def library_predictions(
 def screen_library(
     parts: Sequence[str],
     plan: ScreeningPlan,
-    half_widths: Mapping[str, float],
+    half_widths: Mapping[str, float | Mapping],
     out_dir: str,
     candidates_path: str,
     counts_path: str,
@@ -367,7 +376,7 @@ def screen_library(
     out.mkdir(parents=True, exist_ok=True)
     targets = [spec["target"] for spec in plan.targets.values()]
     neighbours = [f"{target}_{kind}" for target in targets for kind in NEIGHBOUR_COLUMNS]
-    predicted = [f"{target}_{kind}" for target in targets for kind in ("pred", "half_width")]
+    predicted = [f"{target}_{kind}" for target in targets for kind in ("pred", "spread")]
     counts, potentials, rejected, passing = [], [], [], []
     similarities: dict[str, list[np.ndarray]] = {target: [] for target in targets}
     for number, path in enumerate(parts):
