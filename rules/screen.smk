@@ -6,16 +6,7 @@ rule screen_dataset:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
         code=package_files(
-            "screen_stage",
-            "screening",
-            "screening_plots",
-            "plots",
-            "potentials",
-            "uncertainty",
-            "folds",
-            "metrics",
-            "tables",
-            "rulelog",
+            "screen_stage", "screening", "screening_plots", "plots", "potentials", "tables", "rulelog"
         ),
     output:
         screened="results/screen/dataset/screened.parquet",
@@ -51,16 +42,7 @@ rule screen_library:
         metrics=expand("results/final/{target}/metrics.json", target=SCREEN_TARGETS),
         electrolytes=workflow_file(config["screening"]["electrolytes_table"]),
         code=package_files(
-            "screen_stage",
-            "screening",
-            "screening_plots",
-            "plots",
-            "potentials",
-            "uncertainty",
-            "folds",
-            "metrics",
-            "tables",
-            "rulelog",
+            "screen_stage", "screening", "screening_plots", "plots", "potentials", "tables", "rulelog"
         ),
     output:
         screened=directory("results/screen/libraries/{library}/screened"),

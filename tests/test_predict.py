@@ -18,7 +18,7 @@ from rdkit.Chem import AllChem
 
 from redoxscreen import console, descriptors, features, training
 from redoxscreen.chemistry import MoleculeRejected, StandardizeOptions, standardize
-from redoxscreen.final_record import MODELS_RECORD
+from redoxscreen.final_record import MODELS_RECORD, RECORDED_KEYS
 from redoxscreen.predict import (
     Ensemble,
     check_output_outside_input,
@@ -31,6 +31,7 @@ from redoxscreen.predict import (
     sparse_fingerprints,
     volts_formula,
 )
+from redoxscreen.screening import ensemble_half_widths
 from redoxscreen.similarity import TRAINING_MOLECULES, write_training_molecules
 from redoxscreen.tables import (
     HIVE_NULL,
@@ -1292,7 +1293,7 @@ def test_the_workflows_predictions_read_the_models_record_and_leave_the_rest_to_
     recorded = tmp_path / "logp"
     shutil.copytree(model_dir, recorded)
     metrics = json.loads((recorded / "metrics.json").read_text())
-    record = {key: metrics[key] for key in ("unit", "study_choice", "fold_mae")}
+    record = {key: metrics[key] for key in RECORDED_KEYS if key in metrics}
     (recorded / MODELS_RECORD).write_text(json.dumps(record))
     (recorded / "metrics.json").unlink()
     inputs = write_smiles(tmp_path / "a.smi", library(9))
@@ -1304,6 +1305,9 @@ def test_the_workflows_predictions_read_the_models_record_and_leave_the_rest_to_
     expected = [name for name in output_columns(["logp"]) if name not in left_out]
     assert list(by_models.columns) == expected
     pd.testing.assert_frame_equal(by_models, every[expected])  # the study's fold 1 too
+    # screening's half-widths from the spreads are predict's, as metrics.json calibrated them
+    widths = ensemble_half_widths(by_models["logp_spread"], 4.0, 0.05)
+    np.testing.assert_array_equal(widths, every["logp_half_width"])
     (tmp_path / "empty.smi").write_text("# nothing here\n")
     predict_smiles_file(tmp_path / "empty.smi", {"logp": recorded}, tmp_path / "none",
                         progress=False, record=MODELS_RECORD)  # fmt: skip

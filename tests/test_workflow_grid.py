@@ -448,7 +448,13 @@ def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
     }
     run_snakemake(workdir, *configs)
     assert {path.name: path.stat().st_mtime_ns for path in parts.iterdir()} == written
-    interval = json.loads((workdir / "results/final/EA/metrics.json").read_text())["interval"]
+    metrics = json.loads((workdir / "results/final/EA/metrics.json").read_text())
+    assert list(metrics) == ["target", "unit", "conversion", "potentials", "out_of_fold",
+                             "interval", "folds", "fold_mae", "study_choice", "architecture",
+                             "ingest"]  # fmt: skip
+    record = json.loads((workdir / "results/final/EA/models.json").read_text())
+    assert record == {key: metrics[key] for key in record}  # metrics.json repeats the record
+    interval = metrics["interval"]
     assert interval["level"] == 0.8
     scale, floor = interval["ensemble"]["scale"], interval["ensemble"]["spread_floor"]
     screened = read_parts(workdir / "results/screen/libraries/lib/screened")
@@ -460,7 +466,13 @@ def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
     override["potentials"] = {"li_absolute_ev": 1.44}
     configs = with_override(workdir, workdir / "lib.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
-    assert jobs["screen_library"] == 1 and "predict_library" not in jobs
+    assert jobs == {
+        "evaluate_final": 2,
+        "screen_dataset": 1,
+        "screen_library": 1,
+        "summarize_run": 1,
+        "all": 1,
+    }
     # a prediction setting changed beside them still predicts the library again
     override["predict"] = {"neutralize": True}
     configs = with_override(workdir, workdir / "lib.yaml", override)

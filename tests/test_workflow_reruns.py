@@ -83,7 +83,7 @@ def bumped_mtime(path: Path):
         ({"grid": {"split": "scaffold"}}, {"make_folds"}, FOLDS_ONWARDS),  # grid and final folds
         # the calibration set is held out of the grid's folds too
         ({"final": {"calibration_fraction": 0.2}}, {"make_folds"}, FOLDS_ONWARDS),
-        # metrics.json records the offsets that predictions' <T>_v_li are converted with
+        # metrics.json records the offsets that redoxscreen predict's <T>_v_li are converted with
         (
             {"potentials": {"li_absolute_ev": 1.44}},
             {"evaluate_final"},

@@ -8,7 +8,8 @@ per-molecule half-width calibrated on the final stage's calibration set (``half_
 scale x spread, see ``uncertainty``; NaN without one) and the prediction of the single fold
 model the study kept (``study``, the fold named in ``metrics.json``), and the mean as a
 potential vs Li/Li+ (``v_li``), converted with the conversion and offsets that ``metrics.json``
-records.
+records. The workflow predicts libraries from the models' record (``models.json``) instead,
+without ``half_width`` and ``v_li``, which its screening computes.
 
 Fingerprint networks give exactly the numbers of ``training.predict``: the fold models run
 unchanged (same graph, same bfloat16 kernels) inside one ``tf.function`` per target, and rows
@@ -410,12 +411,19 @@ class Ensemble:
     """The fold models of one target, predicting together.
 
     ``folds`` are the fold numbers in order; ``study_fold`` the fold whose model the study kept;
-    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval``, ...) or None;
-    ``options`` the ``ingest`` options that the training molecules passed, as metrics.json
-    records them (None where it does not).
+    ``metrics`` the target's ``metrics.json`` (``unit``, ``interval``, ...), or the file
+    ``record`` names (``models.json``: what the models are, without their evaluation), or None;
+    ``options`` the ``ingest`` options that the training molecules passed, as it records them
+    (None where it does not).
     """
 
-    def __init__(self, model_dir: Path, members: list[FoldModel], metrics: dict | None):
+    def __init__(
+        self,
+        model_dir: Path,
+        members: list[FoldModel],
+        metrics: dict | None,
+        record: str = METRICS,
+    ):
         self.model_dir = model_dir
         self.members = members
         self.metrics = metrics
@@ -427,25 +435,27 @@ class Ensemble:
         self.options = StandardizeOptions.from_config(recorded) if recorded else None
         if metrics is not None and recorded is None:
             log.warning(
-                "%s/metrics.json records no ingest options (written before they were "
-                "recorded): molecules are checked with the defaults",
+                "%s/%s records no ingest options (written before they were recorded): "
+                "molecules are checked with the defaults",
                 model_dir,
+                record,
             )
         if metrics is not None:
             self.study_fold = int(metrics["study_choice"]["fold"])
             if self.study_fold not in self.folds:
                 raise ValueError(
-                    f"{model_dir}/metrics.json names fold {self.study_fold} as the study's "
+                    f"{model_dir}/{record} names fold {self.study_fold} as the study's "
                     f"choice, but only folds {self.folds} have models"
                 )
         else:
             self.study_fold = 0 if 0 in self.folds else self.folds[0]
             log.warning(
-                "%s: no metrics.json (copy it with the fold<N>/ folders), so %s_half_width is "
+                "%s: no %s (copy it with the fold<N>/ folders), so %s_half_width is "
                 "empty (no calibrated interval), molecules are checked with ingestion's "
                 "defaults, not the training set's options, and the study's chosen fold is "
                 "unknown: the 'study' column uses fold %d",
                 model_dir,
+                record,
                 self.target,
                 self.study_fold,
             )
@@ -464,9 +474,9 @@ class Ensemble:
         metrics = read_metrics(model_dir, record)
         members = [
             FoldModel(fold, *load_fitted(model_dir / f"fold{fold}"))
-            for fold in read_recipes(model_dir, metrics)  # checks the folds fit together first
+            for fold in read_recipes(model_dir, metrics, record)  # checks they fit together
         ]
-        ensemble = cls(model_dir, members, metrics)
+        ensemble = cls(model_dir, members, metrics, record)
         ensemble.training_molecules = read_training_molecules(model_dir)
         log.info("%s: %d fold models of %s, %s, study fold %d", model_dir, len(members),
                  ensemble.target, ensemble.spec.name, ensemble.study_fold)  # fmt: skip
@@ -695,12 +705,15 @@ def read_metrics(model_dir: str | os.PathLike, name: str = METRICS) -> dict | No
     return json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
 
 
-def read_recipes(model_dir: str | os.PathLike, metrics: dict | None) -> dict[int, dict]:
+def read_recipes(
+    model_dir: str | os.PathLike, metrics: dict | None, record: str = METRICS
+) -> dict[int, dict]:
     """``{fold: recipe}`` of a target's fold models, in fold order, checked to fit together.
 
     Cheap (no TensorFlow): a missing directory or one without fold models raises
     ``FileNotFoundError``, fold models with different fingerprints ``ValueError``. Where the
-    directory's ``metrics`` (read_metrics) list the folds they evaluated, the folds are those:
+    directory's ``metrics`` (read_metrics of its file ``record``) list the folds they evaluated,
+    the folds are those:
     fold models left from an earlier run with a larger ``final.k`` are skipped with a warning, a
     missing one raises.
     """
@@ -727,23 +740,23 @@ def read_recipes(model_dir: str | os.PathLike, metrics: dict | None) -> dict[int
         )
     if metrics is not None and "fold_mae" in metrics:
         evaluated = sorted(int(fold) for fold in metrics["fold_mae"])
-        folds = only_evaluated_folds(model_dir, folds, evaluated)
+        folds = only_evaluated_folds(model_dir, folds, evaluated, record)
     recipes = {fold: json.loads((path / "recipe.json").read_text()) for fold, path in folds.items()}
     check_compatible(model_dir, recipes)
     return recipes
 
 
 def only_evaluated_folds(
-    model_dir: Path, folds: dict[int, Path], evaluated: list[int]
+    model_dir: Path, folds: dict[int, Path], evaluated: list[int], record: str = METRICS
 ) -> dict[int, Path]:
     if missing := [fold for fold in evaluated if fold not in folds]:
         raise missing_models_error(
-            model_dir, f"{model_dir}/metrics.json evaluated folds {evaluated}, but the models of "
+            model_dir, f"{model_dir}/{record} evaluated folds {evaluated}, but the models of "
             f"folds {missing} are missing"
         )  # fmt: skip
     if left_over := sorted(set(folds) - set(evaluated)):
-        log.warning("%s: skipping fold models %s, which metrics.json did not evaluate (left "
-                    "from an earlier run with more folds)", model_dir, left_over)  # fmt: skip
+        log.warning("%s: skipping fold models %s, which %s did not evaluate (left from an "
+                    "earlier run with more folds)", model_dir, left_over, record)  # fmt: skip
     return {fold: folds[fold] for fold in evaluated}
 
 

@@ -30,6 +30,7 @@ from redoxscreen.screening import (
     candidate_counts,
     check_candidates_can_pass,
     distinct_candidate_counts,
+    ensemble_half_widths,
     potentials_table,
     read_electrolytes,
     recorded_intervals,
@@ -45,7 +46,6 @@ from redoxscreen.tables import (
     part_paths,
     write_table,
 )
-from redoxscreen.uncertainty import ensemble_half_widths
 
 log = logging.getLogger(__name__)
 

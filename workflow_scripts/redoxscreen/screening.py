@@ -75,6 +75,12 @@ def half_width_column(kind: str) -> str:
     return f"{COLUMN_PREFIX[check_kind(kind)]}_half_width_v"
 
 
+def ensemble_half_widths(spread: np.ndarray, scale: float, spread_floor: float) -> np.ndarray:
+    """Per-molecule half-widths: ``scale x max(spread, spread_floor)`` (``uncertainty``
+    calibrates the scale and floor; a library is screened with them)."""
+    return scale * np.maximum(np.asarray(spread, dtype=float), spread_floor)
+
+
 def recorded_intervals(metrics: Mapping) -> dict:
     """The intervals a target's metrics.json records (``gaussian``, ``conformal``, ``ensemble``
     and their ``level``); runs from before ``final.interval_level`` recorded them as

@@ -23,7 +23,7 @@ from scipy.stats import norm, spearmanr
 
 from redoxscreen.folds import MIN_CALIBRATION_MOLECULES
 from redoxscreen.metrics import regression_metrics
-from redoxscreen.screening import level_text
+from redoxscreen.screening import ensemble_half_widths, level_text
 
 
 def normal_quantile(level: float) -> float:
@@ -87,11 +87,6 @@ def global_intervals(residuals: np.ndarray, folds: np.ndarray, level: float = 0.
 
 
 SPREAD_FLOOR_QUANTILE = 0.05
-
-
-def ensemble_half_widths(spread: np.ndarray, scale: float, spread_floor: float) -> np.ndarray:
-    """Per-molecule half-widths: ``scale x max(spread, spread_floor)``."""
-    return scale * np.maximum(np.asarray(spread, dtype=float), spread_floor)
 
 
 def spread_floor_of(spread: np.ndarray) -> float:
