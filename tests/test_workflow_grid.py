@@ -423,6 +423,16 @@ def test_a_similarity_threshold_judges_library_molecules_and_reruns_their_screen
     assert "predict_library" not in jobs and "screen_dataset" not in jobs
 
 
+# evaluated and screened again, the library too, but not trained or predicted again
+EVALUATION_AND_SCREENING_AGAIN = {
+    "evaluate_final": 2,
+    "screen_dataset": 1,
+    "screen_library": 1,
+    "summarize_run": 1,
+    "all": 1,
+}
+
+
 def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
     finished_grid, tmp_path
 ):
@@ -439,13 +449,7 @@ def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
     override["final"] = {"interval_level": 0.8}
     configs = with_override(workdir, workdir / "lib.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
-    assert jobs == {
-        "evaluate_final": 2,
-        "screen_dataset": 1,
-        "screen_library": 1,
-        "summarize_run": 1,
-        "all": 1,
-    }
+    assert jobs == EVALUATION_AND_SCREENING_AGAIN
     run_snakemake(workdir, *configs)
     assert {path.name: path.stat().st_mtime_ns for path in parts.iterdir()} == written
     metrics = json.loads((workdir / "results/final/EA/metrics.json").read_text())
@@ -466,13 +470,7 @@ def test_another_interval_level_screens_a_library_again_and_predicts_nothing(
     override["potentials"] = {"li_absolute_ev": 1.44}
     configs = with_override(workdir, workdir / "lib.yaml", override)
     jobs = planned_jobs(run_snakemake(workdir, "-n", *configs).stdout)
-    assert jobs == {
-        "evaluate_final": 2,
-        "screen_dataset": 1,
-        "screen_library": 1,
-        "summarize_run": 1,
-        "all": 1,
-    }
+    assert jobs == EVALUATION_AND_SCREENING_AGAIN
     # a prediction setting changed beside them still predicts the library again
     override["predict"] = {"neutralize": True}
     configs = with_override(workdir, workdir / "lib.yaml", override)
